@@ -1,0 +1,129 @@
+"""`sketchstudio bench`: decoding speed of a model on this machine.
+
+Every ratio is against a baseline measured in the same run (a plain fp32
+matmul for the arithmetic rate, autoregressive decoding of the same model for
+MaskGIT's speed-up), because these machines are noisy.
+"""
+from __future__ import annotations
+
+import json
+import resource
+import statistics
+import sys
+import time
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+
+def _median_ms(fn, repeats: int, warmup: int = 2) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1e3)
+    return statistics.median(times)
+
+
+def matmul_gflops(n: int = 1024, repeats: int = 20) -> float:
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    ms = _median_ms(lambda: a @ b, repeats)
+    return 2 * n**3 / (ms * 1e-3) / 1e9
+
+
+def run(model, repeats: int = 10, ar_tokens: int = 256, steps: int = 8) -> dict:
+    from .core.sampler import SamplerSettings, iter_steps, sample
+
+    cfg = model.cfg
+    torch.manual_seed(0)
+    photo = torch.rand(1, 3, model.photo_size, model.photo_size)
+    style = torch.zeros(len(cfg.styles))
+    style[0] = 1
+    res: dict = {"preset": cfg.name, "threads": torch.get_num_threads(), "steps": steps}
+
+    with torch.inference_mode():
+        memory = model.condition(photo)
+        masked = torch.full((1, cfg.num_tokens), cfg.mask_id)
+        w = style[None]
+        res["encoder_ms"] = _median_ms(lambda: model.condition(photo), repeats)
+        res["forward_ms"] = _median_ms(lambda: model.logits(masked, memory, w), repeats)
+        ids = masked.clamp(max=cfg.tokenizer.codebook_size - 1)
+        model.tokenizer.code_luma()  # one-off per codebook, not per decode
+        res["decoder_ms"] = _median_ms(lambda: model.decode(ids), repeats)
+
+        with FlopCounterMode(display=False) as fc:
+            model.logits(masked, memory, w)
+        flops = fc.get_total_flops()
+        res["forward_gflop"] = flops / 1e9
+        res["forward_gflops_rate"] = flops / (res["forward_ms"] * 1e-3) / 1e9
+        res["matmul_gflops_rate"] = matmul_gflops()
+        res["forward_over_matmul"] = res["forward_gflops_rate"] / res["matmul_gflops_rate"]
+
+    settings = SamplerSettings(steps=steps, preview="cheap")
+    res["decode_ms_median"] = _median_ms(lambda: sample(model, photo, style, settings), repeats)
+
+    def first_preview():
+        it = iter_steps(model, photo, style, settings.with_(preview="full"))
+        next(it)
+        it.close()
+
+    res["first_preview_ms"] = _median_ms(first_preview, repeats)
+
+    # Autoregressive baseline: the same transformer, one token per forward, raster order.
+    n_ar = min(ar_tokens, cfg.num_tokens)
+
+    def autoregressive():
+        with torch.inference_mode():
+            mem = model.condition(photo)
+            toks = masked.clone()
+            for i in range(n_ar):
+                toks[0, i] = model.logits(toks, mem, w)[0, i].argmax()
+            model.decode(toks.clamp(max=cfg.tokenizer.codebook_size - 1))
+
+    ar_ms = _median_ms(autoregressive, repeats=1, warmup=0)
+    res["ar_tokens_timed"] = n_ar
+    res["ar_decode_ms"] = ar_ms * cfg.num_tokens / n_ar  # extrapolated if fewer were timed
+    res["ar_over_maskgit"] = res["ar_decode_ms"] / res["decode_ms_median"]
+    res["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return res
+
+
+def format_table(res: dict) -> str:
+    rows = [
+        ("preset", res["preset"]), ("torch threads", res["threads"]),
+        ("photo encoder", f"{res['encoder_ms']:.1f} ms"),
+        ("transformer forward (batch 1)", f"{res['forward_ms']:.1f} ms"),
+        ("transformer work per forward", f"{res['forward_gflop']:.2f} GFLOP"),
+        ("transformer rate", f"{res['forward_gflops_rate']:.1f} GFLOP/s"),
+        ("plain 1024² matmul rate", f"{res['matmul_gflops_rate']:.1f} GFLOP/s"),
+        ("transformer / matmul", f"{res['forward_over_matmul']:.0%}"),
+        ("VQ decoder", f"{res['decoder_ms']:.1f} ms"),
+        (f"full {res['steps']}-step decode (median)", f"{res['decode_ms_median']:.0f} ms"),
+        ("first full preview", f"{res['first_preview_ms']:.0f} ms"),
+        ("autoregressive decode", f"{res['ar_decode_ms']:.0f} ms ({res['ar_tokens_timed']} tokens timed)"),
+        ("MaskGIT speed-up", f"{res['ar_over_maskgit']:.1f}x"),
+        ("peak RSS", f"{res['peak_rss_mb']:.0f} MB"),
+    ]
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+
+
+def main(args) -> int:
+    from .cli import load
+    from .core import build_model, preset
+
+    if args.model:
+        model = load(args.model)[0]
+    else:
+        model = build_model(preset(args.preset))
+    res = run(model, repeats=max(1, args.repeats), ar_tokens=args.ar_tokens)
+    print(json.dumps(res, indent=2) if args.json else format_table(res))
+    return 0
+
+
+if __name__ == "__main__":
+    from .cli import main as cli_main
+
+    sys.exit(cli_main(["bench", *sys.argv[1:]]))

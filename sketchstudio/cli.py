@@ -1,0 +1,185 @@
+"""`sketchstudio` command line: the GUI with no arguments, headless subcommands otherwise."""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+SKETCH_META_KEY = "sketchstudio"  # PNG text chunk holding the settings as JSON
+
+
+class UserError(Exception):
+    """A problem the user can fix; printed as one line, no traceback."""
+
+
+def model_id(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return f"{path.stem}@{h.hexdigest()[:12]}"
+
+
+def load(path: str | None, clip_weights: str | None = None):
+    """Load the named model or the shipped default; CheckpointError becomes a UserError."""
+    from .core.checkpoint import CheckpointError, load_model
+    from .core.encoder import ClipWeightsError
+    from .paths import default_model_path
+
+    p = Path(path) if path else default_model_path()
+    if not path and not p.exists():
+        raise UserError(f"{p}: the shipped model is missing; pass --model PATH")
+    try:
+        model, info = load_model(p, clip_weights)
+    except (CheckpointError, ClipWeightsError) as exc:
+        raise UserError(str(exc)) from None
+    return model, info, model_id(p)
+
+
+# --- sketch -------------------------------------------------------------------------
+def cmd_sketch(args) -> int:
+    import torch
+    from tqdm import tqdm
+
+    from .core.imaging import ImageLoadError, save_png, tensor_to_image
+    from .core.sampler import SamplerSettings, iter_steps
+    from .core.styles import StyleError, format_style, parse_style
+    from .data.prepare import prepare_photo
+
+    model, _, mid = load(args.model, args.clip_weights)
+    try:
+        weights = parse_style(args.style, model.styles)
+        settings = SamplerSettings(
+            steps=args.steps, seed=args.seed, temperature=args.temperature,
+            self_guidance=args.self_guidance, style_guidance=args.style_guidance,
+            schedule=args.schedule, preview="full" if args.save_steps else "none",
+        )
+    except (StyleError, ValueError) as exc:
+        raise UserError(str(exc)) from None
+    out = Path(args.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"{out}: cannot create output folder ({exc.strerror})") from None
+
+    failures = 0
+    bar = tqdm(total=len(args.photos) * settings.steps, unit="step", disable=args.quiet, file=sys.stderr)
+    for photo_path in args.photos:
+        bar.set_description(Path(photo_path).name[:30])
+        try:
+            prep = prepare_photo(photo_path, model.photo_size, args.crop)
+        except ImageLoadError as exc:
+            tqdm.write(f"error: {exc}", file=sys.stderr)
+            failures += 1
+            bar.update(settings.steps)
+            continue
+        if prep.warning:
+            tqdm.write(f"warning: {photo_path}: {prep.warning}", file=sys.stderr)
+        stem = Path(photo_path).stem
+        step_dir = out / stem
+        last = None
+        for last in iter_steps(model, prep.tensor, torch.tensor(weights), settings):
+            if args.save_steps:
+                save_png(tensor_to_image(last.preview[0]), step_dir / f"step_{last.step + 1:02d}.png")
+            bar.update(1)
+        sketch = tensor_to_image(model.decode(last.tokens)[0])
+        if args.crop == "none":
+            sketch = sketch.resize(prep.original_size, resample=3)  # bicubic, back to the photo's frame
+        meta = {
+            "style": format_style(weights, model.styles), "style_weights": dict(zip(model.styles, weights)),
+            "seed": settings.seed, "steps": settings.steps, "temperature": settings.temperature,
+            "schedule": settings.schedule, "self_guidance": settings.self_guidance,
+            "style_guidance": settings.style_guidance, "crop": args.crop, "model": mid,
+        }
+        try:
+            save_png(sketch, out / f"{stem}.png", {SKETCH_META_KEY: json.dumps(meta, sort_keys=True)})
+        except OSError as exc:
+            tqdm.write(f"error: {out / (stem + '.png')}: cannot write ({exc.strerror})", file=sys.stderr)
+            failures += 1
+    bar.close()
+    done = len(args.photos) - failures
+    if not args.quiet:
+        print(f"wrote {done} sketch{'es' if done != 1 else ''} to {out}"
+              + (f"; {failures} failed" if failures else ""), file=sys.stderr)
+    return 1 if failures else 0
+
+
+# --- bench --------------------------------------------------------------------------
+def cmd_bench(args) -> int:
+    from .bench import main as bench_main
+
+    return bench_main(args)
+
+
+def cmd_not_ready(args) -> int:
+    raise UserError(f"'sketchstudio {args.command}' is not available in this version yet")
+
+
+def cmd_gui(args) -> int:
+    try:
+        from .app.main import run_app
+    except ImportError as exc:
+        raise UserError(f"the GUI needs PySide6 and its system libraries ({exc})") from None
+    return run_app(model_path=args.model, self_test=args.self_test)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    p = argparse.ArgumentParser(prog="sketchstudio", description="Face photos to hand-drawn sketches.")
+    p.add_argument("--version", action="version", version=f"sketchstudio {__version__}")
+    p.add_argument("--model", help="model .safetensors (default: the shipped model)")
+    p.add_argument("--self-test", action="store_true", help="start the window, run a check, exit")
+    sub = p.add_subparsers(dest="command")
+
+    s = sub.add_parser("sketch", help="sketch photos to PNG files")
+    s.add_argument("photos", nargs="+", metavar="PHOTO")
+    s.add_argument("--out", required=True, help="output folder")
+    s.add_argument("--model", help="model .safetensors (default: the shipped model)")
+    s.add_argument("--clip-weights", help="local CLIP weights for models built on ViT-L/14")
+    s.add_argument("--style", help="a style name, or a mix like contour=0.5,pencil=0.5")
+    s.add_argument("--steps", type=int, default=8)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--temperature", type=float, default=1.0)
+    s.add_argument("--schedule", default="cosine")
+    s.add_argument("--self-guidance", type=float, default=0.0)
+    s.add_argument("--style-guidance", type=float, default=0.0)
+    s.add_argument("--crop", choices=("face", "none"), default="face")
+    s.add_argument("--save-steps", action="store_true", help="also write every decoding step")
+    s.add_argument("-q", "--quiet", action="store_true")
+    s.set_defaults(func=cmd_sketch)
+
+    b = sub.add_parser("bench", help="measure decoding speed")
+    b.add_argument("--model", help="a model file (default: the default preset, random weights)")
+    b.add_argument("--preset", default="default")
+    b.add_argument("--repeats", type=int, default=10)
+    b.add_argument("--ar-tokens", type=int, default=32,
+                   help="autoregressive tokens to time (the full 256 is extrapolated)")
+    b.add_argument("--json", action="store_true")
+    b.set_defaults(func=cmd_bench)
+
+    for name, text in (("train", "train a model"), ("eval", "evaluate a model")):
+        t = sub.add_parser(name, help=text)
+        t.add_argument("rest", nargs=argparse.REMAINDER)
+        t.set_defaults(func=cmd_not_ready)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func = getattr(args, "func", cmd_gui)
+    try:
+        return func(args)
+    except UserError as exc:
+        print(f"sketchstudio: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("sketchstudio: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

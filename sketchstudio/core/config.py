@@ -1,0 +1,187 @@
+"""Frozen configuration dataclasses: the one source of truth for a model's shape.
+
+A `ModelConfig` is stored as JSON inside every checkpoint, so a checkpoint
+rebuilds exactly the architecture that wrote it. Presets are plain functions
+in `PRESETS`; no class names travel in strings.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+# Names the three FS2K drawing styles get in the CLI, the app and the model card.
+FS2K_STYLES = ("contour", "charcoal", "pencil")
+
+
+@dataclass(frozen=True)
+class EncoderConfig:
+    """Photo feature encoder: an open_clip vision tower returning patch tokens."""
+
+    clip_model: str = "SketchStudio-ViT"  # open_clip model name; "ViT-L-14" for the paper preset
+    image_size: int = 256
+    patch_size: int = 16
+    width: int = 192
+    layers: int = 4
+    head_width: int = 48
+    pretrained: bool = False  # True: weights come from a local CLIP file the user names
+
+    @property
+    def grid(self) -> int:
+        return self.image_size // self.patch_size
+
+    @property
+    def num_tokens(self) -> int:
+        return self.grid * self.grid
+
+
+@dataclass(frozen=True)
+class TokenizerConfig:
+    """VQ sketch tokenizer: pixel-unshuffle stem + taming Encoder/Decoder + VectorQuantizer2.
+
+    The unshuffle stem moves the 256 px convolutions down to 64 px, where they are
+    cheap on a CPU; the factorised, l2-normalised codebook keeps codes alive
+    (both measured in shared/ENVIRONMENT.md, recipe B).
+    """
+
+    image_size: int = 256
+    channels: int = 1  # greyscale sketches
+    unshuffle: int = 4
+    ch: int = 64
+    ch_mult: tuple[int, ...] = (1, 2, 2)
+    num_res_blocks: int = 1
+    z_channels: int = 64
+    codebook_size: int = 512
+    code_dim: int = 16
+    beta: float = 0.25
+
+    @property
+    def grid(self) -> int:
+        return self.image_size // self.unshuffle // 2 ** (len(self.ch_mult) - 1)
+
+
+@dataclass(frozen=True)
+class TransformerConfig:
+    """U-ViT masked-token transformer with cross-attention and adaptive norms."""
+
+    width: int = 256
+    depth: int = 7  # odd: depth//2 in-blocks, one mid-block, depth//2 out-blocks with long skips
+    heads: int = 4
+    mlp_ratio: float = 4.0
+    dropout: float = 0.0
+    smooth_hidden: int = 128  # width of the self-guidance smoothing head
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    name: str = "default"
+    encoder: EncoderConfig = field(default_factory=EncoderConfig)
+    tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
+    transformer: TransformerConfig = field(default_factory=TransformerConfig)
+    styles: tuple[str, ...] = FS2K_STYLES
+
+    def __post_init__(self) -> None:
+        if self.transformer.depth % 2 != 1:
+            raise ValueError("transformer.depth must be odd (in-blocks, mid-block, out-blocks)")
+        if self.encoder.image_size % self.encoder.patch_size:
+            raise ValueError("encoder.image_size must be a multiple of encoder.patch_size")
+        if not self.styles:
+            raise ValueError("a model needs at least one style")
+        if len(set(self.styles)) != len(self.styles):
+            raise ValueError(f"duplicate style names: {self.styles}")
+
+    @property
+    def grid(self) -> int:
+        return self.tokenizer.grid
+
+    @property
+    def num_tokens(self) -> int:
+        return self.grid * self.grid
+
+    @property
+    def mask_id(self) -> int:
+        # The mask token sits just past the codebook.
+        return self.tokenizer.codebook_size
+
+    # --- serialisation -------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "ModelConfig":
+        def build(klass, values):
+            names = {f.name for f in dataclasses.fields(klass)}
+            unknown = set(values) - names
+            if unknown:
+                raise ValueError(f"unknown {klass.__name__} fields: {sorted(unknown)}")
+            kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
+            return klass(**kwargs)
+
+        d = dict(d)
+        return cls(
+            name=d.pop("name"),
+            encoder=build(EncoderConfig, d.pop("encoder")),
+            tokenizer=build(TokenizerConfig, d.pop("tokenizer")),
+            transformer=build(TransformerConfig, d.pop("transformer")),
+            styles=tuple(d.pop("styles")),
+            **({} if not d else _raise_unknown(d)),
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> "ModelConfig":
+        return cls.from_dict(json.loads(text))
+
+    def with_styles(self, styles: tuple[str, ...]) -> "ModelConfig":
+        return dataclasses.replace(self, styles=tuple(styles))
+
+
+def _raise_unknown(d: dict) -> dict:
+    raise ValueError(f"unknown ModelConfig fields: {sorted(d)}")
+
+
+def tiny() -> ModelConfig:
+    """For tests: builds in milliseconds, 8x8 tokens over 32x32 sketches.
+
+    (taming's GroupNorm needs multiples of 32 channels, hence ch=32.)
+    """
+    return ModelConfig(
+        name="tiny",
+        encoder=EncoderConfig(image_size=32, patch_size=4, width=32, layers=1, head_width=16),
+        tokenizer=TokenizerConfig(
+            image_size=32, unshuffle=2, ch=32, ch_mult=(1, 1), num_res_blocks=1,
+            z_channels=8, codebook_size=32, code_dim=4,
+        ),
+        transformer=TransformerConfig(width=32, depth=3, heads=2, mlp_ratio=2.0, smooth_hidden=16),
+    )
+
+
+def default() -> ModelConfig:
+    """The CPU model we ship: 256x256 sketches, 16x16 tokens, 512 codes."""
+    return ModelConfig(name="default")
+
+
+def paper() -> ModelConfig:
+    """Paper scale: CLIP ViT-L/14 (local weights file) at 224 px -> 16x16 patch tokens, 1024 codes."""
+    return ModelConfig(
+        name="paper",
+        encoder=EncoderConfig(
+            clip_model="ViT-L-14", image_size=224, patch_size=14, width=1024, layers=24,
+            head_width=64, pretrained=True,
+        ),
+        tokenizer=TokenizerConfig(codebook_size=1024, ch=128, code_dim=32),
+        transformer=TransformerConfig(width=768, depth=13, heads=12, smooth_hidden=256),
+    )
+
+
+PRESETS = {"tiny": tiny, "default": default, "paper": paper}
+
+
+def preset(name: str) -> ModelConfig:
+    try:
+        return PRESETS[name]()
+    except KeyError:
+        raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}") from None

@@ -1,0 +1,94 @@
+"""Image files <-> tensors: robust loading, square framing, PNG output with metadata."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
+
+from .checkpoint import atomic_write
+
+# Pillow's own guard against decompression bombs stays on (its default limit).
+
+
+class ImageLoadError(ValueError):
+    """One-line, user-facing reason an image could not be used."""
+
+
+def load_image(path: str | os.PathLike) -> Image.Image:
+    """Open any Pillow-readable image as RGB, EXIF orientation applied, alpha on white."""
+    path = Path(path)
+    try:
+        with Image.open(path) as im:
+            im.seek(0)  # first frame of animations
+            im = ImageOps.exif_transpose(im)
+            return to_rgb(im)
+    except FileNotFoundError:
+        raise ImageLoadError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise ImageLoadError(f"{path}: is a folder, not an image") from None
+    except Image.DecompressionBombError:
+        raise ImageLoadError(f"{path}: image is too large (over Pillow's pixel limit)") from None
+    except UnidentifiedImageError:
+        raise ImageLoadError(f"{path}: not an image file Pillow can read") from None
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise ImageLoadError(f"{path}: cannot read image ({exc})") from None
+
+
+def to_rgb(im: Image.Image) -> Image.Image:
+    if im.mode in ("I;16", "I;16B", "I;16L", "I"):
+        a = np.asarray(im, dtype=np.float64)
+        scale = 65535.0 if a.max() > 255 else 255.0
+        im = Image.fromarray(np.clip(a / scale * 255.0, 0, 255).astype(np.uint8), "L")
+    elif im.mode == "F":
+        a = np.asarray(im, dtype=np.float64)
+        im = Image.fromarray(np.clip(a * (255.0 if a.max() <= 1 else 1.0), 0, 255).astype(np.uint8), "L")
+    if im.mode == "P" or im.mode == "PA":
+        im = im.convert("RGBA")
+    if im.mode in ("RGBA", "LA", "La", "RGBa"):
+        im = im.convert("RGBA")
+        white = Image.new("RGBA", im.size, (255, 255, 255, 255))
+        im = Image.alpha_composite(white, im)
+    return im.convert("RGB")
+
+
+def center_square(im: Image.Image) -> Image.Image:
+    w, h = im.size
+    s = min(w, h)
+    left, top = (w - s) // 2, (h - s) // 2
+    return im.crop((left, top, left + s, top + s))
+
+
+def photo_tensor(im: Image.Image, size: int) -> torch.Tensor:
+    """RGB image -> (1, 3, size, size) float in [0, 1] (squashed to square if it is not)."""
+    im = im.convert("RGB").resize((size, size), Image.BICUBIC)
+    a = np.asarray(im, dtype=np.float32) / 255.0  # (S, S, 3)
+    return torch.from_numpy(a).permute(2, 0, 1).unsqueeze(0).contiguous()
+
+
+def sketch_tensor(im: Image.Image, size: int) -> torch.Tensor:
+    """Image -> greyscale (1, 1, size, size) float in [0, 1]."""
+    im = to_rgb(im).convert("L").resize((size, size), Image.BICUBIC)
+    a = np.asarray(im, dtype=np.float32) / 255.0
+    return torch.from_numpy(a)[None, None].contiguous()
+
+
+def tensor_to_image(t: torch.Tensor) -> Image.Image:
+    """(1, H, W) or (H, W) in [0, 1] -> greyscale PIL image."""
+    a = t.detach().float().squeeze().clamp(0, 1).mul(255).round().to(torch.uint8).cpu().numpy()
+    return Image.fromarray(a, "L")
+
+
+def save_png(im: Image.Image, path, text: dict[str, str] | None = None) -> None:
+    """Write a PNG atomically, with `text` as tEXt/iTXt chunks."""
+    info = PngImagePlugin.PngInfo()
+    for k, v in (text or {}).items():
+        info.add_itxt(k, str(v))
+    atomic_write(path, lambda tmp: im.save(tmp, format="PNG", pnginfo=info))
+
+
+def read_png_text(path) -> dict[str, str]:
+    with Image.open(path) as im:
+        return dict(getattr(im, "text", {}) or {})

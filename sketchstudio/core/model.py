@@ -1,0 +1,48 @@
+"""SketchModel: photo encoder + sketch tokenizer + masked-token transformer."""
+from __future__ import annotations
+
+import os
+
+import torch
+import torch.nn as nn
+
+from .config import ModelConfig
+from .encoder import PhotoEncoder
+from .tokenizer import SketchTokenizer
+from .transformer import MaskedTokenTransformer, Memory
+
+
+class SketchModel(nn.Module):
+    def __init__(self, cfg: ModelConfig, clip_weights: str | os.PathLike | None = None):
+        super().__init__()
+        self.cfg = cfg
+        self.encoder = PhotoEncoder(cfg.encoder, clip_weights)
+        self.tokenizer = SketchTokenizer(cfg.tokenizer)
+        self.transformer = MaskedTokenTransformer(cfg)
+
+    @property
+    def styles(self) -> tuple[str, ...]:
+        return self.cfg.styles
+
+    @property
+    def photo_size(self) -> int:
+        return self.cfg.encoder.image_size
+
+    @property
+    def sketch_size(self) -> int:
+        return self.cfg.tokenizer.image_size
+
+    def condition(self, photo: torch.Tensor) -> Memory:
+        """photo (B, 3, S, S) in [0, 1] -> cross-attention memory for the transformer."""
+        return self.transformer.prepare_memory(self.encoder(photo))
+
+    def logits(self, tokens, memory: Memory, style_weights, return_smooth: bool = False):
+        return self.transformer(tokens, memory, style_weights, return_smooth=return_smooth)
+
+    def decode(self, ids: torch.Tensor) -> torch.Tensor:
+        """ids (B, N) -> sketch (B, 1, H, W) in [0, 1]."""
+        return self.tokenizer.decode(ids)
+
+
+def build_model(cfg: ModelConfig, clip_weights=None) -> SketchModel:
+    return SketchModel(cfg, clip_weights).eval()

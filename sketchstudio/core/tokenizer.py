@@ -1,0 +1,128 @@
+"""Sketch tokenizer: greyscale sketch <-> grid of VQ token ids.
+
+taming-transformers' `Encoder`/`Decoder` run behind a pixel-unshuffle stem, so
+the convolutions work at 1/4 resolution with 16x more channels. Codes are
+low-dimensional and l2-normalised (cosine nearest code) and quantised by taming's
+`VectorQuantizer2`; dead codes are restarted by the trainer with
+`restart_dead_codes`. Both keep a 512-code book alive on a CPU budget.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from taming.modules.diffusionmodules.model import Decoder, Encoder
+from taming.modules.vqvae.quantize import VectorQuantizer2
+
+from .config import TokenizerConfig
+
+
+class SketchTokenizer(nn.Module):
+    def __init__(self, cfg: TokenizerConfig):
+        super().__init__()
+        self.cfg = cfg
+        r = cfg.unshuffle
+        stem_ch = cfg.channels * r * r
+        res = cfg.image_size // r
+        conv = dict(
+            ch=cfg.ch, out_ch=stem_ch, ch_mult=tuple(cfg.ch_mult), num_res_blocks=cfg.num_res_blocks,
+            attn_resolutions=(), in_channels=stem_ch, resolution=res, z_channels=cfg.z_channels,
+        )
+        self.unshuffle = nn.PixelUnshuffle(r)
+        self.encoder = Encoder(double_z=False, **conv)
+        self.quant_conv = nn.Conv2d(cfg.z_channels, cfg.code_dim, 1)
+        # legacy=False: beta weighs the commitment term, as in the VQ-VAE paper.
+        self.quantize = VectorQuantizer2(cfg.codebook_size, cfg.code_dim, cfg.beta, legacy=False)
+        with torch.no_grad():
+            self.quantize.embedding.weight.copy_(
+                F.normalize(torch.randn(cfg.codebook_size, cfg.code_dim), dim=1)
+            )
+        self.post_quant_conv = nn.Conv2d(cfg.code_dim, cfg.z_channels, 1)
+        with contextlib.redirect_stdout(io.StringIO()):  # taming's Decoder prints its z shape
+            self.decoder = Decoder(**conv)
+        self.shuffle = nn.PixelShuffle(r)
+        # Mean brightness of each code, for the sampler's cheap previews; filled lazily.
+        self.register_buffer("_code_luma", torch.empty(0), persistent=False)
+
+    # --- pixels <-> latents ----------------------------------------------------
+    def encode_latent(self, sketch: torch.Tensor) -> torch.Tensor:
+        """sketch (B, 1, H, W) in [0, 1] -> unit-norm latents (B, code_dim, g, g)."""
+        h = self.encoder(self.unshuffle(sketch * 2 - 1))  # (B, z, g, g)
+        return F.normalize(self.quant_conv(h), dim=1)  # (B, d, g, g)
+
+    def decode_latent(self, z_q: torch.Tensor) -> torch.Tensor:
+        """(B, code_dim, g, g) -> sketch (B, 1, H, W) in [0, 1] (unclamped during training)."""
+        x = self.shuffle(self.decoder(self.post_quant_conv(z_q)))  # (B, 1, H, W) in ~[-1, 1]
+        return (x + 1) / 2
+
+    def forward(self, sketch: torch.Tensor):
+        """Training path: returns (reconstruction, vq loss, ids (B, g, g))."""
+        z = self.encode_latent(sketch)
+        z_q, vq_loss, (_, _, ids) = self.quantize(z)
+        return self.decode_latent(z_q), vq_loss, ids.view(z.shape[0], *z.shape[2:])
+
+    # --- ids ----------------------------------------------------------------------
+    def codebook(self) -> torch.Tensor:
+        return F.normalize(self.quantize.embedding.weight, dim=1)  # (K, d)
+
+    @torch.no_grad()
+    def encode(self, sketch: torch.Tensor) -> torch.Tensor:
+        """sketch (B, 1, H, W) in [0, 1] -> token ids (B, g*g) long."""
+        z = self.encode_latent(sketch)  # (B, d, g, g)
+        flat = z.permute(0, 2, 3, 1).reshape(-1, z.shape[1])  # (B*g*g, d)
+        ids = (flat @ self.codebook().T).argmax(dim=1)  # cosine nearest code
+        return ids.view(z.shape[0], -1)
+
+    def embed_ids(self, ids: torch.Tensor) -> torch.Tensor:
+        """ids (B, g*g) -> latents (B, d, g, g)."""
+        g = self.cfg.grid
+        z = self.codebook()[ids]  # (B, g*g, d)
+        return z.view(ids.shape[0], g, g, -1).permute(0, 3, 1, 2)
+
+    def decode(self, ids: torch.Tensor) -> torch.Tensor:
+        """ids (B, g*g) -> sketch (B, 1, H, W) clamped to [0, 1]."""
+        return self.decode_latent(self.embed_ids(ids)).clamp(0, 1)
+
+    def decode_soft(self, probs: torch.Tensor) -> torch.Tensor:
+        """Differentiable decode of code probabilities (B, g*g, K) -> (B, 1, H, W)."""
+        g = self.cfg.grid
+        z = probs @ self.codebook()  # (B, g*g, d): expected code
+        z = z.view(probs.shape[0], g, g, -1).permute(0, 3, 1, 2)
+        return self.decode_latent(z)
+
+    # --- maintenance --------------------------------------------------------------
+    @torch.no_grad()
+    def renormalize_codebook_(self) -> None:
+        """Keep codes on the unit sphere (the trainer calls this after each step)."""
+        w = self.quantize.embedding.weight
+        w.copy_(F.normalize(w, dim=1))
+        self._code_luma = torch.empty(0)
+
+    @torch.no_grad()
+    def restart_dead_codes(self, usage: torch.Tensor, latents: torch.Tensor) -> int:
+        """Move codes with zero usage onto random current encoder outputs.
+
+        usage (K,) counts since the last restart; latents (M, d) recent encodings.
+        Returns the number of codes restarted.
+        """
+        dead = (usage == 0).nonzero().flatten()
+        if dead.numel() == 0 or latents.numel() == 0:
+            return 0
+        pick = torch.randint(0, latents.shape[0], (dead.numel(),), device=latents.device)
+        self.quantize.embedding.weight[dead] = F.normalize(latents[pick], dim=1)
+        self._code_luma = torch.empty(0)
+        return int(dead.numel())
+
+    @torch.no_grad()
+    def code_luma(self) -> torch.Tensor:
+        """(K,) mean brightness of a patch made of one code, computed once per codebook."""
+        if self._code_luma.numel() == 0:
+            k = self.cfg.codebook_size
+            ids = torch.arange(k, device=self.codebook().device)
+            z = self.codebook()[ids].view(k, -1, 1, 1).expand(-1, -1, 2, 2)  # (K, d, 2, 2)
+            img = self.decode_latent(z).clamp(0, 1)  # (K, 1, h, w)
+            self._code_luma = img.mean(dim=(1, 2, 3))
+        return self._code_luma

@@ -1,0 +1,195 @@
+"""U-ViT masked-token transformer (Bao et al. 2023) for sketch tokens.
+
+Each block: adaptive-norm self-attention over sketch tokens, cross-attention to
+the photo's patch tokens plus a style token, and an MLP. Long skip connections
+join shallow blocks to deep ones. The style vector (weights over K styles, any
+convex mix; all-zero means "no style") enters twice, as in the method: through
+the adaptive norms (scale, shift, gate; zero-initialised like DiT's adaLN-Zero)
+and as an extra cross-attention token.
+
+Cross-attention keys/values of the photo tokens do not depend on the sketch, so
+`prepare_memory` computes them once per photo and the sampler reuses them at
+every decoding step.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .config import ModelConfig
+
+
+def modulate(x: torch.Tensor, shift: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    return x * (1 + scale.unsqueeze(1)) + shift.unsqueeze(1)  # (B, N, C)
+
+
+class SelfAttention(nn.Module):
+    def __init__(self, width: int, heads: int):
+        super().__init__()
+        self.heads = heads
+        self.qkv = nn.Linear(width, 3 * width)
+        self.proj = nn.Linear(width, width)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        B, N, C = x.shape
+        qkv = self.qkv(x).view(B, N, 3, self.heads, C // self.heads).permute(2, 0, 3, 1, 4)
+        y = F.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2])  # (B, h, N, c)
+        return self.proj(y.transpose(1, 2).reshape(B, N, C))
+
+
+class CrossAttention(nn.Module):
+    def __init__(self, width: int, heads: int):
+        super().__init__()
+        self.heads = heads
+        self.q = nn.Linear(width, width)
+        self.kv = nn.Linear(width, 2 * width)
+        self.proj = nn.Linear(width, width)
+
+    def keys_values(self, memory: torch.Tensor) -> torch.Tensor:
+        """memory (B, M, C) -> stacked keys/values (2, B, h, M, c)."""
+        B, M, C = memory.shape
+        return self.kv(memory).view(B, M, 2, self.heads, C // self.heads).permute(2, 0, 3, 1, 4)
+
+    def forward(self, x: torch.Tensor, kv: torch.Tensor) -> torch.Tensor:
+        B, N, C = x.shape
+        q = self.q(x).view(B, N, self.heads, C // self.heads).transpose(1, 2)  # (B, h, N, c)
+        y = F.scaled_dot_product_attention(q, kv[0], kv[1])  # (B, h, N, c)
+        return self.proj(y.transpose(1, 2).reshape(B, N, C))
+
+
+class Block(nn.Module):
+    def __init__(self, width: int, heads: int, mlp_ratio: float, dropout: float, skip: bool):
+        super().__init__()
+        # U-ViT long skip: concat(deep, shallow) -> linear back to width.
+        self.skip = nn.Linear(2 * width, width) if skip else None
+        self.norm1 = nn.LayerNorm(width, elementwise_affine=False)
+        self.attn = SelfAttention(width, heads)
+        self.norm2 = nn.LayerNorm(width, elementwise_affine=False)
+        self.cross = CrossAttention(width, heads)
+        self.norm3 = nn.LayerNorm(width, elementwise_affine=False)
+        hidden = int(width * mlp_ratio)
+        self.mlp = nn.Sequential(
+            nn.Linear(width, hidden), nn.GELU(approximate="tanh"), nn.Dropout(dropout),
+            nn.Linear(hidden, width),
+        )
+        # Style -> (shift, scale, gate) for the three sub-layers; zero-init = identity start.
+        self.ada = nn.Linear(width, 9 * width)
+        nn.init.zeros_(self.ada.weight)
+        nn.init.zeros_(self.ada.bias)
+
+    def forward(self, x, style, kv, skip=None):
+        if self.skip is not None:
+            x = self.skip(torch.cat([x, skip], dim=-1))  # (B, N, C)
+        s1, c1, g1, s2, c2, g2, s3, c3, g3 = self.ada(F.silu(style)).chunk(9, dim=-1)  # 9 x (B, C)
+        x = x + (1 + g1.unsqueeze(1)) * self.attn(modulate(self.norm1(x), s1, c1))
+        x = x + (1 + g2.unsqueeze(1)) * self.cross(modulate(self.norm2(x), s2, c2), kv)
+        x = x + (1 + g3.unsqueeze(1)) * self.mlp(modulate(self.norm3(x), s3, c3))
+        return x
+
+
+@dataclass
+class Memory:
+    """Per-photo cross-attention state: projected photo tokens and each block's keys/values."""
+
+    tokens: torch.Tensor  # (B, M, C)
+    kv: list[torch.Tensor]  # per block (2, B, h, M, c)
+
+    def repeat(self, n: int) -> "Memory":
+        """The same photo n times along the batch (for guidance passes)."""
+        return Memory(self.tokens.repeat(n, 1, 1), [kv.repeat(1, n, 1, 1, 1) for kv in self.kv])
+
+
+class SmoothingHead(nn.Module):
+    """Self-guidance auxiliary head (Hur et al. 2024).
+
+    A small residual MLP on the final hidden state, fine-tuned to predict a
+    semantically smoothed token distribution; it shares the output projection.
+    Zero-initialised, so before fine-tuning it reproduces the main logits and
+    guidance is a no-op rather than noise.
+    """
+
+    def __init__(self, width: int, hidden: int):
+        super().__init__()
+        self.net = nn.Sequential(nn.LayerNorm(width), nn.Linear(width, hidden), nn.GELU(), nn.Linear(hidden, width))
+        nn.init.zeros_(self.net[-1].weight)
+        nn.init.zeros_(self.net[-1].bias)
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        return h + self.net(h)  # (B, N, C)
+
+
+class MaskedTokenTransformer(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        t = cfg.transformer
+        self.cfg = cfg
+        C = t.width
+        self.num_styles = len(cfg.styles)
+        self.tok_emb = nn.Embedding(cfg.tokenizer.codebook_size + 1, C)  # +1: the mask token
+        self.pos_emb = nn.Parameter(torch.zeros(1, cfg.num_tokens, C))
+        self.mem_proj = nn.Sequential(nn.Linear(cfg.encoder.width, C), nn.LayerNorm(C))
+        self.mem_pos = nn.Parameter(torch.zeros(1, cfg.encoder.num_tokens, C))
+        self.style_emb = nn.Parameter(torch.randn(self.num_styles, C) * 0.02)
+        self.null_style = nn.Parameter(torch.zeros(C))
+        half = t.depth // 2
+        self.in_blocks = nn.ModuleList(Block(C, t.heads, t.mlp_ratio, t.dropout, False) for _ in range(half))
+        self.mid_block = Block(C, t.heads, t.mlp_ratio, t.dropout, False)
+        self.out_blocks = nn.ModuleList(Block(C, t.heads, t.mlp_ratio, t.dropout, True) for _ in range(half))
+        self.norm_out = nn.LayerNorm(C, elementwise_affine=False)
+        self.ada_out = nn.Linear(C, 2 * C)
+        nn.init.zeros_(self.ada_out.weight)
+        nn.init.zeros_(self.ada_out.bias)
+        self.head = nn.Linear(C, cfg.tokenizer.codebook_size)
+        self.smooth = SmoothingHead(C, t.smooth_hidden)
+        nn.init.normal_(self.pos_emb, std=0.02)
+        nn.init.normal_(self.mem_pos, std=0.02)
+
+    @property
+    def blocks(self) -> list[Block]:
+        return [*self.in_blocks, self.mid_block, *self.out_blocks]
+
+    def style_vector(self, weights: torch.Tensor) -> torch.Tensor:
+        """weights (B, K), each row a convex mix or all zeros (no style) -> (B, C).
+
+        Missing mass (1 - sum w) goes to the learned null style, so style-free
+        guidance and style dropout use the same parameters.
+        """
+        w = weights.to(self.style_emb.dtype)
+        return w @ self.style_emb + (1 - w.sum(dim=1, keepdim=True)) * self.null_style
+
+    def prepare_memory(self, photo_tokens: torch.Tensor) -> Memory:
+        """photo_tokens (B, M, encoder width) -> cached cross-attention state."""
+        m = self.mem_proj(photo_tokens) + self.mem_pos  # (B, M, C)
+        return Memory(m, [b.cross.keys_values(m) for b in self.blocks])
+
+    def _with_style_token(self, memory: Memory, block_index: int, block: Block, style: torch.Tensor):
+        kv = memory.kv[block_index]  # (2, B, h, M, c)
+        style_kv = block.cross.keys_values(style.unsqueeze(1))  # (2, B, h, 1, c)
+        return torch.cat([kv, style_kv], dim=3)  # (2, B, h, M+1, c)
+
+    def forward(self, tokens: torch.Tensor, memory: Memory, style_weights: torch.Tensor,
+                return_smooth: bool = False):
+        """tokens (B, N) ids (mask id where masked) -> logits (B, N, K) [, smoothed logits]."""
+        style = self.style_vector(style_weights)  # (B, C)
+        x = self.tok_emb(tokens) + self.pos_emb  # (B, N, C)
+        skips = []
+        blocks = self.blocks
+        half = len(self.in_blocks)
+        for i, block in enumerate(blocks):
+            kv = self._with_style_token(memory, i, block, style)
+            if i < half:
+                x = block(x, style, kv)
+                skips.append(x)
+            elif i == half:
+                x = block(x, style, kv)
+            else:
+                x = block(x, style, kv, skips.pop())
+        shift, scale = self.ada_out(F.silu(style)).chunk(2, dim=-1)  # (B, C) each
+        h = modulate(self.norm_out(x), shift, scale)  # (B, N, C)
+        logits = self.head(h)  # (B, N, K)
+        if not return_smooth:
+            return logits
+        return logits, self.head(self.smooth(h))

@@ -1,0 +1,1 @@
+"""Data preparation on top of the core: face detection and cropping, datasets (no Qt)."""

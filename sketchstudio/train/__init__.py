@@ -1,0 +1,1 @@
+"""Training stages as generators of events (no Qt)."""
