@@ -111,13 +111,17 @@ def format_table(res: dict) -> str:
 
 
 def main(args) -> int:
-    from .cli import load
+    from .cli import UserError, load
     from .core import build_model, preset
+    from .core.encoder import ClipWeightsError
 
     if args.model:
         model = load(args.model)[0]
     else:
-        model = build_model(preset(args.preset))
+        try:
+            model = build_model(preset(args.preset))
+        except (ValueError, ClipWeightsError) as exc:  # unknown preset; paper without CLIP weights
+            raise UserError(str(exc)) from None
     res = run(model, repeats=max(1, args.repeats), ar_tokens=args.ar_tokens)
     print(json.dumps(res, indent=2) if args.json else format_table(res))
     return 0

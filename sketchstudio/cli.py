@@ -84,7 +84,8 @@ def cmd_sketch(args) -> int:
             if args.save_steps:
                 save_png(tensor_to_image(last.preview[0]), step_dir / f"step_{last.step + 1:02d}.png")
             bar.update(1)
-        sketch = tensor_to_image(model.decode(last.tokens)[0])
+        with torch.inference_mode():  # last.tokens is an inference tensor; decoding must not track grads
+            sketch = tensor_to_image(model.decode(last.tokens)[0])
         if args.crop == "none":
             sketch = sketch.resize(prep.original_size, resample=3)  # bicubic, back to the photo's frame
         meta = {
@@ -113,8 +114,52 @@ def cmd_bench(args) -> int:
     return bench_main(args)
 
 
-def cmd_not_ready(args) -> int:
-    raise UserError(f"'sketchstudio {args.command}' is not available in this version yet")
+def cmd_train(args) -> int:
+    from tqdm import tqdm
+
+    from .core.checkpoint import CheckpointError
+    from .core.encoder import ClipWeightsError
+    from .data.cache import Source
+    from .train.pipeline import STAGES, PipelineOptions, run_pipeline
+    from .train.stages import StageOptions
+
+    stages = STAGES if args.stage == "all" else (args.stage,)
+    steps = {s: args.max_steps for s in stages} if args.max_steps else None
+    opts = PipelineOptions(
+        stages=stages, config=args.config, steps=steps, resume=args.resume, init=args.init,
+        clip_weights=args.clip_weights, checkpoint_every=args.checkpoint_every,
+        preview_every=args.preview_every, stage_options=StageOptions(batch=args.batch, lr=args.lr),
+    )
+    sources = [Source(Path(p), args.style) for p in args.data]
+    bar, bar_stage = None, None
+    try:
+        for ev in run_pipeline(sources, args.out, opts):
+            if ev.kind in ("start", "step") and bar_stage != ev.stage:
+                if bar is not None:
+                    bar.close()
+                bar_stage = ev.stage
+                bar = tqdm(total=ev.total, initial=ev.step, desc=ev.stage, unit="step", file=sys.stderr,
+                           disable=args.quiet)
+            if ev.kind == "step":
+                bar.update(ev.step - bar.n)
+                if ev.losses:
+                    bar.set_postfix({k: f"{v:.3f}" for k, v in list(ev.losses.items())[:3]}, refresh=False)
+            elif ev.kind in ("preview", "done", "cancelled") or ev.message:
+                text = " ".join(f"{k}={v:.4f}" for k, v in ev.losses.items())
+                line = f"[{ev.stage}] {ev.kind} step {ev.step}/{ev.total} {text} {ev.message} {ev.path or ''}"
+                (tqdm.write if bar else print)(line.strip(), file=sys.stderr)
+    except (CheckpointError, ClipWeightsError, FileNotFoundError, ValueError) as exc:
+        raise UserError(str(exc)) from None
+    finally:
+        if bar is not None:
+            bar.close()
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from .evaluate import main as eval_main
+
+    return eval_main(args)
 
 
 def cmd_gui(args) -> int:
@@ -160,10 +205,33 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--json", action="store_true")
     b.set_defaults(func=cmd_bench)
 
-    for name, text in (("train", "train a model"), ("eval", "evaluate a model")):
-        t = sub.add_parser(name, help=text)
-        t.add_argument("rest", nargs=argparse.REMAINDER)
-        t.set_defaults(func=cmd_not_ready)
+    t = sub.add_parser("train", help="train the tokenizer, pre-train, fine-tune, or all three")
+    t.add_argument("stage", choices=("tokenizer", "pretrain", "finetune", "all"))
+    t.add_argument("--data", nargs="+", required=True, metavar="PATH",
+                   help="FS2K folders (pairs.csv), 'my drawings' folders (photos/ + drawings/), photo folders")
+    t.add_argument("--out", required=True, help="run folder: checkpoints, previews, losses")
+    t.add_argument("--config", choices=("tiny", "default", "paper"), default="default")
+    t.add_argument("--max-steps", type=int, help="steps for each stage (default: the preset's)")
+    t.add_argument("--resume", action="store_true", help="continue from the run folder's last checkpoint")
+    t.add_argument("--init", help="start from this model instead of the previous stage's output")
+    t.add_argument("--style", help="style name for a 'my drawings' folder")
+    t.add_argument("--clip-weights", help="local CLIP weights (paper preset)")
+    t.add_argument("--batch", type=int, default=8)
+    t.add_argument("--lr", type=float, default=4e-4)
+    t.add_argument("--checkpoint-every", type=int, default=200)
+    t.add_argument("--preview-every", type=int, default=200)
+    t.add_argument("-q", "--quiet", action="store_true")
+    t.set_defaults(func=cmd_train)
+
+    e = sub.add_parser("eval", help="SCOOT and SSIM per style against drawn sketches, with baselines")
+    e.add_argument("--data", required=True, help="folder with a pairs.csv like fs2k-train's")
+    e.add_argument("--model", help="model .safetensors (default: the shipped model)")
+    e.add_argument("--steps", type=int, default=8)
+    e.add_argument("--limit", type=int, help="only the first N pairs")
+    e.add_argument("--save", help="also write the model's sketches to this folder")
+    e.add_argument("--baselines-only", action="store_true", help="score only the baselines (no model)")
+    e.add_argument("--json", action="store_true")
+    e.set_defaults(func=cmd_eval)
     return p
 
 

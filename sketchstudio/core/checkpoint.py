@@ -17,6 +17,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
 from .config import ModelConfig
+from .encoder import ClipWeightsError
 from .model import SketchModel
 
 FORMAT = "sketchstudio-model"
@@ -29,7 +30,8 @@ class CheckpointError(RuntimeError):
 
 
 def _fail(path, problem: str) -> CheckpointError:
-    return CheckpointError(f"{path}: {problem}")
+    # One line, whatever the wrapped library error looked like.
+    return CheckpointError(f"{path}: {' '.join(problem.split())}")
 
 
 def atomic_write(path: str | os.PathLike, write) -> None:
@@ -71,13 +73,15 @@ def read_metadata(path) -> dict:
     if not path.is_file():
         raise _fail(path, "not a file")
     with open(path, "rb") as f:
-        head = f.read(8)
+        head = f.read(9)
     if len(head) < 8:
         raise _fail(path, f"file is truncated ({path.stat().st_size} bytes)")
-    if head.startswith(_PICKLE_MAGIC):
+    # A safetensors header length can itself start with 0x80 (one file in 32), so the
+    # pickle test only applies when no JSON header follows the 8-byte length.
+    if head[8:9] != b"{" and head.startswith(_PICKLE_MAGIC):
         raise _fail(path, "is a pickle-based PyTorch file; SketchStudio never unpickles model files "
                           "(convert it to .safetensors)")
-    header_len = int.from_bytes(head, "little")
+    header_len = int.from_bytes(head[:8], "little")
     if header_len > path.stat().st_size - 8:
         raise _fail(path, "file is truncated or not a safetensors file (header runs past the end)")
     try:
@@ -98,7 +102,7 @@ def read_config(path) -> tuple[ModelConfig, dict]:
     try:
         cfg = ModelConfig.from_json(meta["config"])
         info = json.loads(meta.get("info", "{}"))
-    except (KeyError, ValueError, TypeError) as exc:
+    except (KeyError, ValueError, TypeError, AttributeError) as exc:  # AttributeError: a list where a dict belongs
         raise _fail(path, f"bad config in metadata ({exc})") from None
     return cfg, info
 
@@ -107,7 +111,12 @@ def load_model(path, clip_weights=None) -> tuple[SketchModel, dict]:
     """Build the model from the file's config and load its weights (float32, eval mode)."""
     path = Path(path)
     cfg, info = read_config(path)
-    model = SketchModel(cfg, clip_weights)
+    try:
+        model = SketchModel(cfg, clip_weights)
+    except ClipWeightsError:
+        raise
+    except (ValueError, TypeError, RuntimeError, AssertionError) as exc:  # e.g. channels GroupNorm cannot split
+        raise _fail(path, f"cannot build the model its config describes ({exc})") from None
     expected = model.state_dict()
     try:
         with safe_open(str(path), framework="pt") as f:

@@ -26,6 +26,9 @@ class EncoderConfig:
     layers: int = 4
     head_width: int = 48
     pretrained: bool = False  # True: weights come from a local CLIP file the user names
+    # Add a patch embedding of the photo's difference-of-Gaussians edge map to the
+    # patch tokens: hands the transformer line positions cheaply (ENVIRONMENT.md lever).
+    edge_patches: bool = True
 
     @property
     def grid(self) -> int:
@@ -48,8 +51,8 @@ class TokenizerConfig:
     image_size: int = 256
     channels: int = 1  # greyscale sketches
     unshuffle: int = 4
-    ch: int = 64
-    ch_mult: tuple[int, ...] = (1, 2, 2)
+    ch: int = 32  # 64 measured 10x slower per training step on 2 cores (docs/BENCHMARKS.md)
+    ch_mult: tuple[int, ...] = (1, 2, 4)
     num_res_blocks: int = 1
     z_channels: int = 64
     codebook_size: int = 512
@@ -71,6 +74,9 @@ class TransformerConfig:
     mlp_ratio: float = 4.0
     dropout: float = 0.0
     smooth_hidden: int = 128  # width of the self-guidance smoothing head
+    # Add each photo patch token to the sketch token at the same grid position (needs equal
+    # grids): a direct local path from photo to sketch besides cross-attention.
+    aligned_condition: bool = True
 
 
 @dataclass(frozen=True)
@@ -86,6 +92,8 @@ class ModelConfig:
             raise ValueError("transformer.depth must be odd (in-blocks, mid-block, out-blocks)")
         if self.encoder.image_size % self.encoder.patch_size:
             raise ValueError("encoder.image_size must be a multiple of encoder.patch_size")
+        if self.transformer.aligned_condition and self.encoder.grid != self.tokenizer.grid:
+            raise ValueError("aligned_condition needs encoder and tokenizer grids of equal size")
         if not self.styles:
             raise ValueError("a model needs at least one style")
         if len(set(self.styles)) != len(self.styles):

@@ -15,6 +15,7 @@ from pathlib import Path
 import open_clip
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from .config import EncoderConfig
 
@@ -47,6 +48,12 @@ class PhotoEncoder(nn.Module):
             visual = clip.visual
         visual.output_tokens = True
         self.visual = visual
+        self.edges = EdgeMap() if cfg.edge_patches else None
+        if cfg.edge_patches:
+            # Zero-initialised so a pretrained CLIP's features are unchanged at the start.
+            self.edge_embed = nn.Conv2d(1, cfg.width, cfg.patch_size, stride=cfg.patch_size)
+            nn.init.zeros_(self.edge_embed.weight)
+            nn.init.zeros_(self.edge_embed.bias)
         self.register_buffer("mean", torch.tensor(CLIP_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(CLIP_STD).view(1, 3, 1, 1), persistent=False)
 
@@ -58,7 +65,38 @@ class PhotoEncoder(nn.Module):
         """photo (B, 3, S, S) in [0, 1] -> patch tokens (B, grid*grid, width)."""
         x = (photo - self.mean) / self.std  # (B, 3, S, S)
         _, tokens = self.visual(x)  # (B, N, C): ln_post'ed patch tokens, class token dropped
+        if self.edges is not None:
+            e = self.edge_embed(self.edges(photo))  # (B, C, g, g)
+            tokens = tokens + e.flatten(2).transpose(1, 2)  # (B, N, C)
         return tokens
+
+
+class EdgeMap(nn.Module):
+    """Fixed difference-of-Gaussians line map of a photo, (B, 1, S, S), ~0 on flat areas."""
+
+    def __init__(self, sigma: float = 1.0, k: float = 1.6):
+        super().__init__()
+        self.register_buffer("g1", _gauss1d(sigma), persistent=False)
+        self.register_buffer("g2", _gauss1d(sigma * k), persistent=False)
+        self.register_buffer("luma", torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1), persistent=False)
+
+    @staticmethod
+    def _blur(x: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+        r = g.numel() // 2
+        x = F.conv2d(F.pad(x, (r, r, 0, 0), mode="replicate"), g.view(1, 1, 1, -1))
+        return F.conv2d(F.pad(x, (0, 0, r, r), mode="replicate"), g.view(1, 1, -1, 1))
+
+    def forward(self, photo: torch.Tensor) -> torch.Tensor:
+        grey = (photo * self.luma).sum(dim=1, keepdim=True)  # (B, 1, S, S)
+        dog = self._blur(grey, self.g2) - self._blur(grey, self.g1)  # > 0 on the dark side of edges
+        return torch.tanh(20.0 * dog)
+
+
+def _gauss1d(sigma: float) -> torch.Tensor:
+    r = max(1, int(3 * sigma + 0.5))
+    x = torch.arange(-r, r + 1, dtype=torch.float32)
+    g = torch.exp(-x * x / (2 * sigma * sigma))
+    return g / g.sum()
 
 
 def _load_pretrained_visual(cfg: EncoderConfig, weights) -> nn.Module:

@@ -5,6 +5,7 @@ import os
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from .config import ModelConfig
 from .encoder import PhotoEncoder
@@ -34,6 +35,8 @@ class SketchModel(nn.Module):
 
     def condition(self, photo: torch.Tensor) -> Memory:
         """photo (B, 3, S, S) in [0, 1] -> cross-attention memory for the transformer."""
+        if photo.shape[-1] != self.photo_size or photo.shape[-2] != self.photo_size:
+            photo = F.interpolate(photo, size=(self.photo_size,) * 2, mode="bicubic", align_corners=False).clamp(0, 1)
         return self.transformer.prepare_memory(self.encoder(photo))
 
     def logits(self, tokens, memory: Memory, style_weights, return_smooth: bool = False):

@@ -132,6 +132,7 @@ class MaskedTokenTransformer(nn.Module):
         self.pos_emb = nn.Parameter(torch.zeros(1, cfg.num_tokens, C))
         self.mem_proj = nn.Sequential(nn.Linear(cfg.encoder.width, C), nn.LayerNorm(C))
         self.mem_pos = nn.Parameter(torch.zeros(1, cfg.encoder.num_tokens, C))
+        self.align = nn.Linear(C, C) if t.aligned_condition else None
         self.style_emb = nn.Parameter(torch.randn(self.num_styles, C) * 0.02)
         self.null_style = nn.Parameter(torch.zeros(C))
         half = t.depth // 2
@@ -175,6 +176,8 @@ class MaskedTokenTransformer(nn.Module):
         """tokens (B, N) ids (mask id where masked) -> logits (B, N, K) [, smoothed logits]."""
         style = self.style_vector(style_weights)  # (B, C)
         x = self.tok_emb(tokens) + self.pos_emb  # (B, N, C)
+        if self.align is not None:
+            x = x + self.align(memory.tokens)  # photo patch at the same grid position
         skips = []
         blocks = self.blocks
         half = len(self.in_blocks)
@@ -192,4 +195,7 @@ class MaskedTokenTransformer(nn.Module):
         logits = self.head(h)  # (B, N, K)
         if not return_smooth:
             return logits
-        return logits, self.head(self.smooth(h))
+        # The smoothing head is auxiliary: it learns on a detached trunk and a detached
+        # output projection, so training it never changes the main prediction.
+        smooth = F.linear(self.smooth(h.detach()), self.head.weight.detach(), self.head.bias.detach())
+        return logits, smooth

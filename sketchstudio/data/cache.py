@@ -1,0 +1,158 @@
+"""Load training sources once into uint8 tensors (and a safetensors cache file).
+
+Real pairs (FS2K or "my drawings") keep photo and sketch aligned pixel for
+pixel (both squashed to the same square). Photo-only sources are face-cropped
+and get one synthetic sketch per synthetic style.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+
+from ..core.checkpoint import atomic_write
+from ..core.imaging import ImageLoadError, load_image
+from .datasets import DataReport, Pair, is_fs2k, list_images, load_drawings, load_fs2k, split_by_style
+from .faces import crop_face
+from .synthetic import SYNTHETIC_STYLES, synthetic_sketch
+
+
+@dataclass
+class Source:
+    path: Path
+    style: str | None = None  # style name for a "my drawings" folder
+
+
+@dataclass
+class TrainingData:
+    styles: tuple[str, ...]
+    photos: torch.Tensor  # (P, 3, S, S) uint8: real-pair photos first, then photo-only
+    real_photo: torch.Tensor  # (R,) long index into photos
+    real_sketch: torch.Tensor  # (R, 1, S, S) uint8
+    real_style: torch.Tensor  # (R,) long index into styles
+    synth_photo: torch.Tensor  # (Q,) long
+    synth_sketch: torch.Tensor  # (Q, 1, S, S) uint8
+    synth_style: torch.Tensor  # (Q,) long
+    val_photo: torch.Tensor  # (V, 3, S, S) uint8
+    val_sketch: torch.Tensor  # (V, 1, S, S) uint8
+    val_style: torch.Tensor  # (V,) long
+
+    def save(self, path) -> None:
+        tensors = {k: getattr(self, k).contiguous() for k in self.__dataclass_fields__ if k != "styles"}
+        atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata={"styles": ",".join(self.styles)}))
+
+    @classmethod
+    def load(cls, path) -> "TrainingData":
+        from safetensors import safe_open
+
+        with safe_open(str(path), framework="pt") as f:
+            styles = tuple((f.metadata() or {})["styles"].split(","))
+        return cls(styles=styles, **load_file(str(path)))
+
+
+def _square(a: np.ndarray, size: int) -> np.ndarray:
+    import cv2
+
+    return cv2.resize(a, (size, size), interpolation=cv2.INTER_AREA)
+
+
+def _rgb_array(path: Path, size: int, crop: bool) -> np.ndarray:
+    im = load_image(path)
+    if crop:
+        im, _ = crop_face(im)
+    return _square(np.asarray(im), size)  # (S, S, 3)
+
+
+def _grey_array(path: Path, size: int) -> np.ndarray:
+    return _square(np.asarray(load_image(path).convert("L")), size)  # (S, S)
+
+
+def build_training_data(
+    sources: Iterable[Source], size: int, report: DataReport, val_fraction: float = 0.1, seed: int = 0,
+    synthetic_for_real: bool = True, progress: Callable[[int, int], None] | None = None,
+) -> tuple[TrainingData, list[Pair]]:
+    """Read every source; returns the tensors and the held-out validation pairs."""
+    pairs: list[Pair] = []
+    photo_only: list[Path] = []
+    for src in sources:
+        p = Path(src.path)
+        if not p.is_dir():
+            report.add(p, "data folder not found")
+        elif is_fs2k(p):
+            pairs += load_fs2k(p, report)
+        elif (p / "drawings").is_dir():
+            pairs += load_drawings(p, src.style or p.name, report)
+        else:
+            photo_only += list_images(p, report)
+    train_pairs, val_pairs = split_by_style(pairs, val_fraction, seed) if pairs else ([], [])
+    real_styles = sorted({q.style for q in pairs}, key=lambda s: (s not in _FS2K_ORDER, _FS2K_ORDER.get(s, 0), s))
+    styles = tuple(real_styles) + SYNTHETIC_STYLES
+    sidx = {s: i for i, s in enumerate(styles)}
+
+    photos, real_photo, real_sketch, real_style = [], [], [], []
+    val_photo, val_sketch, val_style = [], [], []
+    synth_src: list[int] = []
+    work = len(train_pairs) + len(val_pairs) + len(photo_only)
+    done = 0
+
+    def tick():
+        nonlocal done
+        done += 1
+        if progress:
+            progress(done, work)
+
+    for group, is_val in ((train_pairs, False), (val_pairs, True)):
+        for q in group:
+            try:
+                ph, sk = _rgb_array(q.photo, size, crop=False), _grey_array(q.sketch, size)
+            except ImageLoadError as exc:
+                report.add(q.photo, str(exc).split(": ", 1)[-1])
+                tick()
+                continue
+            if is_val:
+                val_photo.append(ph), val_sketch.append(sk), val_style.append(sidx[q.style])
+            else:
+                real_photo.append(len(photos)), real_sketch.append(sk), real_style.append(sidx[q.style])
+                if synthetic_for_real:
+                    synth_src.append(len(photos))
+                photos.append(ph)
+            tick()
+    for path in photo_only:
+        try:
+            ph = _rgb_array(path, size, crop=True)
+        except ImageLoadError as exc:
+            report.add(path, str(exc).split(": ", 1)[-1])
+            tick()
+            continue
+        synth_src.append(len(photos))
+        photos.append(ph)
+        tick()
+
+    synth_photo, synth_sketch, synth_style = [], [], []
+    for i in synth_src:
+        for s in SYNTHETIC_STYLES:
+            synth_photo.append(i), synth_sketch.append(synthetic_sketch(photos[i], s, seed=i)), synth_style.append(sidx[s])
+
+    def img(a, channels):
+        if not a:
+            return torch.zeros(0, channels, size, size, dtype=torch.uint8)
+        t = torch.from_numpy(np.stack(a))
+        return t.permute(0, 3, 1, 2).contiguous() if channels == 3 else t.unsqueeze(1).contiguous()
+
+    def idx(a):
+        return torch.tensor(a, dtype=torch.long)
+
+    data = TrainingData(
+        styles=styles, photos=img(photos, 3), real_photo=idx(real_photo), real_sketch=img(real_sketch, 1),
+        real_style=idx(real_style), synth_photo=idx(synth_photo), synth_sketch=img(synth_sketch, 1),
+        synth_style=idx(synth_style), val_photo=img(val_photo, 3), val_sketch=img(val_sketch, 1),
+        val_style=idx(val_style),
+    )
+    return data, val_pairs
+
+
+_FS2K_ORDER = {"contour": 0, "charcoal": 1, "pencil": 2}

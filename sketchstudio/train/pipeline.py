@@ -1,0 +1,123 @@
+"""The whole pipeline: data cache, then tokenizer -> pretrain -> finetune, as one event stream.
+
+Each stage writes `<stage>.safetensors` (a complete, loadable model) into the
+output folder; the next stage starts from it. `resume` continues the stage
+whose training state is on disk and skips stages already finished.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Iterator
+
+import torch
+
+from ..core.checkpoint import load_model
+from ..core.config import FS2K_STYLES, preset
+from ..core.model import SketchModel
+from ..core.sampler import CancelToken
+from ..data.cache import Source, TrainingData, build_training_data
+from ..data.datasets import DataReport
+from .runner import RunOptions, TrainEvent, run_stage
+from .stages import MaskedStage, StageOptions, TokenizerStage
+
+STAGES = ("tokenizer", "pretrain", "finetune")
+DEFAULT_STEPS = {
+    "tiny": {"tokenizer": 30, "pretrain": 30, "finetune": 30},
+    "default": {"tokenizer": 2500, "pretrain": 2500, "finetune": 2500},
+    "paper": {"tokenizer": 20000, "pretrain": 50000, "finetune": 20000},
+}
+PREVIOUS = {"pretrain": "tokenizer", "finetune": "pretrain"}
+
+
+@dataclasses.dataclass(frozen=True)
+class PipelineOptions:
+    stages: tuple[str, ...] = STAGES
+    config: str = "default"
+    steps: dict | None = None  # per-stage step counts; None: DEFAULT_STEPS[config]
+    resume: bool = False
+    init: str | None = None  # start the first stage from this model instead of the previous stage
+    clip_weights: str | None = None
+    checkpoint_every: int = 200
+    preview_every: int = 200
+    stage_options: StageOptions = StageOptions()
+
+
+def prepare_data(sources: list[Source], out: Path, size: int, resume: bool) -> Iterator[TrainEvent | TrainingData]:
+    cache = out / "data.safetensors"
+    if resume and cache.exists():
+        yield TrainEvent("data", "done", 1, 1, message=f"using cached data {cache}")
+        yield TrainingData.load(cache)
+        return
+    report = DataReport()
+    events: list[TrainEvent] = []
+
+    def progress(i, n):
+        events.append(TrainEvent("data", "step", i, n))
+
+    data, val_pairs = build_training_data(sources, size, report, progress=progress)
+    yield from events
+    (out / "data_report.txt").write_text("".join(f"{line}\n" for line in report.lines()))
+    if val_pairs:
+        val_dir = out / "val"
+        val_dir.mkdir(exist_ok=True)
+        with open(val_dir / "pairs.csv", "w") as f:
+            f.write("photo,sketch,style\n")
+            for p in val_pairs:
+                label = FS2K_STYLES.index(p.style) if p.style in FS2K_STYLES else p.style
+                f.write(f"{p.photo.resolve()},{p.sketch.resolve()},{label}\n")
+    data.save(cache)
+    msg = (f"{len(data.real_style)} training pairs, {len(data.val_style)} held out, "
+           f"{len(data.synth_style)} synthetic sketches; {len(report)} files skipped (see data_report.txt)")
+    yield TrainEvent("data", "done", 1, 1, message=msg)
+    yield data
+
+
+def _model_for(stage: str, out: Path, data: TrainingData, opts: PipelineOptions, first: bool) -> SketchModel:
+    if first and opts.init:
+        model, _ = load_model(opts.init, opts.clip_weights)
+        return model
+    prev = PREVIOUS.get(stage)
+    if prev and (out / f"{prev}.safetensors").exists():
+        model, _ = load_model(out / f"{prev}.safetensors", opts.clip_weights)
+        return model
+    if stage != "tokenizer":
+        raise FileNotFoundError(f"{out / (prev + '.safetensors')}: run the {prev} stage first (or pass --init MODEL)")
+    cfg = preset(opts.config).with_styles(data.styles)
+    return SketchModel(cfg, opts.clip_weights)
+
+
+def run_pipeline(sources: list[Source], out_dir, opts: PipelineOptions,
+                 cancel: CancelToken | None = None) -> Iterator[TrainEvent]:
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "pipeline.json").write_text(json.dumps(
+        {"sources": [str(s.path) for s in sources], "options": dataclasses.asdict(opts)}, indent=2, default=str))
+    size = preset(opts.config).tokenizer.image_size
+    data = None
+    for item in prepare_data(sources, out, size, opts.resume):
+        if isinstance(item, TrainingData):
+            data = item
+        else:
+            yield item
+    steps = {**DEFAULT_STEPS.get(opts.config, DEFAULT_STEPS["default"]), **(opts.steps or {})}
+    for n, stage_name in enumerate(opts.stages):
+        final = out / f"{stage_name}.safetensors"
+        if opts.resume and final.exists() and not (out / f"{stage_name}.state.safetensors").exists():
+            yield TrainEvent(stage_name, "done", steps[stage_name], steps[stage_name], path=str(final),
+                             message="already finished")
+            continue
+        torch.manual_seed(opts.stage_options.seed)
+        model = _model_for(stage_name, out, data, opts, first=(n == 0))
+        if stage_name == "tokenizer":
+            stage = TokenizerStage(model, data, opts.stage_options, steps[stage_name])
+        else:
+            stage = MaskedStage(stage_name, model, data, opts.stage_options, steps[stage_name])
+        run = RunOptions(steps[stage_name], opts.checkpoint_every, opts.preview_every, opts.resume)
+        last = None
+        for last in run_stage(stage, out, run, cancel):
+            yield last
+        if last is None or last.kind != "done":
+            return  # cancelled: later stages wait for --resume
+        (out / f"{stage_name}.state.safetensors").unlink(missing_ok=True)
