@@ -92,6 +92,8 @@ def run_pipeline(sources: list[Source], out_dir, opts: PipelineOptions,
                  cancel: CancelToken | None = None) -> Iterator[TrainEvent]:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    # Denormal floats in backward passes made CPU steps several times slower (measured).
+    torch.set_flush_denormal(True)
     (out / "pipeline.json").write_text(json.dumps(
         {"sources": [str(s.path) for s in sources], "options": dataclasses.asdict(opts)}, indent=2, default=str))
     size = preset(opts.config).tokenizer.image_size

@@ -48,6 +48,10 @@ class Stage(Protocol):
 
     def finish(self, out_dir: Path) -> Path: ...
 
+    def stage_tensors(self) -> dict[str, torch.Tensor]: ...
+
+    def load_stage_tensors(self, tensors: dict[str, torch.Tensor]) -> None: ...
+
 
 @dataclass(frozen=True)
 class RunOptions:
@@ -64,14 +68,16 @@ def run_stage(stage: Stage, out_dir, opts: RunOptions, cancel: CancelToken | Non
     csv_path = out / f"{stage.name}.losses.csv"
     start = 0
     if opts.resume and state_path.exists():
-        start, _ = load_state(state_path, stage.model, stage.optimizer, stage.generator)
+        start, _, tensors = load_state(state_path, stage.model, stage.optimizer, stage.generator)
+        stage.load_stage_tensors(tensors)
         _truncate_csv(csv_path, start)
     elif csv_path.exists():
         csv_path.unlink()
     total = opts.total_steps
 
     def checkpoint(step: int) -> TrainEvent:
-        save_state(state_path, stage.model, stage.optimizer, stage.generator, step)
+        save_state(state_path, stage.model, stage.optimizer, stage.generator, step,
+                   stage_tensors=stage.stage_tensors())
         return TrainEvent(stage.name, "checkpoint", step, total, path=str(state_path))
 
     yield TrainEvent(stage.name, "start", start, total, message=f"{'resuming' if start else 'starting'} at step {start}")
@@ -94,18 +100,17 @@ def run_stage(stage: Stage, out_dir, opts: RunOptions, cancel: CancelToken | Non
                 if fcsv.tell() == 0:
                     writer.writeheader()
             writer.writerow({"step": step, **{k: f"{v:.6g}" for k, v in losses.items()}})
+            fcsv.flush()  # the CSV is the live record of a run; a crash keeps every finished step
             elapsed = time.perf_counter() - t0
             eta = elapsed / done_here * (total - step)
             yield TrainEvent(stage.name, "step", step, total, losses, elapsed, eta)
             if step % opts.preview_every == 0 or step == total:
-                fcsv.flush()
                 stage.model.eval()
                 grid, metrics = stage.preview()
                 png = out / f"{stage.name}.preview.png"
                 Image.fromarray(grid).save(png)
                 yield TrainEvent(stage.name, "preview", step, total, metrics, elapsed, eta, preview=grid, path=str(png))
             if step % opts.checkpoint_every == 0 and step < total:
-                fcsv.flush()
                 yield checkpoint(step)
     yield checkpoint(step)
     stage.model.eval()

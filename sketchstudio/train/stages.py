@@ -82,6 +82,12 @@ class _Base:
     def _flip(self) -> torch.Tensor:
         return torch.rand(self.opts.batch, generator=self.generator) < 0.5
 
+    def stage_tensors(self) -> dict[str, torch.Tensor]:
+        return {}
+
+    def load_stage_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
+        pass
+
     def finish(self, out_dir: Path) -> Path:
         path = Path(out_dir) / f"{self.name}.safetensors"
         save_model(self.model, path, info={"stage": self.name, "steps": self.total})
@@ -100,6 +106,13 @@ class TokenizerStage(_Base):
         k = model.cfg.tokenizer.codebook_size
         self.usage = torch.zeros(k, dtype=torch.long)
         self.check = (data.val_sketch if len(data.val_sketch) else self.sketches)[: opts.preview_count * 2]
+
+    def stage_tensors(self) -> dict[str, torch.Tensor]:
+        return {"code_usage": self.usage}
+
+    def load_stage_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
+        if "code_usage" in tensors:
+            self.usage = tensors["code_usage"].clone()
 
     def train_step(self, step: int) -> dict[str, float]:
         self._set_lr(step)

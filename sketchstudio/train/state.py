@@ -18,8 +18,10 @@ STATE_FORMAT = "sketchstudio-train-state"
 
 
 def save_state(path, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
-               generator: torch.Generator, step: int, extra: dict | None = None) -> None:
+               generator: torch.Generator, step: int, extra: dict | None = None,
+               stage_tensors: dict[str, torch.Tensor] | None = None) -> None:
     tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    tensors.update({f"stage.{k}": v.detach().cpu().contiguous() for k, v in (stage_tensors or {}).items()})
     opt = optimizer.state_dict()
     for idx, st in opt["state"].items():
         for name, v in st.items():
@@ -37,8 +39,8 @@ def save_state(path, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
 
 
 def load_state(path, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
-               generator: torch.Generator) -> tuple[int, dict]:
-    """Restore everything saved by `save_state`; returns (step, extra)."""
+               generator: torch.Generator) -> tuple[int, dict, dict[str, torch.Tensor]]:
+    """Restore everything saved by `save_state`; returns (step, extra, stage tensors)."""
     path = Path(path)
     try:
         with safe_open(str(path), framework="pt") as f:
@@ -63,4 +65,5 @@ def load_state(path, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
     optimizer.load_state_dict({"state": state, "param_groups": json.loads(meta["param_groups"])})
     generator.set_state(tensors["rng.generator"])
     torch.set_rng_state(tensors["rng.torch"])
-    return int(meta["step"]), json.loads(meta.get("extra", "{}"))
+    stage_tensors = {k[len("stage."):]: v for k, v in tensors.items() if k.startswith("stage.")}
+    return int(meta["step"]), json.loads(meta.get("extra", "{}")), stage_tensors
