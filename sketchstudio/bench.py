@@ -33,8 +33,10 @@ def matmul_gflops(n: int = 1024, repeats: int = 20) -> float:
     return 2 * n**3 / (ms * 1e-3) / 1e9
 
 
-def run(model, repeats: int = 10, ar_tokens: int = 256, steps: int = 8) -> dict:
+def run(model, repeats: int = 10, ar_tokens: int = 256, steps: int = 8, flush_denormal: bool = True) -> dict:
     from .core.sampler import SamplerSettings, iter_steps, sample
+
+    torch.set_flush_denormal(flush_denormal)
 
     cfg = model.cfg
     torch.manual_seed(0)

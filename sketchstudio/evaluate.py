@@ -17,7 +17,7 @@ import torch
 from PIL import Image
 
 from .core.imaging import load_image
-from .core.metrics import scoot, ssim_uint8
+from .core.metrics import fsim, fsim_features, scoot, ssim_uint8
 from .core.sampler import SamplerSettings, sample
 from .core.styles import canonical
 from .data.datasets import DataReport, load_fs2k
@@ -50,7 +50,7 @@ def generate(model, photo: Image.Image, style: str, settings: SamplerSettings) -
 
 
 def evaluate(model, data_dir, settings: SamplerSettings = SamplerSettings(), limit: int | None = None,
-             progress=None, save_dir: Path | None = None) -> dict:
+             progress=None, save_dir: Path | None = None, with_fsim: bool = True) -> dict:
     report = DataReport()
     pairs = load_fs2k(data_dir, report)[:limit]
     scores: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
@@ -64,11 +64,14 @@ def evaluate(model, data_dir, settings: SamplerSettings = SamplerSettings(), lim
             if save_dir is not None:
                 save_dir.mkdir(parents=True, exist_ok=True)
                 Image.fromarray(candidates["model"]).save(save_dir / f"{pair.photo.stem}.png")
+        gt_fsim = fsim_features(gt) if with_fsim else None
         for name, pred in candidates.items():
-            scores[name][f"{pair.style}/scoot"].append(scoot(gt, pred))
-            scores[name][f"{pair.style}/ssim"].append(ssim_uint8(gt, pred))
-            scores[name]["all/scoot"].append(scores[name][f"{pair.style}/scoot"][-1])
-            scores[name]["all/ssim"].append(scores[name][f"{pair.style}/ssim"][-1])
+            values = {"scoot": scoot(gt, pred), "ssim": ssim_uint8(gt, pred)}
+            if with_fsim:
+                values["fsim"] = fsim(gt_fsim, pred)
+            for metric, v in values.items():
+                scores[name][f"{pair.style}/{metric}"].append(v)
+                scores[name][f"all/{metric}"].append(v)
         if progress:
             progress(n + 1, len(pairs))
     table = {name: {k: float(np.mean(v)) for k, v in metrics.items()} for name, metrics in scores.items()}
@@ -77,8 +80,9 @@ def evaluate(model, data_dir, settings: SamplerSettings = SamplerSettings(), lim
         counts[p.style] += 1
     return {"pairs": len(pairs), "per_style_pairs": dict(counts), "scores": table,
             "skipped": report.lines(),
-            "not_computed": {"lpips": "needs local backbone weights", "fid": "needs local Inception weights",
-                             "fsim": "not implemented yet"}}
+            "not_computed": {"lpips": "needs local backbone weights (not supported yet)",
+                             "fid": "needs local Inception weights (not supported yet)",
+                             **({} if with_fsim else {"fsim": "skipped with --no-fsim"})}}
 
 
 def format_report(res: dict) -> str:
@@ -109,7 +113,7 @@ def main(args) -> int:
         bar.update(i - bar.n)
 
     res = evaluate(model, args.data, SamplerSettings(steps=args.steps), args.limit, progress,
-                   Path(args.save) if args.save else None)
+                   Path(args.save) if args.save else None, with_fsim=not args.no_fsim)
     bar.close()
     print(json.dumps(res, indent=2) if args.json else format_report(res))
     return 0

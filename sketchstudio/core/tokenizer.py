@@ -82,6 +82,7 @@ class SketchTokenizer(nn.Module):
         z = self.codebook()[ids]  # (B, g*g, d)
         return z.view(ids.shape[0], g, g, -1).permute(0, 3, 1, 2)
 
+    @torch.no_grad()
     def decode(self, ids: torch.Tensor) -> torch.Tensor:
         """ids (B, g*g) -> sketch (B, 1, H, W) clamped to [0, 1]."""
         return self.decode_latent(self.embed_ids(ids)).clamp(0, 1)

@@ -96,6 +96,7 @@ def build_training_data(
     photos, real_photo, real_sketch, real_style = [], [], [], []
     val_photo, val_sketch, val_style = [], [], []
     synth_src: list[int] = []
+    kept_val: list[Pair] = []
     work = len(train_pairs) + len(val_pairs) + len(photo_only)
     done = 0
 
@@ -115,6 +116,7 @@ def build_training_data(
                 continue
             if is_val:
                 val_photo.append(ph), val_sketch.append(sk), val_style.append(sidx[q.style])
+                kept_val.append(q)
             else:
                 real_photo.append(len(photos)), real_sketch.append(sk), real_style.append(sidx[q.style])
                 if synthetic_for_real:
@@ -152,7 +154,7 @@ def build_training_data(
         synth_style=idx(synth_style), val_photo=img(val_photo, 3), val_sketch=img(val_sketch, 1),
         val_style=idx(val_style),
     )
-    return data, val_pairs
+    return data, kept_val
 
 
 _FS2K_ORDER = {"contour": 0, "charcoal": 1, "pencil": 2}

@@ -67,6 +67,9 @@ def prepare_data(sources: list[Source], out: Path, size: int, resume: bool) -> I
             for p in val_pairs:
                 label = FS2K_STYLES.index(p.style) if p.style in FS2K_STYLES else p.style
                 f.write(f"{p.photo.resolve()},{p.sketch.resolve()},{label}\n")
+    if len(data.real_style) + len(data.synth_style) == 0:
+        first = report.lines()[0] if len(report) else "no images found"
+        raise ValueError(f"no usable training data in {', '.join(str(s.path) for s in sources)} ({first})")
     data.save(cache)
     msg = (f"{len(data.real_style)} training pairs, {len(data.val_style)} held out, "
            f"{len(data.synth_style)} synthetic sketches; {len(report)} files skipped (see data_report.txt)")

@@ -95,14 +95,14 @@ def run_stage(stage: Stage, out_dir, opts: RunOptions, cancel: CancelToken | Non
             losses = stage.train_step(step)
             step += 1
             done_here += 1
-            if writer is None:
-                writer = csv.DictWriter(fcsv, fieldnames=["step", *losses])
-                if fcsv.tell() == 0:
-                    writer.writeheader()
-            writer.writerow({"step": step, **{k: f"{v:.6g}" for k, v in losses.items()}})
-            fcsv.flush()  # the CSV is the live record of a run; a crash keeps every finished step
             elapsed = time.perf_counter() - t0
             eta = elapsed / done_here * (total - step)
+            if writer is None:
+                writer = csv.DictWriter(fcsv, fieldnames=["step", "wall_s", *losses])
+                if fcsv.tell() == 0:
+                    writer.writeheader()
+            writer.writerow({"step": step, "wall_s": f"{time.time():.1f}", **{k: f"{v:.6g}" for k, v in losses.items()}})
+            fcsv.flush()  # the CSV is the live record of a run; a crash keeps every finished step
             yield TrainEvent(stage.name, "step", step, total, losses, elapsed, eta)
             if step % opts.preview_every == 0 or step == total:
                 stage.model.eval()

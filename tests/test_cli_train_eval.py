@@ -1,0 +1,52 @@
+"""`sketchstudio train` and `sketchstudio eval` end to end on tiny generated data."""
+import json
+
+from sketchstudio.cli import main
+from datagen import make_fs2k, make_photo_folder
+
+
+def test_train_all_then_eval(tmp_path, capsys):
+    fs2k = make_fs2k(tmp_path / "fs2k", per_style=3, size=40)
+    photos = make_photo_folder(tmp_path / "photos", n=2, size=40)
+    out = tmp_path / "run"
+    code = main(["train", "all", "--data", str(fs2k), str(photos), "--out", str(out), "--config", "tiny",
+                 "--max-steps", "3", "--batch", "2", "--checkpoint-every", "2", "--preview-every", "3", "-q"])
+    assert code == 0
+    err = capsys.readouterr().err
+    assert "[finetune] done" in err and "held out" in err
+    model = out / "finetune.safetensors"
+    assert model.exists()
+
+    # Resume of a finished run does no work and still succeeds.
+    assert main(["train", "all", "--data", str(fs2k), "--out", str(out), "--config", "tiny", "--resume", "-q"]) == 0
+    assert "already finished" in capsys.readouterr().err
+
+    code = main(["eval", "--data", str(out / "val"), "--model", str(model), "--no-fsim", "--json"])
+    assert code == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["pairs"] == 3
+    for name in ("model", "blank", "opencv-pencil", "xdog"):
+        assert 0 < res["scores"][name]["all/scoot"] <= 1
+        assert -1 <= res["scores"][name]["all/ssim"] <= 1
+    assert res["scores"]["blank"]["all/ssim"] != res["scores"]["model"]["all/ssim"]
+
+
+def test_eval_with_fsim_reports_it(tmp_path, tiny_checkpoint, capsys):
+    fs2k = make_fs2k(tmp_path / "fs2k", per_style=1, size=40)
+    assert main(["eval", "--data", str(fs2k), "--model", str(tiny_checkpoint), "--limit", "1", "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert "all/fsim" in res["scores"]["model"] and "fsim" not in res["not_computed"]
+
+
+def test_train_errors_are_one_line(tmp_path, capsys):
+    code = main(["train", "pretrain", "--data", str(tmp_path / "nowhere"), "--out", str(tmp_path / "r"),
+                 "--config", "tiny", "-q"])
+    assert code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("sketchstudio: error:") and "\n" not in err
+    assert "no usable training data" in err and "not found" in err
+
+
+def test_eval_needs_pairs_csv(tmp_path, capsys):
+    assert main(["eval", "--data", str(tmp_path), "--baselines-only"]) == 2
+    assert "pairs.csv" in capsys.readouterr().err

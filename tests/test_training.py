@@ -1,0 +1,147 @@
+"""The two-stage pipeline on tiny data the tests make: every stage, resume, cancel, reports."""
+import csv
+
+import pytest
+import torch
+
+from sketchstudio.core.checkpoint import load_model
+from sketchstudio.core.config import preset
+from sketchstudio.core.model import SketchModel
+from sketchstudio.core.sampler import CancelToken, sample
+from sketchstudio.data.cache import Source, TrainingData, build_training_data
+from sketchstudio.data.datasets import DataReport
+from sketchstudio.train.pipeline import PipelineOptions, run_pipeline
+from sketchstudio.train.runner import RunOptions, run_stage
+from sketchstudio.train.stages import MaskedStage, StageOptions, TokenizerStage
+from datagen import make_fs2k, make_photo_folder
+
+SIZE = 32  # the tiny preset's sketch size
+
+
+@pytest.fixture(scope="module")
+def data_dirs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("data")
+    fs2k = make_fs2k(root / "fs2k", per_style=4)
+    (fs2k / "photos" / "image0000.jpg").write_text("this is not a jpeg")  # unreadable, must be reported
+    return fs2k, make_photo_folder(root / "photos", n=3)
+
+
+@pytest.fixture(scope="module")
+def tiny_data(data_dirs):
+    report = DataReport()
+    data, val = build_training_data([Source(p) for p in data_dirs], SIZE, report)
+    return data, val, report
+
+
+def tiny_model(styles):
+    torch.manual_seed(0)
+    return SketchModel(preset("tiny").with_styles(styles))
+
+
+def test_training_data_and_bad_file_report(tiny_data):
+    data, val, report = tiny_data
+    assert data.styles[:3] == ("contour", "charcoal", "pencil")
+    assert len(val) == len(data.val_style) >= 2  # one held out per style, less the unreadable one
+    assert len(data.real_style) + len(data.val_style) == 12 - 1  # every readable pair is used
+    assert len(data.synth_style) == 3 * (len(data.real_style) + 3)  # 3 styles x (train photos + photo folder)
+    assert any("image0000.jpg" in line for line in report.lines())
+
+
+def test_training_data_round_trips_through_its_cache(tiny_data, tmp_path):
+    data = tiny_data[0]
+    data.save(tmp_path / "d.safetensors")
+    back = TrainingData.load(tmp_path / "d.safetensors")
+    assert back.styles == data.styles and torch.equal(back.synth_sketch, data.synth_sketch)
+
+
+def repeated(data: TrainingData) -> TrainingData:
+    """The same single pair everywhere, so every batch is identical."""
+    one = lambda t: t[:1].repeat(len(t), *([1] * (t.dim() - 1)))  # noqa: E731
+    return TrainingData(data.styles, data.photos, data.real_photo[:1].repeat(8), one(data.real_sketch[:8]),
+                        data.real_style[:1].repeat(8), data.synth_photo[:1].repeat(8), one(data.synth_sketch[:8]),
+                        data.synth_style[:1].repeat(8), data.val_photo, data.val_sketch, data.val_style)
+
+
+def losses_of(stage, steps, key):
+    return [stage.train_step(i)[key] for i in range(steps)]
+
+
+def test_tokenizer_loss_falls_on_a_repeated_batch(tiny_data):
+    data = repeated(tiny_data[0])
+    stage = TokenizerStage(tiny_model(data.styles), data, StageOptions(batch=4, lr=2e-3, warmup=1), 40)
+    loss = losses_of(stage, 40, "l1")
+    assert sum(loss[-5:]) / 5 < 0.7 * sum(loss[:5]) / 5
+
+
+@pytest.mark.parametrize("name", ["pretrain", "finetune"])
+def test_masked_loss_falls_on_a_repeated_batch(tiny_data, name):
+    data = repeated(tiny_data[0])
+    stage = MaskedStage(name, tiny_model(data.styles), data, StageOptions(batch=4, lr=3e-3, warmup=1), 40)
+    loss = losses_of(stage, 40, "ce")
+    assert sum(loss[-5:]) / 5 < 0.8 * sum(loss[:5]) / 5
+    if name == "finetune":
+        assert "pixel" in stage.train_step(40) and "feature" in stage.train_step(41)
+
+
+def run_to_end(make_stage, out, total, cancel_after=None, resume=False):
+    stage = make_stage()
+    cancel = CancelToken()
+    events = []
+    for ev in run_stage(stage, out, RunOptions(total, checkpoint_every=2, preview_every=3, resume=resume), cancel):
+        events.append(ev)
+        if cancel_after is not None and ev.kind == "step" and ev.step == cancel_after:
+            cancel.cancel()
+    return stage, events
+
+
+@pytest.mark.parametrize("kind", ["tokenizer", "pretrain"])
+def test_resumed_run_matches_uninterrupted_run(tiny_data, tmp_path, kind):
+    data = tiny_data[0]
+    opts = StageOptions(batch=2, warmup=2)
+
+    def make():
+        m = tiny_model(data.styles)
+        return TokenizerStage(m, data, opts, 6) if kind == "tokenizer" else MaskedStage(kind, m, data, opts, 6)
+
+    straight, _ = run_to_end(make, tmp_path / "a", 6)
+    _, first = run_to_end(make, tmp_path / "b", 6, cancel_after=3)
+    assert [e.kind for e in first][-2:] == ["checkpoint", "cancelled"] and first[-1].step == 3
+    resumed, second = run_to_end(make, tmp_path / "b", 6, resume=True)
+    assert second[0].kind == "start" and second[0].step == 3
+    assert [e.step for e in second if e.kind == "step"] == [4, 5, 6]
+    a, b = straight.model.state_dict(), resumed.model.state_dict()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    with open(tmp_path / "b" / f"{kind}.losses.csv") as f:
+        assert [int(r["step"]) for r in csv.DictReader(f)] == [1, 2, 3, 4, 5, 6]
+
+
+def test_whole_pipeline_on_tiny_data(data_dirs, tmp_path):
+    opts = PipelineOptions(config="tiny", steps={"tokenizer": 4, "pretrain": 4, "finetune": 4},
+                           checkpoint_every=2, preview_every=2, stage_options=StageOptions(batch=2))
+    events = list(run_pipeline([Source(p) for p in data_dirs], tmp_path, opts))
+    done = [e for e in events if e.kind == "done"]
+    assert [e.stage for e in done] == ["data", "tokenizer", "pretrain", "finetune"]
+    previews = [e for e in events if e.kind == "preview"]
+    assert {e.stage for e in previews} == {"tokenizer", "pretrain", "finetune"}
+    assert all(e.preview.ndim == 3 and e.preview.std() > 0 for e in previews)
+    for name in ("tokenizer", "pretrain", "finetune"):
+        assert (tmp_path / f"{name}.safetensors").exists()
+        assert not (tmp_path / f"{name}.state.safetensors").exists()  # finished stages clean up
+        assert (tmp_path / f"{name}.preview.png").exists()
+    assert "image0000.jpg" in (tmp_path / "data_report.txt").read_text()
+    assert (tmp_path / "val" / "pairs.csv").read_text().count("\n") >= 3  # header + held-out pairs
+    model, info = load_model(tmp_path / "finetune.safetensors")
+    assert info["stage"] == "finetune" and "contour" in model.styles
+    photo = torch.rand(1, 3, model.photo_size, model.photo_size)
+    assert not sample(model, photo).mask.any()
+    # Resuming a finished pipeline skips every stage.
+    again = list(run_pipeline([Source(p) for p in data_dirs], tmp_path,
+                              PipelineOptions(**{**opts.__dict__, "resume": True})))
+    assert all(e.message in ("already finished",) or e.stage == "data" for e in again)
+
+
+def test_pretrain_without_a_tokenizer_is_a_clear_error(data_dirs, tmp_path):
+    opts = PipelineOptions(stages=("pretrain",), config="tiny", steps={"pretrain": 2})
+    with pytest.raises(FileNotFoundError, match="run the tokenizer stage first"):
+        list(run_pipeline([Source(data_dirs[1])], tmp_path, opts))
