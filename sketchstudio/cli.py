@@ -230,6 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--limit", type=int, help="only the first N pairs")
     e.add_argument("--save", help="also write the model's sketches to this folder")
     e.add_argument("--baselines-only", action="store_true", help="score only the baselines (no model)")
+    e.add_argument("--no-fsim", action="store_true", help="skip FSIM (the slowest metric)")
     e.add_argument("--json", action="store_true")
     e.set_defaults(func=cmd_eval)
     return p
@@ -238,6 +239,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    import torch
+
+    # Denormal floats made some CPU decodes 7x slower (docs/BENCHMARKS.md); they never
+    # matter for an 8-bit image, so flush them for the whole process.
+    torch.set_flush_denormal(True)
     func = getattr(args, "func", cmd_gui)
     try:
         return func(args)

@@ -35,3 +35,8 @@ def user_data_dir() -> Path:
 
 def user_models_dir() -> Path:
     return user_data_dir() / "models"
+
+
+def user_config_dir() -> Path:
+    """Where the studio keeps its settings and recent files."""
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))

@@ -1,41 +1,32 @@
-"""Application entry point. Until the studio window lands this is a small placeholder window."""
+"""Application entry point: `sketchstudio` (the window) and `sketchstudio --self-test`."""
 from __future__ import annotations
 
 import sys
 
-from PySide6.QtCore import QTimer, Qt
-from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QVBoxLayout, QWidget
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
 
-from .. import __version__
-from ..paths import default_model_path
-
-
-class PlaceholderWindow(QMainWindow):
-    def __init__(self, model_path: str | None = None):
-        super().__init__()
-        self.setWindowTitle(f"SketchStudio {__version__}")
-        path = model_path or str(default_model_path())
-        body = QWidget()
-        layout = QVBoxLayout(body)
-        title = QLabel("SketchStudio")
-        title.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        title.setStyleSheet("font-size: 24px; font-weight: bold;")
-        note = QLabel("The studio window is under construction.\n"
-                      "Use 'sketchstudio sketch PHOTO --out DIR' meanwhile.")
-        note.setTextFormat(Qt.TextFormat.PlainText)
-        note.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        model = QLabel(f"Model: {path}")
-        model.setTextFormat(Qt.TextFormat.PlainText)
-        for w in (title, note, model):
-            layout.addWidget(w)
-        self.setCentralWidget(body)
-        self.resize(520, 240)
+from .main_window import MainWindow
+from .settings import AppSettings
 
 
 def run_app(model_path: str | None = None, self_test: bool = False) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    win = PlaceholderWindow(model_path)
-    win.show()
+    app.setApplicationName("SketchStudio")
+    settings = AppSettings() if self_test else AppSettings.load()  # the self-test leaves the user's alone
+    window = MainWindow(settings, find_cameras=not self_test)
+    window.interactive = window.persist = not self_test
+    window.show()
+    window.start(model_path)
     if self_test:
-        QTimer.singleShot(200, app.quit)
-    return app.exec()
+        from .self_test import run_self_test
+
+        def test() -> None:
+            code = run_self_test(window)
+            window.close()
+            app.exit(code)
+
+        QTimer.singleShot(0, test)
+    code = app.exec()
+    window.studio.shutdown()  # no-op after a normal close; never leave the worker thread running
+    return code

@@ -1,0 +1,144 @@
+"""The window's File > Export and Batch actions: ask for a file name, write it, report plainly.
+
+`ask_*` show dialogs; the methods they call take paths and return True on success, so the
+self-test and the tests drive them without any dialog.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QFileDialog, QInputDialog
+
+from .batch_jobs import BatchJob, SweepJob, photos_in
+from .export import save_animation, save_sheet, save_sketch
+from .progress import ProgressRun
+
+if TYPE_CHECKING:
+    from .main_window import MainWindow
+
+
+class ExportActions(QObject):
+    def __init__(self, window: "MainWindow"):
+        super().__init__(window)
+        self.window = window
+
+    @property
+    def studio(self):
+        return self.window.studio
+
+    def _ask_save(self, title: str, suffix: str, filter_: str) -> str | None:
+        result = self.studio.result
+        stem = Path(result.photo.path).stem + "-sketch" if result and result.photo.path else "sketch"
+        start = str(Path(self.window.settings.last_dir or Path.home()) / f"{stem}{suffix}")
+        path, _ = QFileDialog.getSaveFileName(self.window, title, start, filter_)
+        if path and not path.lower().endswith(suffix):
+            path += suffix
+        return path or None
+
+    def _fail(self, title: str, exc: Exception | str) -> bool:
+        if not isinstance(exc, str):
+            exc = f"{getattr(exc, 'filename', None) or ''} {getattr(exc, 'strerror', None) or exc}"
+        self.window.report_error(title, " ".join(str(exc).split()))
+        return False
+
+    # --- the sketch, its animation -------------------------------------------------------
+    def ask_export_png(self) -> None:
+        if self.studio.result is None:
+            return
+        path = self._ask_save("Export sketch", ".png", "PNG images (*.png)")
+        if path:
+            self.export_png(path)
+
+    def export_png(self, path) -> bool:
+        s = self.studio
+        if s.result is None:
+            return self._fail("Nothing to export", "There is no finished sketch yet.")
+        try:
+            save_sketch(path, s.result, s.styles, s.model_id)
+        except OSError as exc:
+            return self._fail("Cannot write the sketch", exc)
+        self.window.settings.add_recent(path)
+        self.window.statusBar().showMessage(f"Wrote {path}", 5000)
+        return True
+
+    def ask_export_gif(self) -> None:
+        path = self._ask_save("Export decoding animation", ".gif", "GIF animations (*.gif)")
+        if path:
+            self.export_gif(path)
+
+    def export_gif(self, path) -> bool:
+        frames = self.studio.frames
+        if not frames or not frames[-1].done:
+            return self._fail("Nothing to export", "There is no finished decoding to animate yet.")
+        try:
+            save_animation([f.sketch for f in frames], path)
+        except OSError as exc:
+            return self._fail("Cannot write the animation", exc)
+        self.window.statusBar().showMessage(f"Wrote {path}", 5000)
+        return True
+
+    # --- longer jobs ---------------------------------------------------------------------
+    def ask_export_sweep(self) -> None:
+        count, ok = QInputDialog.getInt(self.window, "Style sweep", "Columns from the first style to the second:",
+                                        5, 2, 12)
+        if ok:
+            path = self._ask_save("Export style sweep", ".png", "PNG images (*.png)")
+            if path:
+                self.export_sweep(path, count)
+
+    def export_sweep(self, path, count: int = 5) -> bool:
+        """`count` sketches from the blend's first style to its second, in one row."""
+        s, blend = self.studio, self.window.style_controls.blend
+        if s.model is None or s.photo is None:
+            return self._fail("Nothing to sweep", "Open a photo first.")
+        a, b = blend.a.currentIndex(), blend.b.currentIndex()
+        if a == b:
+            return self._fail("Style sweep", "Pick two different styles in the blend control.")
+        s.cancel()
+        job = SweepJob(s.model, s.photo, s.spec(), a, b, count, s.cache)
+        status, value = ProgressRun(self.window, job, "Style sweep", "Sketching the sweep…").exec()
+        if status == "failed":
+            return self._fail("Style sweep failed", value)
+        if status != "finished":
+            return False
+        try:
+            save_sheet(value, path)
+        except OSError as exc:
+            return self._fail("Cannot write the sweep", exc)
+        self.window.statusBar().showMessage(f"Wrote {path}", 5000)
+        return True
+
+    def ask_batch(self) -> None:
+        src = QFileDialog.getExistingDirectory(self.window, "Folder of photos to sketch",
+                                               self.window.settings.last_dir or "")
+        if not src:
+            return
+        out = QFileDialog.getExistingDirectory(self.window, "Folder for the sketches", src)
+        if out:
+            self.batch_sketch(src, out)
+
+    def batch_sketch(self, folder, out) -> bool:
+        s = self.studio
+        if s.model is None:
+            return self._fail("Batch sketch", "Load a model first.")
+        try:
+            photos = photos_in(folder)
+        except OSError as exc:
+            return self._fail("Cannot read the folder", exc)
+        if not photos:
+            return self._fail("Batch sketch", f"{folder}: no photos found (looked for .jpg, .png, .webp, …).")
+        s.cancel()
+        job = BatchJob(s.model, s.model_id, s.spec(), photos, Path(out))
+        status, value = ProgressRun(self.window, job, "Batch sketch", f"Sketching {len(photos)} photos…").exec()
+        if status == "failed":
+            return self._fail("Batch sketch failed", value)
+        if status == "cancelled":
+            self.window.statusBar().showMessage("Batch sketch cancelled; the sketches written so far are kept", 8000)
+            return False
+        text = f"Wrote {len(value.written)} sketch(es) to {out}."
+        if value.failures:
+            text += f"\n{len(value.failures)} photo(s) failed:\n" + "\n".join(value.failures[:10])
+        self.window.inform("Batch sketch", text)
+        return not value.failures

@@ -1,0 +1,443 @@
+"""The studio window: input on the left, the live sketch in the middle, controls on the right.
+
+The window only lays out widgets and wires them to the `Studio` (state + live decoding) and
+to `ExportActions` (files out); model work never happens here.
+"""
+from __future__ import annotations
+
+import math
+import sys
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QImage, QKeySequence
+from PySide6.QtWidgets import (QApplication, QFileDialog, QFrame, QGroupBox, QHBoxLayout, QLabel, QMainWindow,
+                               QPushButton, QSplitter, QTabWidget, QVBoxLayout, QWidget)
+
+from .. import __version__
+from ..cli import UserError, load
+from ..core.imaging import ImageLoadError, load_image
+from ..core.sampler import SamplerSettings
+from ..paths import default_model_path
+from . import messages
+from .decode_view import DecodeView
+from .export import MetadataError, crop_from_metadata, read_metadata, spec_from_metadata
+from .export_actions import ExportActions
+from .model_picker import ModelPicker
+from .photo import Photo
+from .photo_panel import PhotoPanel
+from .qt_images import pil_from_qimage
+from .sampler_controls import SamplerControls
+from .settings import AppSettings
+from .studio import Studio
+from .style_controls import StyleControls
+from .webcam_panel import WebcamPanel
+
+PHOTO_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.webp *.tif *.tiff *.gif);;All files (*)"
+
+
+def saved_style(saved: dict, styles: tuple[str, ...]) -> tuple[float, ...] | None:
+    """The settings file's style mix for these styles, if it is a usable one."""
+    try:
+        w = [float(saved.get(n, 0.0)) for n in styles]
+    except (TypeError, ValueError):
+        return None
+    if not all(math.isfinite(x) and x >= 0 for x in w) or sum(w) <= 0:
+        return None
+    return tuple(x / sum(w) for x in w)
+
+
+class MainWindow(QMainWindow):
+    error_reported = Signal(str, str)  # title, text (also shown in a box unless `interactive` is off)
+
+    def __init__(self, settings: AppSettings | None = None, find_cameras: bool = True, grace_s: float = 0.05):
+        super().__init__()
+        self.setWindowTitle(f"SketchStudio {__version__}")
+        self.settings = settings or AppSettings()
+        self.interactive = True  # False: errors go to error_reported and stderr only (self-test)
+        self.persist = True  # False: never write the settings file (self-test)
+        self.studio = Studio(self, grace_s)
+        self.exports = ExportActions(self)
+        self._started_at = 0.0
+        self._photo_before_live: Photo | None = None
+        self._build()
+        self._menus()
+        self._wire()
+        if find_cameras:  # else the caller adds sources (tests: a fake one)
+            self.webcam.find_cameras()
+        self._restore()
+        self.setAcceptDrops(True)
+        self._update_actions()
+
+    # --- layout ------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.photo_panel = PhotoPanel()
+        self.webcam = WebcamPanel()
+        self.inputs = QTabWidget()
+        self.inputs.addTab(self.photo_panel, "Photo")
+        self.inputs.addTab(self.webcam, "Webcam")
+        self.decode_view = DecodeView()
+        self.style_controls = StyleControls()
+        self.sampler_controls = SamplerControls()
+        self.model_label = QLabel("No model")
+        self.model_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.model_label.setWordWrap(True)
+        self.model_button = QPushButton("Choose model…")
+        self.export_button = QPushButton("Export PNG…")
+
+        model_box = QGroupBox("Model")
+        lay = QVBoxLayout(model_box)
+        lay.addWidget(self.model_label)
+        lay.addWidget(self.model_button)
+        style_box = QGroupBox("Style")
+        QVBoxLayout(style_box).addWidget(self.style_controls)
+        decode_box = QGroupBox("Decoding")
+        QVBoxLayout(decode_box).addWidget(self.sampler_controls)
+        right = QWidget()
+        rl = QVBoxLayout(right)
+        rl.setContentsMargins(4, 0, 4, 0)
+        for w in (model_box, style_box, decode_box):
+            rl.addWidget(w)
+        rl.addStretch(1)
+        rl.addWidget(self.export_button)
+        right.setMinimumWidth(330)
+
+        self.banner = QFrame()
+        self.banner.setObjectName("banner")
+        self.banner.setStyleSheet("QFrame#banner { background: #fff3cd; border: 1px solid #e0c36a; }")
+        self.banner_text = QLabel()
+        self.banner_text.setTextFormat(Qt.TextFormat.PlainText)
+        self.banner_text.setWordWrap(True)
+        self.banner_button = QPushButton("Choose model…")
+        bl = QHBoxLayout(self.banner)
+        bl.addWidget(self.banner_text, 1)
+        bl.addWidget(self.banner_button)
+        self.banner.hide()
+
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(self.inputs)
+        split.addWidget(self.decode_view)
+        split.addWidget(right)
+        split.setStretchFactor(0, 2)
+        split.setStretchFactor(1, 3)
+        split.setStretchFactor(2, 0)
+        split.setSizes([340, 560, 320])
+        body = QWidget()
+        vl = QVBoxLayout(body)
+        vl.addWidget(self.banner)
+        vl.addWidget(split, 1)
+        self.setCentralWidget(body)
+        self.status_label = QLabel("Ready")
+        self.statusBar().addPermanentWidget(self.status_label)
+        self.resize(1240, 760)
+
+    def _menus(self) -> None:
+        m = self.menuBar().addMenu("&File")
+
+        def act(text, slot, shortcut=None, menu=m) -> QAction:
+            a = QAction(text, self)
+            if shortcut:
+                a.setShortcut(shortcut)
+            a.triggered.connect(slot)
+            menu.addAction(a)
+            return a
+
+        act("&Open photo or sketch…", self.ask_open, QKeySequence.StandardKey.Open)
+        act("&Paste image", self.paste, QKeySequence.StandardKey.Paste)
+        self.recent_menu = m.addMenu("Open &recent")
+        m.addSeparator()
+        e = self.exports
+        self.export_actions = [
+            act("&Export sketch PNG…", e.ask_export_png, QKeySequence.StandardKey.Save),
+            act("Export decoding &animation (GIF)…", e.ask_export_gif),
+            act("Export style &sweep sheet…", e.ask_export_sweep),
+        ]
+        act("&Batch sketch a folder…", e.ask_batch)
+        m.addSeparator()
+        act("Choose &model…", self.ask_model)
+        act("&Quit", self.close, QKeySequence.StandardKey.Quit)
+        d = self.menuBar().addMenu("&Sketch")
+        self.cancel_action = act("&Stop decoding", self.studio.cancel, Qt.Key.Key_Escape, d)
+        act("New &seed", lambda: self.studio.new_seed(), "Ctrl+R", d)
+
+    def _wire(self) -> None:
+        s = self.studio
+        s.model_changed.connect(self._model_changed)
+        s.photo_changed.connect(self.photo_panel.set_photo)
+        s.settings_changed.connect(self.sampler_controls.set_settings)
+        s.style_changed.connect(self.style_controls.set_weights)
+        s.framed.connect(self.webcam.show_framed)
+        s.decode_started.connect(self._decode_started)
+        s.step_ready.connect(self._step)
+        s.sketch_ready.connect(self._sketch_ready)
+        s.decode_failed.connect(self._decode_failed)
+        s.decode_cancelled.connect(lambda: self.statusBar().showMessage("Decoding stopped", 3000))
+        s.busy_changed.connect(self._busy_changed)
+        s.rate_changed.connect(lambda r: self.webcam.set_rate(r, s.dropped_frames))
+        self.style_controls.weights_changed.connect(s.set_style)
+        self.sampler_controls.changed.connect(s.set_settings)
+        self.sampler_controls.new_seed_requested.connect(lambda: s.new_seed())
+        self.sampler_controls.lock_changed.connect(lambda on: setattr(s, "seed_locked", on))
+        self.photo_panel.open_clicked.connect(self.ask_open)
+        self.photo_panel.paste_clicked.connect(self.paste)
+        self.photo_panel.crop_changed.connect(s.set_crop)
+        self.photo_panel.reset_clicked.connect(lambda: s.photo and s.set_crop(s.photo.auto))
+        self.webcam.frame_ready.connect(s.submit_frame)
+        self.webcam.live_changed.connect(self._live_changed)
+        self.webcam.failed.connect(lambda text: self.report_error("Camera", text))
+        self.decode_view.canvas.redraw_requested.connect(s.redraw)
+        self.model_button.clicked.connect(self.ask_model)
+        self.banner_button.clicked.connect(self.ask_model)
+        self.export_button.clicked.connect(self.exports.ask_export_png)
+
+    # --- model -------------------------------------------------------------------------
+    def start(self, model_path: str | None = None) -> None:
+        """Load the named model, else the shipped one, else the last one used; else say what is missing."""
+        shipped = default_model_path()
+        if model_path:
+            loaded = self.load_model(model_path)
+        elif shipped.is_file():
+            loaded = self.load_model(str(shipped))
+        elif self.settings.last_model and Path(self.settings.last_model).is_file():
+            loaded = self.load_model(self.settings.last_model)
+        else:
+            self._no_model(f"The shipped model is missing ({shipped}). Choose a model file to start sketching.")
+            return
+        weights = saved_style(self.settings.style, self.studio.styles)
+        if loaded and weights:  # the last session's style mix
+            self.style_controls.set_weights(weights)
+            self.studio.set_style(weights)
+
+    def load_model(self, path: str) -> bool:
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            model, _info, mid = load(str(path))
+        except UserError as exc:
+            QApplication.restoreOverrideCursor()
+            self.report_error("Cannot load the model", str(exc))
+            if self.studio.model is None:
+                self._no_model("No model is loaded. Choose a model file to start sketching.")
+            return False
+        QApplication.restoreOverrideCursor()
+        self.settings.last_model = str(Path(path).resolve())
+        self.settings.add_recent(path, models=True)
+        self.banner.hide()
+        self.studio.set_model(model, str(path), mid)
+        return True
+
+    def ask_model(self) -> None:
+        picker = ModelPicker(self, self.settings.recent_models, self.settings.last_dir)
+        if picker.exec() and picker.chosen is not None:
+            self.load_model(str(picker.chosen))
+
+    def _no_model(self, text: str) -> None:
+        self.banner_text.setText(text)
+        self.banner.show()
+        self.decode_view.clear("No model loaded.")
+        self.model_label.setText("No model loaded")
+        self._update_actions()
+
+    def _model_changed(self) -> None:
+        s = self.studio
+        self.style_controls.set_styles(s.styles)
+        self.style_controls.set_weights(s.style)
+        cfg = s.model.cfg
+        name = Path(s.model_path).name if s.model_path else "(in memory)"
+        self.model_label.setText(f"{name}\n{s.model_id}\n{cfg.grid}×{cfg.grid} tokens, "
+                                 f"{cfg.tokenizer.image_size} px; styles: {', '.join(s.styles)}")
+        self.model_label.setToolTip(s.model_path or "")
+        if s.photo is None:
+            self.decode_view.clear("Open a photo, drop one here, paste one, or start the webcam.")
+        self._update_actions()
+
+    # --- inputs ------------------------------------------------------------------------
+    def ask_open(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a photo or a sketch", self.settings.last_dir or "",
+                                              PHOTO_FILTER)
+        if path:
+            self.open_path(path)
+
+    def open_path(self, path) -> bool:
+        """A photo, or a sketch PNG whose settings (and photo, when stored) are restored."""
+        path = str(path)
+        try:
+            meta = read_metadata(path)
+            if meta is not None:
+                return self._open_sketch(path, meta)
+            photo = Photo.from_image(load_image(path), path, detect=False)  # the worker finds the face
+        except (ImageLoadError, MetadataError) as exc:
+            self.report_error("Cannot open the file", str(exc))
+            return False
+        self.settings.add_recent(path)
+        self.settings.last_dir = str(Path(path).parent)
+        self._update_recent()
+        self._show_photo(photo)
+        return True
+
+    def _open_sketch(self, path: str, meta: dict) -> bool:
+        if self.studio.model is None:
+            self.report_error("Cannot open the sketch", "Load a model first: the sketch's settings need one.")
+            return False
+        spec = spec_from_metadata(meta, self.studio.styles)
+        photo, keep_crop, note = None, True, ""
+        stored = meta.get("photo")
+        if isinstance(stored, str) and Path(stored).is_file():
+            photo = Photo.from_image(load_image(stored), stored, detect=False)
+            framed = crop_from_metadata(meta, photo)
+            photo, keep_crop = (framed, True) if framed is not None else (photo, False)
+        else:
+            note = " The photo is not stored with it" + (f" ({stored} is missing)" if stored else "") + \
+                   ": open the photo to sketch it with these settings."
+        if meta.get("model") not in (None, self.studio.model_id):
+            note += f" It was made with model {meta.get('model')}, not {self.studio.model_id}."
+        self.settings.add_recent(path)
+        self._update_recent()
+        if photo is not None:
+            self.webcam.stop()
+            self.inputs.setCurrentWidget(self.photo_panel)
+        self.studio.apply(photo, spec, keep_crop)
+        self.statusBar().showMessage(f"Settings restored from {Path(path).name}.{note}", 15000)
+        return True
+
+    def paste(self) -> None:
+        data = QApplication.clipboard().mimeData()
+        if data is not None and data.hasImage():
+            self.paste_image(QImage(data.imageData()))
+        elif data is not None and data.hasUrls() and data.urls()[0].isLocalFile():
+            self.open_path(data.urls()[0].toLocalFile())
+        else:
+            self.report_error("Nothing to paste", "The clipboard holds no image.")
+
+    def paste_image(self, image: QImage) -> None:
+        if image.isNull():
+            self.report_error("Nothing to paste", "The clipboard image is empty.")
+            return
+        self._show_photo(Photo.from_image(pil_from_qimage(image), detect=False))
+
+    def _show_photo(self, photo: Photo) -> None:
+        self.webcam.stop()
+        self.inputs.setCurrentWidget(self.photo_panel)
+        self.studio.set_photo(photo, detect=True)
+        self._update_actions()
+
+    def dragEnterEvent(self, e: QDragEnterEvent) -> None:
+        if e.mimeData().hasUrls() or e.mimeData().hasImage():
+            e.acceptProposedAction()
+
+    def dropEvent(self, e: QDropEvent) -> None:
+        data = e.mimeData()
+        local = [u.toLocalFile() for u in data.urls() if u.isLocalFile()]
+        if local:
+            self.open_path(local[0])
+        elif data.hasImage():
+            self.paste_image(QImage(data.imageData()))
+        e.acceptProposedAction()
+
+    def _live_changed(self, live: bool) -> None:
+        s = self.studio
+        if live:
+            self._photo_before_live = s.photo
+            s.cancel()
+        s.set_live(live)
+        self._update_actions()
+        if not live and self._photo_before_live is not None:
+            s.set_photo(self._photo_before_live)
+
+    # --- decoding ----------------------------------------------------------------------
+    def _decode_started(self, req) -> None:
+        self._started_at = time.monotonic()
+
+    def _step(self, frame) -> None:
+        self.status_label.setText(f"Sketching… step {frame.step + 1} of {frame.total}")
+        if not self.studio.live:  # webcam mode shows finished sketches only: steps would flicker
+            self.decode_view.show_step(frame)
+
+    def _sketch_ready(self, result) -> None:
+        self.decode_view.set_frames(self.studio.frames)
+        if not self.studio.live:
+            took = time.monotonic() - self._started_at
+            self.statusBar().showMessage(f"Sketched in {took:.2f} s (seed {result.spec.settings.seed})", 5000)
+        self._update_actions()
+
+    def _decode_failed(self, message: str) -> None:
+        self.webcam.stop()
+        self.report_error("Sketching failed", message)
+
+    def _busy_changed(self, busy: bool) -> None:
+        self.cancel_action.setEnabled(busy)
+        if not busy:
+            self.status_label.setText("Ready")
+
+    def _update_actions(self) -> None:
+        have = self.studio.result is not None
+        for a in self.export_actions:
+            a.setEnabled(have)
+        self.export_button.setEnabled(have)
+        self.cancel_action.setEnabled(self.studio.busy)
+        brush = have and not self.studio.live
+        if not brush:
+            self.decode_view.brush.setChecked(False)
+        self.decode_view.brush.setEnabled(brush)
+        self.style_controls.setEnabled(self.studio.model is not None)
+
+    # --- errors, settings ----------------------------------------------------------------
+    def report_error(self, title: str, text: str) -> None:
+        self.error_reported.emit(title, text)
+        if self.interactive:
+            messages.show_error(self, title, text)
+        else:
+            print(f"sketchstudio: {title}: {text}", file=sys.stderr)
+
+    def inform(self, title: str, text: str) -> None:
+        if self.interactive:
+            messages.show_info(self, title, text)
+        self.statusBar().showMessage(text.splitlines()[0] if text else "", 8000)
+
+    def _update_recent(self) -> None:
+        self.recent_menu.clear()
+        for p in self.settings.recent_files:
+            a = self.recent_menu.addAction(Path(p).name)
+            a.setToolTip(p)
+            a.triggered.connect(lambda _=False, p=p: self.open_path(p))
+        self.recent_menu.setEnabled(bool(self.settings.recent_files))
+
+    def _restore(self) -> None:
+        st = self.settings
+        kinds = {"steps": int, "seed": int, "temperature": float, "self_guidance": float, "style_guidance": float}
+        try:
+            settings = SamplerSettings().with_(**{k: kinds[k](v) for k, v in st.sampler.items() if k in kinds})
+        except (TypeError, ValueError, OverflowError):
+            settings = SamplerSettings()
+        self.studio.settings = settings
+        self.studio.seed_locked = bool(st.sampler.get("seed_locked", True))
+        self.sampler_controls.set_settings(settings)
+        self.sampler_controls.lock.setChecked(self.studio.seed_locked)
+        self.decode_view.set_overlay(st.overlay)
+        self.webcam.mirror.setChecked(st.mirror)
+        if st.geometry:
+            self.restoreGeometry(QByteArray.fromHex(st.geometry.encode()))
+        self._update_recent()
+
+    def save_settings(self) -> None:
+        if not self.persist:
+            return
+        st, s = self.settings, self.studio
+        x = s.settings
+        st.sampler = {"steps": x.steps, "temperature": x.temperature, "self_guidance": x.self_guidance,
+                      "style_guidance": x.style_guidance, "seed": x.seed, "seed_locked": s.seed_locked}
+        if s.model is not None:
+            st.style = dict(zip(s.styles, s.style))
+        st.overlay = self.decode_view.overlay.currentData()
+        st.mirror = self.webcam.mirror.isChecked()
+        st.geometry = bytes(self.saveGeometry().toHex()).decode()
+        try:
+            st.save()
+        except OSError as exc:
+            print(f"sketchstudio: cannot save settings ({exc})", file=sys.stderr)
+
+    def closeEvent(self, e: QCloseEvent) -> None:
+        self.webcam.stop()
+        self.save_settings()
+        self.studio.shutdown()
+        super().closeEvent(e)

@@ -1,0 +1,25 @@
+"""Message boxes: always plain text (file names and contents can hold markup), never tracebacks.
+
+Tests replace `show_error` so that nothing blocks.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox, QWidget
+
+
+def plain_box(parent: QWidget | None, icon: QMessageBox.Icon, title: str, text: str) -> QMessageBox:
+    box = QMessageBox(parent)
+    box.setIcon(icon)
+    box.setWindowTitle(title)
+    box.setTextFormat(Qt.TextFormat.PlainText)
+    box.setText(text)
+    return box
+
+
+def show_error(parent: QWidget | None, title: str, text: str) -> None:
+    plain_box(parent, QMessageBox.Icon.Warning, title, text).exec()
+
+
+def show_info(parent: QWidget | None, title: str, text: str) -> None:
+    plain_box(parent, QMessageBox.Icon.Information, title, text).exec()

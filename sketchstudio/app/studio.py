@@ -1,0 +1,266 @@
+"""The studio's state and its live decoding, as signals; no widgets (they bind to this).
+
+Holds the model, the photo, the style and sampler settings, and the last sketch with its
+steps. Every change asks for a decode through the `LivePolicy` (one in flight, newest wins,
+a short grace period); the decode itself runs as a `DecodeJob` on the worker thread.
+"""
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import replace
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from ..core.model import SketchModel
+from ..core.sampler import SamplerSettings
+from .decode_job import DecodeJob, DecodeRequest, Framed, MemoryCache, Redraw, SketchResult, SketchSpec, StepFrame
+from .live_policy import LivePolicy, RateMeter
+from .photo import Crop, Photo
+from .worker import WorkerThread
+
+MAX_SEED = 2**31 - 1
+
+
+def one_hot(i: int, n: int) -> tuple[float, ...]:
+    return tuple(1.0 if j == i else 0.0 for j in range(n))
+
+
+class Studio(QObject):
+    model_changed = Signal()
+    photo_changed = Signal(object)  # Photo
+    settings_changed = Signal(object)  # SamplerSettings, when the studio itself changed them
+    style_changed = Signal(object)  # tuple of weights, when the studio itself changed them
+    framed = Signal(object)  # a webcam Photo with the face found
+    decode_started = Signal(object)  # DecodeRequest
+    step_ready = Signal(object)  # StepFrame
+    sketch_ready = Signal(object)  # SketchResult
+    decode_cancelled = Signal()
+    decode_failed = Signal(str)
+    busy_changed = Signal(bool)
+    rate_changed = Signal(float)  # webcam sketches per second
+
+    def __init__(self, parent: QObject | None = None, grace_s: float = 0.05):
+        super().__init__(parent)
+        self.model: SketchModel | None = None
+        self.model_path: str | None = None
+        self.model_id = ""
+        self.photo: Photo | None = None
+        self.style: tuple[float, ...] = ()
+        self.settings = SamplerSettings()
+        self.seed_locked = True
+        self.redraws: tuple[Redraw, ...] = ()
+        self.result: SketchResult | None = None
+        self.frames: list[StepFrame] = []  # the steps of the last decode, for the scrubber
+        self.live = False  # webcam mode: frames come in through submit_frame
+        self._find_face = False  # the photo's face is still to be found (on the worker: it is slow)
+        self._keep_crop = False  # ... and the crop stays as it is (stored or dragged by the user)
+        self.dropped_frames = 0
+        self.policy: LivePolicy[DecodeRequest] = LivePolicy(grace_s)
+        self.cache = MemoryCache()
+        self.rate = RateMeter()
+        self._busy = False
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self._pump)
+        self._thread = WorkerThread("sketchstudio-sampler", self)
+        w = self._thread.worker
+        w.step_ready.connect(self._on_step)
+        w.progress.connect(self._on_progress)
+        w.finished.connect(self._on_finished)
+        w.failed.connect(self._on_failed)
+        w.cancelled.connect(self._on_cancelled)
+
+    # --- inputs ------------------------------------------------------------------------
+    @property
+    def styles(self) -> tuple[str, ...]:
+        return self.model.styles if self.model else ()
+
+    def set_model(self, model: SketchModel, path: str | None, model_id: str) -> None:
+        self.cancel()
+        old = dict(zip(self.styles, self.style))
+        self.model, self.model_path, self.model_id = model, path, model_id
+        self.cache.clear()
+        # Keep the style mix where the new model knows the names; else its first style.
+        w = [old.get(s, 0.0) for s in model.styles]
+        self.style = tuple(x / sum(w) for x in w) if sum(w) > 0 else one_hot(0, len(model.styles))
+        self.result, self.frames, self.redraws = None, [], ()
+        self.model_changed.emit()
+        self.request()
+
+    def set_photo(self, photo: Photo, detect: bool = False) -> None:
+        """detect: find the face on the worker thread (the crop follows it) before decoding."""
+        self.photo, self.redraws = photo, ()
+        self._find_face, self._keep_crop = detect, False
+        if not self.seed_locked:
+            self.new_seed(decode=False)
+        self.photo_changed.emit(photo)
+        self.request()
+
+    def set_crop(self, crop: Crop | None) -> None:
+        if self.photo is None:
+            return
+        self.photo, self.redraws = self.photo.with_crop(crop), ()
+        self._keep_crop = True
+        self.photo_changed.emit(self.photo)
+        self.request()
+
+    def set_style(self, weights) -> None:
+        weights = tuple(float(w) for w in weights)
+        if weights == self.style:
+            return
+        self.style, self.redraws = weights, ()
+        self.request()
+
+    def set_settings(self, settings: SamplerSettings) -> None:
+        if settings == self.settings:
+            return
+        self.settings, self.redraws = settings, ()
+        self.request()
+
+    def new_seed(self, decode: bool = True) -> None:
+        self.settings = self.settings.with_(seed=random.randint(0, MAX_SEED))
+        self.redraws = ()
+        self.settings_changed.emit(self.settings)
+        if decode:
+            self.request()
+
+    def apply(self, photo: Photo | None, spec: SketchSpec, keep_crop: bool = True) -> None:
+        """Restore everything at once (opening a sketch PNG). The face is found on the worker;
+        keep_crop: the photo's crop is the stored one (else the face decides it)."""
+        self.style, self.settings, self.redraws = spec.style, spec.settings, spec.redraws
+        self.style_changed.emit(self.style)
+        self.settings_changed.emit(self.settings)
+        if photo is not None:
+            self.photo, self._find_face, self._keep_crop = photo, True, keep_crop
+            self.photo_changed.emit(photo)
+        self.request()
+
+    def redraw(self, cells) -> None:
+        """Re-mask the tokens at `cells` of the current sketch and decode only those."""
+        cells = tuple(sorted(set(int(c) for c in cells)))
+        if not cells or self.result is None or self.live:
+            return
+        seed = (self.settings.seed + 7919 * (len(self.redraws) + 1)) % MAX_SEED
+        self.redraws = self.redraws + (Redraw(cells, seed),)
+        base = self.result
+        before = replace(self.spec(), redraws=self.redraws[:-1])
+        # Start from the sketch on screen when it is the state just before this stroke;
+        # otherwise (a stroke while decoding) replay the whole chain.
+        init = base.tokens if base.photo is self.photo and base.spec == before else None
+        self.request(init_tokens=init)
+
+    def spec(self) -> SketchSpec:
+        return SketchSpec(self.style, self.settings, self.redraws)
+
+    # --- webcam ------------------------------------------------------------------------
+    def set_live(self, live: bool) -> None:
+        self.live = live
+        if live:
+            self.rate.reset()
+            self.dropped_frames = 0
+        else:
+            self.policy.discard()
+
+    def submit_frame(self, photo: Photo) -> None:
+        """The newest webcam frame: replaces any frame still waiting; never cancels a decode."""
+        if not self.live or self.model is None:
+            return
+        if self.policy.pending is not None:
+            self.dropped_frames += 1
+        self.photo, self.redraws = photo, ()
+        req = DecodeRequest(photo, self.spec(), detect=True, live=True)
+        self.policy.submit(req, preempt=False, wait=False)
+        self._pump()
+
+    # --- decoding ----------------------------------------------------------------------
+    @property
+    def busy(self) -> bool:
+        return self._busy
+
+    def request(self, init_tokens=None) -> None:
+        if self.model is None or self.photo is None or not self.style:
+            return
+        req = DecodeRequest(self.photo, self.spec(), init_tokens, detect=self.live or self._find_face,
+                            keep_crop=self._keep_crop and not self.live, live=self.live)
+        if self.policy.submit(req, preempt=True):
+            self.policy.running.cancel.cancel()
+        self._pump()
+
+    def cancel(self) -> None:
+        self.policy.discard()
+        if self.policy.running is not None:
+            self.policy.running.cancel.cancel()
+
+    def shutdown(self) -> None:
+        self._timer.stop()
+        self.cancel()
+        self._thread.stop()
+
+    def _pump(self) -> None:
+        due = self.policy.due_in()
+        if due is None:
+            return
+        if due > 0:
+            self._timer.start(max(1, math.ceil(due * 1000)))
+            return
+        req = self.policy.take()
+        self._set_busy(True)
+        self.decode_started.emit(req)
+        self._thread.submit(DecodeJob(self.model, req, self.cache), req.cancel)
+
+    def _set_busy(self, busy: bool) -> None:
+        if busy != self._busy:
+            self._busy = busy
+            self.busy_changed.emit(busy)
+
+    def _current(self) -> DecodeRequest | None:
+        req = self.policy.running
+        return None if req is None or req.cancel.cancelled else req
+
+    def _on_step(self, frame: StepFrame) -> None:
+        if self._current() is None:
+            return  # a cancelled decode's last steps
+        if frame.step == 0:
+            self.frames = []
+        self.frames.append(frame)
+        self.step_ready.emit(frame)
+
+    def _on_progress(self, event) -> None:
+        req = self._current()
+        if req is None or not isinstance(event, Framed):
+            return
+        if self.photo is req.photo:
+            self.photo = event.photo
+            if not req.live:
+                self._find_face = False
+                self.photo_changed.emit(self.photo)
+        self.framed.emit(event.photo)
+
+    def _on_finished(self, result: SketchResult) -> None:
+        req = self.policy.running
+        if req is not None and req.cancel.cancelled:  # finished just as it was superseded
+            self._on_cancelled()
+            return
+        self.policy.done()
+        self.result = result
+        if req is not None and req.live:
+            self.rate.tick()
+            self.rate_changed.emit(self.rate.rate())
+        self.sketch_ready.emit(result)
+        self._next()
+
+    def _on_failed(self, message: str) -> None:
+        self.policy.done()
+        self.decode_failed.emit(message)
+        self._next()
+
+    def _on_cancelled(self) -> None:
+        self.policy.done()
+        self.decode_cancelled.emit()
+        self._next()
+
+    def _next(self) -> None:
+        if self.policy.pending is None:
+            self._set_busy(False)
+        self._pump()

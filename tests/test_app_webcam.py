@@ -1,0 +1,85 @@
+"""Webcam mode with a fake frame source: newest frame wins, stale frames dropped, rate shown."""
+import numpy as np
+import pytest
+from PIL import Image
+
+from app_fixtures import SAMPLE, Recorder, boxes, make_window, settle, window  # noqa: F401  (fixtures)
+from sketchstudio.app.camera import CameraFrameSource, FakeFrameSource, camera_devices
+from sketchstudio.app.qt_images import array_from_qimage
+from sketchstudio.app.webcam_panel import NO_CAMERA
+
+
+def frames(n=4):
+    face = Image.open(SAMPLE).convert("RGB").resize((150, 183))
+    out = []
+    for i in range(n):
+        f = Image.new("RGB", (320, 240), (120, 125, 130))
+        f.paste(face, (60 + 20 * i, 30))
+        out.append(np.asarray(f))
+    return out
+
+
+def test_live_mode_sketches_the_newest_frames_one_at_a_time(qtbot, window):
+    with qtbot.waitSignal(window.studio.sketch_ready, timeout=20000):
+        window.open_path(SAMPLE)
+    photo_before = window.studio.photo
+    sources = []
+
+    def make():
+        sources.append(FakeFrameSource(frames(), interval_ms=5))
+        return sources[-1]
+
+    window.webcam.add_source("fake camera", make)
+    rec = Recorder(window.studio)
+    window.webcam.start()
+    assert window.studio.live and window.webcam.is_live()
+    assert not window.decode_view.brush.isEnabled()
+    qtbot.waitUntil(lambda: rec.count("sketch_ready") >= 4, timeout=30000)
+    while_live = rec.names()
+    window.webcam.stop()  # cancels the frame in flight: the photo comes back
+    settle(qtbot, window.studio)
+    names = [n for n in rec.names() if n != "step_ready"]
+    # one decode in flight: every start is followed by its end before the next start
+    assert all(a == "decode_started" and b in ("sketch_ready", "decode_cancelled")
+               for a, b in zip(names[::2], names[1::2]))
+    live = [e[1] for e in rec.events if e[0] == "sketch_ready" and e[1].photo.path is None]
+    assert len(live) >= 4 and all(r.photo.size == (320, 240) for r in live)
+    assert all(r.photo.face is not None for r in live)  # the worker found the face in each frame
+    # every frame was sketched, dropped for a newer one, or still waiting when live mode stopped
+    live_started = sum(1 for e in rec.events if e[0] == "decode_started" and e[1].live)
+    dropped = window.studio.dropped_frames
+    assert sources[0].frames_seen - live_started - dropped in (0, 1)
+    assert dropped > 0  # frames come every 5 ms, faster than sketches: stale ones are skipped
+    assert "decode_cancelled" not in while_live  # a new frame never cancels the running sketch
+    assert "sketches/s" in window.webcam.rate.text()
+    assert window.studio.rate.rate() >= 0
+    assert not window.studio.live and window.studio.photo.image is photo_before.image  # the photo is back
+    assert window.decode_view.brush.isEnabled()
+
+
+def test_fake_source_mirrors_when_asked(qtbot):
+    src = FakeFrameSource(frames(1), interval_ms=5)
+    src.mirrored = True
+    with qtbot.waitSignal(src.frame_ready, timeout=5000) as got:
+        src.start()
+    src.stop()
+    assert np.array_equal(array_from_qimage(got.args[0]), frames(1)[0][:, ::-1])
+
+
+@pytest.mark.skipif(bool(camera_devices()), reason="this machine has a camera")
+def test_without_a_camera_the_webcam_controls_explain_why(make_window):
+    win = make_window(start=False)
+    win.webcam.find_cameras()
+    assert not win.webcam.live.isEnabled() and not win.webcam.device.isEnabled()
+    assert win.webcam.note.text() == NO_CAMERA
+
+
+@pytest.mark.skipif(not camera_devices(), reason="no camera on this machine")
+def test_real_camera_delivers_frames(qtbot):
+    src = CameraFrameSource(camera_devices()[0])
+    try:
+        with qtbot.waitSignal(src.frame_ready, timeout=10000) as got:
+            src.start()
+        assert not got.args[0].isNull()
+    finally:
+        src.stop()

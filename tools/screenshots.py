@@ -1,0 +1,121 @@
+"""Screenshots of the real window for docs/screenshots/: idle, mid-decode, finished, webcam.
+
+    Xvfb :99 -screen 0 1400x900x24 &
+    DISPLAY=:99 .venv/bin/python tools/screenshots.py --model MODEL.safetensors
+
+The webcam shot uses a fake frame source (the sample face drifting about), so no camera is needed.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from PySide6.QtCore import QCoreApplication, QEventLoop, QThread
+from PySide6.QtWidgets import QApplication
+
+from sketchstudio.app.camera import FakeFrameSource
+from sketchstudio.app.main_window import MainWindow
+from sketchstudio.app.settings import AppSettings
+from sketchstudio.paths import resources_dir
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def pump(seconds: float, until=lambda: False) -> None:
+    import time
+
+    end = time.monotonic() + seconds
+    while time.monotonic() < end and not until():
+        QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 30)
+        QThread.msleep(5)
+
+
+def drifting_face(i: int) -> np.ndarray:
+    """A 480x360 'camera frame': the sample face moving slowly on a grey background."""
+    face = Image.open(resources_dir() / "sample_face.png").convert("RGB").resize((240, 293))
+    frame = Image.new("RGB", (480, 360), (128, 132, 140))
+    dx, dy = int(60 * math.sin(i / 15)), int(20 * math.cos(i / 11))
+    frame.paste(face, (120 + dx, 40 + dy))
+    return np.asarray(frame)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
+    ap.add_argument("--steps", type=int, default=12)
+    args = ap.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    win = MainWindow(AppSettings(), find_cameras=False)
+    win.persist = False
+    win.interactive = False
+    win.webcam.add_source("Test pattern (fake camera)", lambda: FakeFrameSource(make=drifting_face, interval_ms=40))
+    win.resize(1280, 800)
+    win.show()
+    win.start(args.model)
+    win.studio.settings = win.studio.settings.with_(steps=args.steps, seed=7)
+    win.sampler_controls.set_settings(win.studio.settings)
+    pump(1.0)
+
+    def shot(name: str) -> None:
+        path = out / f"{name}.png"
+        win.grab().save(str(path))
+        print(f"wrote {path}")
+
+    shot("idle")
+    mid = {"done": False}
+
+    def grab_mid(frame) -> None:
+        if not mid["done"] and frame.step == args.steps // 2 - 1:
+            mid["done"] = True
+            win.decode_view.show_step(frame)
+            shot("mid-decode")
+
+    win.studio.step_ready.connect(grab_mid)
+    win.open_path(resources_dir() / "sample_face.png")
+    pump(120, lambda: win.studio.result is not None and not win.studio.busy)
+    pump(0.5)
+    shot("finished")
+    win.decode_view.set_overlay("confidence")
+    win.decode_view.scrubber.setValue(args.steps // 3)
+    pump(0.3)
+    shot("replay-confidence")
+    win.decode_view.set_overlay("tokens")
+    win.inputs.setCurrentWidget(win.webcam)
+    win.webcam.start()
+    pump(6.0)
+    shot("webcam")
+    win.webcam.stop()
+    pump(0.5, lambda: not win.studio.busy)
+    win.inputs.setCurrentWidget(win.photo_panel)
+    win.style_controls.setCurrentIndex(1)  # the mixer, for the record
+    win.style_controls.mixer.sliders[2].setValue(60)
+    pump(60, lambda: not win.studio.busy and win.studio.result.spec.style[2] > 0)
+    pump(0.3)
+    shot("mixer")
+    win.close()
+
+    os.environ["SKETCHSTUDIO_MODEL"] = str(out / "no-such-model.safetensors")
+    bare = MainWindow(AppSettings(), find_cameras=True)  # no camera here: the webcam tab explains
+    bare.persist = False
+    bare.resize(1280, 800)
+    bare.show()
+    bare.start()
+    bare.inputs.setCurrentWidget(bare.webcam)
+    pump(0.5)
+    path = out / "no-model.png"
+    bare.grab().save(str(path))
+    print(f"wrote {path}")
+    bare.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
