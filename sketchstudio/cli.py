@@ -46,6 +46,7 @@ def cmd_sketch(args) -> int:
     from .core.imaging import ImageLoadError, save_png, tensor_to_image
     from .core.sampler import SamplerSettings, iter_steps
     from .core.styles import StyleError, format_style, parse_style
+    from .data.datasets import unique_stems
     from .data.prepare import prepare_photo
 
     model, _, mid = load(args.model, args.clip_weights)
@@ -66,7 +67,7 @@ def cmd_sketch(args) -> int:
 
     failures = 0
     bar = tqdm(total=len(args.photos) * settings.steps, unit="step", disable=args.quiet, file=sys.stderr)
-    for photo_path in args.photos:
+    for photo_path, stem in zip(args.photos, unique_stems(args.photos)):
         bar.set_description(Path(photo_path).name[:30])
         try:
             prep = prepare_photo(photo_path, model.photo_size, args.crop)
@@ -77,7 +78,6 @@ def cmd_sketch(args) -> int:
             continue
         if prep.warning:
             tqdm.write(f"warning: {photo_path}: {prep.warning}", file=sys.stderr)
-        stem = Path(photo_path).stem
         step_dir = out / stem
         last = None
         for last in iter_steps(model, prep.tensor, torch.tensor(weights), settings):

@@ -49,6 +49,11 @@ def generate(model, photo: Image.Image, style: str, settings: SamplerSettings) -
     return cv2.resize(out, photo.size, interpolation=cv2.INTER_CUBIC)
 
 
+def saved_name(photo: Path) -> str:
+    """File name of a saved sketch: FS2K reuses photo stems across its photo folders."""
+    return f"{photo.parent.name}-{photo.stem}.png"
+
+
 def evaluate(model, data_dir, settings: SamplerSettings = SamplerSettings(), limit: int | None = None,
              progress=None, save_dir: Path | None = None, with_fsim: bool = True) -> dict:
     report = DataReport()
@@ -63,7 +68,7 @@ def evaluate(model, data_dir, settings: SamplerSettings = SamplerSettings(), lim
             candidates["model"] = generate(model, photo, canonical(pair.style, model.styles), settings.with_(seed=n))
             if save_dir is not None:
                 save_dir.mkdir(parents=True, exist_ok=True)
-                Image.fromarray(candidates["model"]).save(save_dir / f"{pair.photo.stem}.png")
+                Image.fromarray(candidates["model"]).save(save_dir / saved_name(pair.photo))
         gt_fsim = fsim_features(gt) if with_fsim else None
         for name, pred in candidates.items():
             values = {"scoot": scoot(gt, pred), "ssim": ssim_uint8(gt, pred)}

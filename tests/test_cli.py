@@ -153,3 +153,15 @@ def test_bench_json(capsys):
 def test_bench_preset_errors_are_one_line(capsys, name):
     assert main(["bench", "--preset", name, "--repeats", "1"]) == 2
     one_error_line(capsys)
+
+
+def test_photos_with_the_same_stem_get_distinct_outputs(tmp_path, tiny_checkpoint, make_photo):
+    from sketchstudio.cli import main as cli_main
+
+    a = make_photo("face.png")
+    (tmp_path / "other").mkdir()
+    b = make_photo("other/face.png")
+    out = tmp_path / "out"
+    assert cli_main(["sketch", str(a), str(b), "--out", str(out), "--model", str(tiny_checkpoint),
+                     "--crop", "none", "-q"]) == 0
+    assert len(list(out.glob("*.png"))) == 2

@@ -57,3 +57,11 @@ def test_shared_fs2k_loads():
     assert len(pairs) == 1058 and len(report) == 0
     counts = {s: sum(p.style == s for p in pairs) for s in ("contour", "charcoal", "pencil")}
     assert counts == {"contour": 357, "charcoal": 350, "pencil": 351}
+
+
+def test_unique_stems_disambiguates_repeats():
+    from sketchstudio.data.datasets import unique_stems
+
+    names = unique_stems([Path("a/x.jpg"), Path("b/x.png"), Path("c/y.jpg"), Path("a/x.png")])
+    assert names[2] == "y" and len(set(names)) == 4
+    assert names[0] == "a-x" and names[1] == "b-x"

@@ -118,3 +118,16 @@ def write_split(pairs: list[Pair], path, root) -> None:
         w.writerow(["photo", "sketch", "style"])
         for p in pairs:
             w.writerow([p.photo.relative_to(root), p.sketch.relative_to(root), FS2K_STYLES.index(p.style)])
+
+
+def unique_stems(paths: list[Path]) -> list[str]:
+    """Output names for input files: the stem, or `<folder>-<stem>` (then `-N`) where stems repeat."""
+    paths = [Path(p) for p in paths]
+    stems = [p.stem for p in paths]
+    names = [f"{p.parent.name}-{p.stem}" if stems.count(p.stem) > 1 else p.stem for p in paths]
+    seen: dict[str, int] = {}
+    out = []
+    for n in names:
+        seen[n] = seen.get(n, 0) + 1
+        out.append(n if seen[n] == 1 else f"{n}-{seen[n]}")
+    return out

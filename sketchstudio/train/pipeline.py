@@ -2,7 +2,9 @@
 
 Each stage writes `<stage>.safetensors` (a complete, loadable model) into the
 output folder; the next stage starts from it. `resume` continues the stage
-whose training state is on disk and skips stages already finished.
+whose training state is on disk and skips stages already finished. A stage that trains
+styles its starting model lacks (a new "my drawings" style on top of `init`) adds them
+first (train/styles.py).
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from typing import Iterator
 
 import torch
 
-from ..core.checkpoint import load_model
+from ..core.checkpoint import load_model, read_config
 from ..core.config import FS2K_STYLES, preset
 from ..core.model import SketchModel
 from ..core.sampler import CancelToken
@@ -21,6 +23,7 @@ from ..data.cache import Source, TrainingData, build_training_data
 from ..data.datasets import DataReport
 from .runner import RunOptions, TrainEvent, run_stage
 from .stages import MaskedStage, StageOptions, TokenizerStage
+from .styles import add_styles, align_styles, stage_styles
 
 STAGES = ("tokenizer", "pretrain", "finetune")
 DEFAULT_STEPS = {
@@ -78,17 +81,17 @@ def prepare_data(sources: list[Source], out: Path, size: int, resume: bool) -> I
 
 
 def _model_for(stage: str, out: Path, data: TrainingData, opts: PipelineOptions, first: bool) -> SketchModel:
+    prev = PREVIOUS.get(stage)
     if first and opts.init:
         model, _ = load_model(opts.init, opts.clip_weights)
-        return model
-    prev = PREVIOUS.get(stage)
-    if prev and (out / f"{prev}.safetensors").exists():
+    elif prev and (out / f"{prev}.safetensors").exists():
         model, _ = load_model(out / f"{prev}.safetensors", opts.clip_weights)
-        return model
-    if stage != "tokenizer":
+    elif stage != "tokenizer":
         raise FileNotFoundError(f"{out / (prev + '.safetensors')}: run the {prev} stage first (or pass --init MODEL)")
-    cfg = preset(opts.config).with_styles(data.styles)
-    return SketchModel(cfg, opts.clip_weights)
+    else:
+        return SketchModel(preset(opts.config).with_styles(data.styles), opts.clip_weights)
+    # Deterministic (mean rows), so a resumed stage rebuilds the shape its state was saved with.
+    return add_styles(model, stage_styles(stage, data), opts.clip_weights)
 
 
 def run_pipeline(sources: list[Source], out_dir, opts: PipelineOptions,
@@ -99,7 +102,8 @@ def run_pipeline(sources: list[Source], out_dir, opts: PipelineOptions,
     torch.set_flush_denormal(True)
     (out / "pipeline.json").write_text(json.dumps(
         {"sources": [str(s.path) for s in sources], "options": dataclasses.asdict(opts)}, indent=2, default=str))
-    size = preset(opts.config).tokenizer.image_size
+    # Data at the size of the model training starts from: init's, else the preset's.
+    size = (read_config(opts.init)[0] if opts.init else preset(opts.config)).tokenizer.image_size
     data = None
     for item in prepare_data(sources, out, size, opts.resume):
         if isinstance(item, TrainingData):
@@ -115,10 +119,11 @@ def run_pipeline(sources: list[Source], out_dir, opts: PipelineOptions,
             continue
         torch.manual_seed(opts.stage_options.seed)
         model = _model_for(stage_name, out, data, opts, first=(n == 0))
+        stage_data = align_styles(data, model.styles)  # style indices into this model's styles
         if stage_name == "tokenizer":
-            stage = TokenizerStage(model, data, opts.stage_options, steps[stage_name])
+            stage = TokenizerStage(model, stage_data, opts.stage_options, steps[stage_name])
         else:
-            stage = MaskedStage(stage_name, model, data, opts.stage_options, steps[stage_name])
+            stage = MaskedStage(stage_name, model, stage_data, opts.stage_options, steps[stage_name])
         run = RunOptions(steps[stage_name], opts.checkpoint_every, opts.preview_every, opts.resume)
         last = None
         for last in run_stage(stage, out, run, cancel):

@@ -1,0 +1,171 @@
+"""The wizard's jobs for the worker thread (Qt-free): a training run and a short timing probe.
+
+Both follow the worker's job contract (`run(cancel) -> generator`, see worker.py). A
+training run holds its generator between events while paused (the pipeline never sees the
+pause, so a pause costs nothing but time) and reports progress over all of its stages with
+an ETA that leaves paused time out.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Iterator
+
+import torch
+
+from ..core.checkpoint import load_model
+from ..core.sampler import CancelToken
+from ..data.cache import TrainingData
+from ..data.synthetic import SYNTHETIC_STYLES
+from ..train.pipeline import run_pipeline
+from ..train.runner import TrainEvent
+from ..train.stages import MaskedStage, StageOptions
+from ..train.styles import add_styles
+from .training_plan import RunRecord, TrainingPlan, publish
+
+
+class PauseGate:
+    """Set by the GUI thread, waited on by the worker between training events."""
+
+    def __init__(self):
+        self._open = threading.Event()
+        self._open.set()
+        self._since: float | None = None
+        self.paused_s = 0.0  # total time spent paused
+
+    @property
+    def paused(self) -> bool:
+        return not self._open.is_set()
+
+    def pause(self) -> None:
+        if not self.paused:
+            self._since = time.monotonic()
+            self._open.clear()
+
+    def resume(self) -> None:
+        if self.paused:
+            self.paused_s += time.monotonic() - (self._since or time.monotonic())
+            self._since = None
+            self._open.set()
+
+    def wait(self, cancel: CancelToken) -> None:
+        """Block while paused; a cancel lets the run go on to its checkpoint."""
+        while not self._open.wait(0.05):
+            if cancel.cancelled:
+                self.resume()
+
+
+@dataclass
+class JobProgress:
+    event: TrainEvent
+    stage_index: int  # into plan.stages; -1 while the data is prepared
+    done: int  # steps over every stage
+    total: int
+    eta_s: float | None  # None until a step has been timed
+
+
+@dataclass
+class TrainingResult:
+    model_path: str
+    card: dict
+
+
+class TrainingJob:
+    def __init__(self, record: RunRecord, resume: bool = False, gate: PauseGate | None = None,
+                 seconds_per_step: dict | None = None, models_dir=None):
+        self.record, self.resume = record, resume
+        self.gate = gate or PauseGate()
+        self.seconds_per_step = seconds_per_step or {}  # from the probe: the ETA of later stages
+        self.models_dir = models_dir
+
+    def run(self, cancel: CancelToken) -> Iterator[JobProgress]:
+        rec, plan = self.record, self.record.plan
+        rec.status, rec.message = "running", ""
+        rec.save()
+        started, paused0 = time.monotonic(), self.gate.paused_s
+        losses: dict = {}
+        stage_start: tuple[float, float, int] | None = None  # (wall, paused_s, step) at the stage's start
+        outcome = "failed"
+        try:
+            for ev in run_pipeline(plan.sources(), rec.folder, plan.pipeline_options(self.resume), cancel):
+                i = plan.stages.index(ev.stage) if ev.stage in plan.stages else -1
+                if ev.kind == "start":
+                    stage_start = (time.monotonic(), self.gate.paused_s, ev.step)
+                if ev.kind == "step":
+                    losses = ev.losses
+                done = plan.steps * i + ev.step if i >= 0 else 0
+                eta = self._eta(plan, i, ev, stage_start) if ev.kind == "step" else None
+                yield JobProgress(ev, i, done, plan.total_steps, eta)
+                if ev.kind == "cancelled":
+                    outcome = "cancelled"
+                    return None
+                self.gate.wait(cancel)
+            outcome = "finished"
+        finally:
+            rec.elapsed_s += time.monotonic() - started - (self.gate.paused_s - paused0)
+            rec.status = outcome if outcome != "finished" else rec.status
+            rec.save()
+        path, card = publish(rec, losses, self.models_dir)
+        return TrainingResult(str(path), card)
+
+    def _eta(self, plan: TrainingPlan, i: int, ev: TrainEvent, start) -> float | None:
+        if start is None or ev.step <= start[2]:
+            return None
+        active = time.monotonic() - start[0] - (self.gate.paused_s - start[1])
+        per_step = active / (ev.step - start[2])
+        later = plan.stages[i + 1:]
+        return per_step * (ev.total - ev.step) + sum(self.seconds_per_step.get(s, per_step) * plan.steps
+                                                     for s in later)
+
+
+@dataclass
+class ProbeResult:
+    seconds_per_step: dict  # stage -> seconds
+
+    def estimate_s(self, steps: int) -> float:
+        return sum(s * steps for s in self.seconds_per_step.values())
+
+
+def _random_data(styles: tuple[str, ...], photo_size: int, sketch_size: int, n: int = 4) -> TrainingData:
+    """Stand-in data of the right shapes: a step costs the same whatever the pixels are."""
+    g = torch.Generator().manual_seed(0)
+
+    def img(c, s):
+        return torch.randint(0, 256, (n, c, s, s), generator=g, dtype=torch.uint8)
+
+    idx, zero = torch.arange(n), torch.zeros(n, dtype=torch.long)
+    return TrainingData(styles, img(3, photo_size), idx, img(1, sketch_size), zero, idx, img(1, sketch_size), zero,
+                        img(3, photo_size)[:0], img(1, sketch_size)[:0], zero[:0])
+
+
+class ProbeJob:
+    """Time a couple of steps of each stage of a plan on this machine (after one warm-up step)."""
+
+    def __init__(self, plan: TrainingPlan, steps: int = 2):
+        self.plan, self.steps = plan, steps
+
+    def run(self, cancel: CancelToken):
+        torch.set_flush_denormal(True)  # as the pipeline does: the timing must match it
+        base, _ = load_model(self.plan.base_model)
+        sizes = (base.cfg.tokenizer.image_size, base.cfg.tokenizer.image_size)
+        out = {}
+        for stage_name in self.plan.stages:
+            new = (self.plan.name.strip(),) if stage_name == "finetune" else SYNTHETIC_STYLES
+            model = add_styles(base, new)
+            data = _random_data(model.styles, model.photo_size, sizes[1])
+            data = TrainingData(**{**data.__dict__, "real_style": data.real_style + model.styles.index(new[0]),
+                                   "synth_style": data.synth_style + model.styles.index(new[0])})
+            stage = MaskedStage(stage_name, model, data, StageOptions(batch=self.plan.batch, warmup=1),
+                                self.steps + 1)
+            model.train()
+            times = []
+            for step in range(self.steps + 1):
+                if cancel.cancelled:
+                    return None
+                t0 = time.perf_counter()
+                stage.train_step(step)
+                times.append(time.perf_counter() - t0)
+                yield (stage_name, step)
+            out[stage_name] = sum(times[1:]) / self.steps
+        return ProbeResult(out)
