@@ -84,6 +84,7 @@ def evaluate(model, data_dir, settings: SamplerSettings = SamplerSettings(), lim
     for p in pairs:
         counts[p.style] += 1
     return {"pairs": len(pairs), "per_style_pairs": dict(counts), "scores": table,
+            "settings": {k: getattr(settings, k) for k in ("steps", "temperature", "self_guidance", "style_guidance")},
             "skipped": report.lines(),
             "not_computed": {"lpips": "needs local backbone weights (not supported yet)",
                              "fid": "needs local Inception weights (not supported yet)",
@@ -117,7 +118,9 @@ def main(args) -> int:
         bar.total = n
         bar.update(i - bar.n)
 
-    res = evaluate(model, args.data, SamplerSettings(steps=args.steps), args.limit, progress,
+    settings = SamplerSettings(steps=args.steps, temperature=args.temperature,
+                               self_guidance=args.self_guidance, style_guidance=args.style_guidance)
+    res = evaluate(model, args.data, settings, args.limit, progress,
                    Path(args.save) if args.save else None, with_fsim=not args.no_fsim)
     bar.close()
     print(json.dumps(res, indent=2) if args.json else format_report(res))

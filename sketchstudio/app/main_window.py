@@ -32,6 +32,7 @@ from .sampler_controls import SamplerControls
 from .settings import AppSettings
 from .studio import Studio
 from .style_controls import StyleControls
+from .training_wizard import TrainingWizard
 from .webcam_panel import WebcamPanel
 
 PHOTO_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.webp *.tif *.tiff *.gif);;All files (*)"
@@ -61,6 +62,8 @@ class MainWindow(QMainWindow):
         self.exports = ExportActions(self)
         self._started_at = 0.0
         self._photo_before_live: Photo | None = None
+        self.training_wizard: TrainingWizard | None = None
+        self._closing_after_training = False
         self._build()
         self._menus()
         self._wire()
@@ -160,6 +163,8 @@ class MainWindow(QMainWindow):
         d = self.menuBar().addMenu("&Sketch")
         self.cancel_action = act("&Stop decoding", self.studio.cancel, Qt.Key.Key_Escape, d)
         act("New &seed", lambda: self.studio.new_seed(), "Ctrl+R", d)
+        t = self.menuBar().addMenu("&Train")
+        self.train_action = act("New style from my &drawings…", self.open_training_wizard, menu=t)
 
     def _wire(self) -> None:
         s = self.studio
@@ -381,6 +386,34 @@ class MainWindow(QMainWindow):
         self.decode_view.brush.setEnabled(brush)
         self.style_controls.setEnabled(self.studio.model is not None)
 
+    # --- training ----------------------------------------------------------------------
+    def open_training_wizard(self, **options) -> TrainingWizard:
+        """Show the wizard (the running one, if any); `options` go to TrainingWizard (tests: step counts)."""
+        wiz = self.training_wizard
+        if wiz is None:
+            wiz = TrainingWizard(self, base_model=self.studio.model_path, **options)
+            wiz.interactive = self.interactive
+            wiz.model_trained.connect(self._model_trained)
+            wiz.finished.connect(lambda _result, w=wiz: self._wizard_closed(w))
+            self.training_wizard = wiz
+        wiz.show()
+        wiz.raise_()
+        wiz.activateWindow()
+        return wiz
+
+    def _wizard_closed(self, wiz: TrainingWizard) -> None:
+        if self.training_wizard is wiz and not wiz.training_running():
+            wiz.shutdown()
+            wiz.deleteLater()
+            self.training_wizard = None
+
+    def _model_trained(self, path: str, style: str) -> None:
+        """A run finished: load its model at once and show its new style."""
+        if self.load_model(path) and style in self.studio.styles:
+            self.style_controls.select(style)
+        self.statusBar().showMessage(f"Trained {Path(path).name}" + (f": style “{style}” added" if style else ""),
+                                     10000)
+
     # --- errors, settings ----------------------------------------------------------------
     def report_error(self, title: str, text: str) -> None:
         self.error_reported.emit(title, text)
@@ -437,6 +470,24 @@ class MainWindow(QMainWindow):
             print(f"sketchstudio: cannot save settings ({exc})", file=sys.stderr)
 
     def closeEvent(self, e: QCloseEvent) -> None:
+        wiz = self.training_wizard
+        if wiz is not None and wiz.training_running():
+            e.ignore()  # closes again once the run has stopped at a checkpoint
+            if self._closing_after_training:
+                return
+            if self.interactive and not messages.ask_question(
+                    self, "Training is running",
+                    "Quit while training? Training stops after the current step and keeps its last checkpoint; "
+                    "Train → New style from my drawings… offers to resume it."):
+                return
+            self._closing_after_training = True
+            self.statusBar().showMessage("Stopping training: saving a checkpoint…")
+            wiz.stop_training(then=self.close)
+            return
+        if wiz is not None:
+            wiz.shutdown()
+            wiz.close()
+            self.training_wizard = None
         self.webcam.stop()
         self.save_settings()
         self.studio.shutdown()

@@ -1,6 +1,6 @@
 """Message boxes: always plain text (file names and contents can hold markup), never tracebacks.
 
-Tests replace `show_error` so that nothing blocks.
+Tests replace `show_error`, `show_info` and `ask_question` so that nothing blocks.
 """
 from __future__ import annotations
 
@@ -23,3 +23,11 @@ def show_error(parent: QWidget | None, title: str, text: str) -> None:
 
 def show_info(parent: QWidget | None, title: str, text: str) -> None:
     plain_box(parent, QMessageBox.Icon.Information, title, text).exec()
+
+
+def ask_question(parent: QWidget | None, title: str, text: str) -> bool:
+    """Yes / No, No the default; True for Yes."""
+    box = plain_box(parent, QMessageBox.Icon.Question, title, text)
+    box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
+    box.setDefaultButton(QMessageBox.StandardButton.No)
+    return box.exec() == QMessageBox.StandardButton.Yes

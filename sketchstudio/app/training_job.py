@@ -102,9 +102,13 @@ class TrainingJob:
                     return None
                 self.gate.wait(cancel)
             outcome = "finished"
+        except Exception as exc:
+            rec.message = " ".join(str(exc).split())
+            raise
         finally:
             rec.elapsed_s += time.monotonic() - started - (self.gate.paused_s - paused0)
-            rec.status = outcome if outcome != "finished" else rec.status
+            if outcome != "finished":  # finished: `publish` marks it once the model is saved
+                rec.status = outcome
             rec.save()
         path, card = publish(rec, losses, self.models_dir)
         return TrainingResult(str(path), card)
@@ -127,16 +131,17 @@ class ProbeResult:
         return sum(s * steps for s in self.seconds_per_step.values())
 
 
-def _random_data(styles: tuple[str, ...], photo_size: int, sketch_size: int, n: int = 4) -> TrainingData:
-    """Stand-in data of the right shapes: a step costs the same whatever the pixels are."""
+def _random_data(model, style: int, n: int = 4) -> TrainingData:
+    """Stand-in data of the model's shapes: a step costs the same whatever the pixels are."""
     g = torch.Generator().manual_seed(0)
 
-    def img(c, s):
-        return torch.randint(0, 256, (n, c, s, s), generator=g, dtype=torch.uint8)
+    def img(c, size):
+        return torch.randint(0, 256, (n, c, size, size), generator=g, dtype=torch.uint8)  # (n, c, S, S)
 
-    idx, zero = torch.arange(n), torch.zeros(n, dtype=torch.long)
-    return TrainingData(styles, img(3, photo_size), idx, img(1, sketch_size), zero, idx, img(1, sketch_size), zero,
-                        img(3, photo_size)[:0], img(1, sketch_size)[:0], zero[:0])
+    idx, styles = torch.arange(n), torch.full((n,), style, dtype=torch.long)
+    photos, sketches = img(3, model.photo_size), img(1, model.sketch_size)
+    return TrainingData(model.styles, photos, idx, sketches, styles, idx, sketches, styles,
+                        photos[:0], sketches[:0], styles[:0])
 
 
 class ProbeJob:
@@ -148,14 +153,11 @@ class ProbeJob:
     def run(self, cancel: CancelToken):
         torch.set_flush_denormal(True)  # as the pipeline does: the timing must match it
         base, _ = load_model(self.plan.base_model)
-        sizes = (base.cfg.tokenizer.image_size, base.cfg.tokenizer.image_size)
         out = {}
         for stage_name in self.plan.stages:
-            new = (self.plan.name.strip(),) if stage_name == "finetune" else SYNTHETIC_STYLES
+            new = ("(new style)",) if stage_name == "finetune" else SYNTHETIC_STYLES
             model = add_styles(base, new)
-            data = _random_data(model.styles, model.photo_size, sizes[1])
-            data = TrainingData(**{**data.__dict__, "real_style": data.real_style + model.styles.index(new[0]),
-                                   "synth_style": data.synth_style + model.styles.index(new[0])})
+            data = _random_data(model, model.styles.index(new[0]))
             stage = MaskedStage(stage_name, model, data, StageOptions(batch=self.plan.batch, warmup=1),
                                 self.steps + 1)
             model.train()

@@ -8,9 +8,11 @@ import cv2
 import numpy as np
 from PIL import Image
 
-# FS2K framing: head and shoulders, face centred a little above the middle.
-FACE_SCALE = 2.2  # crop side / detected face width
-FACE_DROP = 0.12  # crop centre below the face centre, in face heights
+# FS2K framing, measured with this detector on 40 training photos per folder (median):
+# the photo's short side is 1.61 (photo1, square), 1.29 (photo2) and 1.86 (photo3) face
+# widths, and the face sits at the centre (photo3: 0.11 face heights above it).
+FACE_SCALE = 1.7  # crop side / detected face width
+FACE_DROP = 0.05  # crop centre below the face centre, in face heights
 
 
 @dataclass(frozen=True)
