@@ -19,6 +19,7 @@ class Boxes:
 
     def __init__(self):
         self.shown: list[tuple[str, str, str]] = []
+        self.answer = True  # what ask_question answers
 
     @property
     def errors(self) -> list[tuple[str, str]]:
@@ -30,6 +31,12 @@ def boxes(monkeypatch):
     b = Boxes()
     monkeypatch.setattr(messages, "show_error", lambda parent, title, text: b.shown.append(("error", title, text)))
     monkeypatch.setattr(messages, "show_info", lambda parent, title, text: b.shown.append(("info", title, text)))
+
+    def ask(parent, title, text):
+        b.shown.append(("question", title, text))
+        return b.answer
+
+    monkeypatch.setattr(messages, "ask_question", ask)
 
     def no_dialog(*args, **kwargs):
         raise AssertionError("a test opened a blocking dialog")

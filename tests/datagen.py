@@ -56,3 +56,18 @@ def make_photo_folder(root: Path, n: int = 4, size: int = 48) -> Path:
     for i in range(n):
         face_photo(100 + i, size).save(root / f"p{i}.png")
     return root
+
+
+def make_drawings(root: Path, n: int = 5, size: int = 48, strays: bool = True) -> Path:
+    """A "my drawings" folder: photos/NAME.jpg and drawings/NAME.png matched by stem; with
+    `strays`, also a photo without a drawing and a drawing without a photo."""
+    (root / "photos").mkdir(parents=True, exist_ok=True)
+    (root / "drawings").mkdir(exist_ok=True)
+    for i in range(n):
+        ph = face_photo(200 + i, size)
+        ph.save(root / "photos" / f"face{i}.jpg")
+        drawn_sketch(ph, 1).save(root / "drawings" / f"face{i}.png")
+    if strays:
+        face_photo(300, size).save(root / "photos" / "lonely-photo.jpg")
+        drawn_sketch(face_photo(301, size), 1).save(root / "drawings" / "lonely-drawing.png")
+    return root

@@ -54,13 +54,17 @@ class DataCheck:
         if self.photos:
             parts.append(f"{len(self.photos)} photos for synthetic sketches")
         if self.unmatched:
-            parts.append(f"{len(self.unmatched)} files without a partner")
+            parts.append(_files(len(self.unmatched)) + " without a partner")
         if self.unreadable:
-            parts.append(f"{len(self.unreadable)} files that cannot be read")
+            parts.append(_files(len(self.unreadable)) + " that cannot be read")
         return "; ".join(parts) + "." if parts else "Nothing usable found."
 
     def photo_for_preview(self) -> Path | None:
         return self.pairs[0].photo if self.pairs else (self.photos[0] if self.photos else None)
+
+
+def _files(n: int) -> str:
+    return f"{n} file" if n == 1 else f"{n} files"
 
 
 def header_problem(path: Path) -> str | None:

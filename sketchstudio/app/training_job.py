@@ -31,6 +31,7 @@ class PauseGate:
     def __init__(self):
         self._open = threading.Event()
         self._open.set()
+        self._lock = threading.Lock()  # the worker resumes too (on cancel)
         self._since: float | None = None
         self.paused_s = 0.0  # total time spent paused
 
@@ -39,15 +40,17 @@ class PauseGate:
         return not self._open.is_set()
 
     def pause(self) -> None:
-        if not self.paused:
-            self._since = time.monotonic()
-            self._open.clear()
+        with self._lock:
+            if not self.paused:
+                self._since = time.monotonic()
+                self._open.clear()
 
     def resume(self) -> None:
-        if self.paused:
-            self.paused_s += time.monotonic() - (self._since or time.monotonic())
-            self._since = None
-            self._open.set()
+        with self._lock:
+            if self.paused:
+                self.paused_s += time.monotonic() - self._since
+                self._since = None
+                self._open.set()
 
     def wait(self, cancel: CancelToken) -> None:
         """Block while paused; a cancel lets the run go on to its checkpoint."""

@@ -25,6 +25,7 @@ from ..train.stages import StageOptions
 
 JOBS = ("new_style", "pretrain", "full")
 JOB_STAGES = {"new_style": ("finetune",), "pretrain": ("pretrain",), "full": ("pretrain", "finetune")}
+JOB_LABELS = {"new_style": "new style", "pretrain": "pre-training", "full": "both stages"}
 STAGE_TITLES = {"pretrain": "pre-training on synthetic sketches", "finetune": "fine-tuning on your drawings"}
 PRESETS = ("quick", "standard", "thorough")
 # Steps per stage. Fine-tuning starts from a trained model, so a few hundred steps already move
@@ -145,8 +146,7 @@ class RunRecord:
 
     def describe(self) -> str:
         p = self.plan
-        what = {"new_style": "new style", "pretrain": "pre-training", "full": "two-stage"}[p.job]
-        return f"{p.name} ({what}, {p.preset}, started {self.created.replace('T', ' ')[:16]}; {self.status})"
+        return f"{p.name} ({JOB_LABELS[p.job]}, {p.preset}, started {self.created.replace('T', ' ')[:16]}; {self.status})"
 
 
 def unfinished_runs(root: Path | None = None) -> list[RunRecord]:
@@ -189,12 +189,20 @@ def model_card(rec: RunRecord, styles: tuple[str, ...], final_losses: dict) -> d
     }
 
 
+def duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{max(1, round(seconds))} s"
+    if seconds < 90 * 60:
+        return f"{round(seconds / 60)} min"
+    return f"{seconds / 3600:.1f} h"
+
+
 def card_markdown(card: dict) -> str:
-    d, mins = card["data"], card["training_time_s"] / 60
+    d = card["data"]
     lines = [
         f"# {card['name']}", "",
         f"Trained with SketchStudio {card['sketchstudio']} on {card['date'].replace('T', ' ')}.", "",
-        f"- Job: {card['job']} ({card['preset']}); steps: "
+        f"- Job: {JOB_LABELS.get(card['job'], card['job'])} ({card['preset']}); steps: "
         + ", ".join(f"{s} {n}" for s, n in card["steps"].items()) + f"; batch {card['batch']}",
         f"- New style: {card['new_style']}" if card["new_style"] else "- No new style (pre-training)",
         f"- Styles: {', '.join(card['styles'])}",
@@ -202,7 +210,7 @@ def card_markdown(card: dict) -> str:
         f"- Data: {d['training_pairs']} training pairs, {d['held_out_pairs']} held out, "
         f"{d['synthetic_sketches']} synthetic sketches, {d['files_skipped']} files skipped",
         f"- Folders: {', '.join(x for x in (d['pairs'], d['photos']) if x)}",
-        f"- Training time: {mins:.1f} min",
+        f"- Training time: {duration(card['training_time_s'])}",
         f"- Final losses: {', '.join(f'{k} {v}' for k, v in card['final_losses'].items()) or 'n/a'}",
     ]
     return "\n".join(lines) + "\n"

@@ -33,6 +33,7 @@ class TrainingWizard(QWizard):
         self.setWindowTitle("Train a new style")
         self.setWizardStyle(QWizard.WizardStyle.ModernStyle)
         self.setOption(QWizard.WizardOption.NoBackButtonOnStartPage)
+        self.setOption(QWizard.WizardOption.NoCancelButtonOnLastPage)
         self.base_model = base_model
         self.preset_steps = dict(preset_steps or PRESET_STEPS)
         self.batch = batch
@@ -55,6 +56,7 @@ class TrainingWizard(QWizard):
         for pid, page in ((CHOOSE, ChoosePage()), (FOLDERS, FoldersPage()), (CHECK, CheckPage()),
                           (NAME, NamePage()), (RUN, RunPage()), (FINISH, FinishPage())):
             self.setPage(pid, page)
+        self.page(RUN).connect_runner(self.runner)  # after _finished: the studio has the model first
         self.setStartId(CHOOSE)
         self.resize(880, 660)
 

@@ -4,6 +4,7 @@ Pages read and write their choices on the wizard (`TrainingWizard`), which owns 
 """
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt
@@ -12,6 +13,7 @@ from PySide6.QtWidgets import (QButtonGroup, QComboBox, QFileDialog, QGridLayout
                                QLineEdit, QListView, QListWidget, QListWidgetItem, QPushButton, QRadioButton,
                                QVBoxLayout, QWidget, QWizardPage)
 
+from . import messages
 from .data_check import DataCheck, check_data, face_preview, thumbnail
 from .model_picker import ModelPicker
 from .qt_images import qimage_from_pil
@@ -66,10 +68,13 @@ class ChoosePage(QWizardPage):
         self.radios["new_style"].setChecked(True)
         self.resume_radio = QRadioButton("Resume an unfinished run:")
         self.resume_combo = QComboBox()
+        self.discard = QPushButton("Discard…")
+        self.discard.setToolTip("Delete the selected run's folder (checkpoints, losses, previews)")
         self.group.addButton(self.resume_radio)
         row = QHBoxLayout()
         row.addWidget(self.resume_radio)
         row.addWidget(self.resume_combo, 1)
+        row.addWidget(self.discard)
         lay.addLayout(row)
         lay.addStretch(1)
         self.model_label = _label()
@@ -78,9 +83,11 @@ class ChoosePage(QWizardPage):
         mrow.addWidget(self.model_label, 1)
         mrow.addWidget(self.model_button)
         lay.addLayout(mrow)
-        self.group.buttonToggled.connect(lambda *_: self.completeChanged.emit())
+        self.group.buttonToggled.connect(lambda *_: self._show_model())
         self.resume_combo.activated.connect(lambda _i: self.resume_radio.setChecked(True))
+        self.resume_combo.currentIndexChanged.connect(lambda _i: self._show_model())
         self.model_button.clicked.connect(self._choose_model)
+        self.discard.clicked.connect(self._discard)
 
     def initializePage(self) -> None:
         self.refresh_runs()
@@ -91,16 +98,36 @@ class ChoosePage(QWizardPage):
         for rec in unfinished_runs(self.wizard().runs_root):
             self.resume_combo.addItem(rec.describe(), rec)
         have = self.resume_combo.count() > 0
-        self.resume_radio.setVisible(have)
-        self.resume_combo.setVisible(have)
+        for w in (self.resume_radio, self.resume_combo, self.discard):
+            w.setVisible(have)
         if have and self.wizard().offer_resume:
             self.resume_radio.setChecked(True)
+        elif not have and self.resume_radio.isChecked():
+            self.radios["new_style"].setChecked(True)
+
+    def _discard(self) -> None:
+        rec = self.resume_combo.currentData()
+        if rec is None:
+            return
+        if self.wizard().interactive and not messages.ask_question(
+                self, "Discard the run", f"Delete {rec.describe()}? Its checkpoints are lost.\n{rec.folder}"):
+            return
+        shutil.rmtree(rec.folder, ignore_errors=True)
+        self.refresh_runs()
+        self._show_model()
 
     def _show_model(self) -> None:
-        base = self.wizard().base_model
-        self.model_label.setText(f"Starts from the model {Path(base).name}" if base else
-                                 "No model is loaded: choose the model to start from.")
-        self.model_label.setToolTip(base or "")
+        base, rec = self.wizard().base_model, self.resume_combo.currentData()
+        resuming = self.resume_radio.isChecked() and rec is not None
+        if resuming:
+            text = (f"The run goes on from its last checkpoint (it started from the model "
+                    f"{Path(rec.plan.base_model).name}).")
+        else:
+            text = (f"Starts from the model {Path(base).name}; that file is not changed." if base else
+                    "No model is loaded: choose the model to start from.")
+        self.model_label.setText(text)
+        self.model_label.setToolTip(rec.plan.base_model if resuming else base or "")
+        self.model_button.setEnabled(not resuming)
         self.completeChanged.emit()
 
     def _choose_model(self) -> None:
@@ -265,7 +292,7 @@ class CheckPage(QWizardPage):
         lay.addWidget(self.errors)
         lay.addWidget(self.notes)
         lay.addLayout(mid, 3)
-        lay.addWidget(self.problems_box, 2)
+        lay.addWidget(self.problems_box, 1)
         self.recheck.clicked.connect(self.initializePage)
 
     def initializePage(self) -> None:
@@ -296,7 +323,8 @@ class CheckPage(QWizardPage):
         more = len(c.unmatched) + len(c.unreadable) - len(listed)
         if more > 0:
             self.problems.addItem(f"… and {more} more")
-        self.problems_box.setTitle(f"Not used ({len(c.unmatched) + len(c.unreadable)} files)")
+        n = len(c.unmatched) + len(c.unreadable)
+        self.problems_box.setTitle(f"Not used ({n} file{'s' if n != 1 else ''})")
         self.problems_box.setVisible(bool(c.unmatched or c.unreadable))
         self.completeChanged.emit()
 

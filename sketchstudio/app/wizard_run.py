@@ -12,23 +12,18 @@ from ..core.checkpoint import read_config
 from .loss_plot import LossPlot
 from .qt_images import qimage_from_array
 from .training_job import JobProgress, ProbeJob, ProbeResult, TrainingResult
-from .training_plan import JOB_STAGES, PRESETS, STAGE_TITLES, TrainingPlan, card_markdown, name_problem
+from .training_plan import (JOB_STAGES, PRESETS, STAGE_TITLES, TrainingPlan, card_markdown, duration,
+                            name_problem)
 from .training_worker import TrainingRunner
 from .wizard_pages import _label
-
-
-def duration(seconds: float) -> str:
-    if seconds < 90:
-        return f"{max(1, round(seconds))} s"
-    if seconds < 90 * 60:
-        return f"{round(seconds / 60)} min"
-    return f"{seconds / 3600:.1f} h"
 
 
 class NamePage(QWizardPage):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setTitle("Name it and choose how long to train")
+        self.setSubTitle("The name is what the Style box will show; longer training follows your drawings more "
+                         "closely.")
         self.setCommitPage(True)
         self.setButtonText(QWizard.WizardButton.CommitButton, "Start training")
         self.name_label = _label("", False)
@@ -59,6 +54,7 @@ class NamePage(QWizardPage):
         self._probe_key = None
         self.prober = TrainingRunner("sketchstudio-probe", self)
         self.prober.finished.connect(self._probed)
+        self.prober.ended.connect(self._probe_ended)
         self.prober.failed.connect(lambda msg: self.probe_note.setText(f"Could not time training here: {msg}"))
         self.name.textChanged.connect(self._validate)
 
@@ -66,16 +62,36 @@ class NamePage(QWizardPage):
         w = self.wizard()
         pretrain = w.job == "pretrain"
         self.name_label.setText("Name of the new model:" if pretrain else "Name of the new style:")
+        self.setSubTitle("The model is saved under this name in your models folder." if pretrain else
+                         "The name is what the Style box will show; longer training follows your drawings "
+                         "more closely.")
         if not self.name.text():
             folder = w.pairs_dir or w.photos_dir or ""
             self.name.setText(Path(folder).name if not pretrain else f"{Path(folder).name}-photos")
         self._validate()
+        self._want_probe()
+
+    def _key(self) -> tuple:
+        w = self.wizard()
+        return (w.base_model, w.job, w.batch)
+
+    def _want_probe(self) -> None:
+        """Time the current job unless that is known; a probe of an older choice is stopped first."""
+        if self._key() == self._probe_key:
+            self._show_presets()
+            return
+        if self.prober.running:
+            self.prober.cancel()  # `ended` comes back here
+            return
+        w = self.wizard()
+        self._probe_key, self.probe = self._key(), None
+        self.probe_note.setText("Timing a few training steps on this computer…")
         self._show_presets()
-        key = (w.base_model, w.job, w.batch)
-        if key != self._probe_key and not self.prober.running:
-            self._probe_key, self.probe = key, None
-            self.probe_note.setText("Timing a few training steps on this computer…")
-            self.prober.start(ProbeJob(TrainingPlan(w.job, "probe", w.base_model, batch=w.batch)))
+        self.prober.start(ProbeJob(TrainingPlan(w.job, "probe", w.base_model, batch=w.batch)))
+
+    def _probe_ended(self) -> None:
+        if self.wizard() is not None and self.wizard().currentPage() is self:
+            self._want_probe()
 
     def _taken_styles(self) -> tuple[str, ...]:
         try:
@@ -89,6 +105,9 @@ class NamePage(QWizardPage):
         self.completeChanged.emit()
 
     def _probed(self, result: ProbeResult | None) -> None:
+        if self._probe_key != self._key():
+            self._probe_key = None  # timed an earlier choice: `ended` starts the right probe
+            return
         self.probe = result
         if result is not None:
             per = ", ".join(f"{STAGE_TITLES[s].split(' ')[0]} {t:.2f} s" for s, t in result.seconds_per_step.items())
@@ -124,6 +143,8 @@ class RunPage(QWizardPage):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setTitle("Training")
+        self.setCommitPage(True)  # a finished run has no way back
+        self.setButtonText(QWizard.WizardButton.CommitButton, "Next >")
         self.result: TrainingResult | None = None
         self.stage = _label("Preparing the data…")
         self.stage.setStyleSheet("font-weight: bold;")
@@ -137,6 +158,8 @@ class RunPage(QWizardPage):
         self.preview.setWordWrap(True)
         self.preview_note = _label()
         self.status = _label()
+        self.folder = _label()
+        self.folder.setStyleSheet("color: palette(mid);")
         self.pause = QPushButton("Pause")
         self.stop = QPushButton("Stop")
         self.resume = QPushButton("Resume")
@@ -162,22 +185,27 @@ class RunPage(QWizardPage):
         lay.addLayout(bar_row)
         lay.addLayout(mid, 1)
         lay.addLayout(buttons)
+        lay.addWidget(self.folder)
         self.pause.clicked.connect(self._toggle_pause)
         self.stop.clicked.connect(lambda: self.wizard().stop_training())
         self.resume.clicked.connect(lambda: self.wizard().start_training(resume=True))
 
+    def connect_runner(self, r: TrainingRunner) -> None:
+        r.progress.connect(self.on_progress)
+        r.finished.connect(self.on_finished)
+        r.cancelled.connect(self.on_cancelled)
+        r.failed.connect(self.on_failed)
+        r.paused_changed.connect(self._paused)
+
     def initializePage(self) -> None:
         w = self.wizard()
-        r = w.runner
-        for sig, slot in ((r.progress, self.on_progress), (r.finished, self.on_finished),
-                          (r.cancelled, self.on_cancelled), (r.failed, self.on_failed),
-                          (r.paused_changed, self._paused)):
-            sig.connect(slot, Qt.ConnectionType.UniqueConnection)
-        resume = w.resume_record is not None
-        w.start_training(resume=resume)
+        w.start_training(resume=w.resume_record is not None)
 
     def started(self, plan: TrainingPlan, folder: Path) -> None:
-        self.setSubTitle(f"{plan.name}: {plan.preset}, {plan.steps} steps per stage. Run folder: {folder}")
+        per = " per stage" if len(plan.stages) > 1 else ""
+        self.setSubTitle(f"“{plan.name}”: {plan.preset}, {plan.steps} steps{per}. Stop keeps the last checkpoint; "
+                         "you can resume later.")
+        self.folder.setText(f"Run folder (checkpoints, losses, previews): {folder}")
         self.bar.setRange(0, 0)  # busy until the data is ready
         self.stage.setText("Preparing the data…")
         self.eta.setText("")
@@ -209,8 +237,8 @@ class RunPage(QWizardPage):
             self.show_preview(ev.preview)
             score = ", ".join(f"{k} {v:.3f}" for k, v in ev.losses.items())
             self.preview_note.setText(f"Step {ev.step} of {ev.stage}" + (f" ({score})" if score else ""))
-        elif ev.kind in ("start", "done") and ev.message:
-            self.status.setText(ev.message)
+        elif ev.kind == "start" and ev.step > 0:
+            self.status.setText(f"Resumed at step {ev.step} of {ev.stage}.")
 
     def show_preview(self, grid) -> None:
         pm = QPixmap.fromImage(qimage_from_array(grid))
