@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import signal
 import sys
 from pathlib import Path
 
@@ -119,6 +120,7 @@ def cmd_train(args) -> int:
 
     from .core.checkpoint import CheckpointError
     from .core.encoder import ClipWeightsError
+    from .core.sampler import CancelToken
     from .data.cache import Source
     from .train.pipeline import STAGES, PipelineOptions, run_pipeline
     from .train.stages import StageOptions
@@ -132,8 +134,16 @@ def cmd_train(args) -> int:
     )
     sources = [Source(Path(p), args.style) for p in args.data]
     bar, bar_stage = None, None
+    cancel = CancelToken()
+
+    def on_interrupt(signum, frame):
+        # First Ctrl+C: stop at the next step boundary with a checkpoint; a second one aborts.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        cancel.cancel()
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
     try:
-        for ev in run_pipeline(sources, args.out, opts):
+        for ev in run_pipeline(sources, args.out, opts, cancel):
             if ev.kind in ("start", "step") and bar_stage != ev.stage:
                 if bar is not None:
                     bar.close()
@@ -151,9 +161,10 @@ def cmd_train(args) -> int:
     except (CheckpointError, ClipWeightsError, FileNotFoundError, ValueError) as exc:
         raise UserError(str(exc)) from None
     finally:
+        signal.signal(signal.SIGINT, previous)
         if bar is not None:
             bar.close()
-    return 0
+    return 130 if cancel.cancelled else 0
 
 
 def cmd_eval(args) -> int:

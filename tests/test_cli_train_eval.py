@@ -50,3 +50,30 @@ def test_train_errors_are_one_line(tmp_path, capsys):
 def test_eval_needs_pairs_csv(tmp_path, capsys):
     assert main(["eval", "--data", str(tmp_path), "--baselines-only"]) == 2
     assert "pairs.csv" in capsys.readouterr().err
+
+
+def test_ctrl_c_during_training_checkpoints_then_resumes(tmp_path, capsys, monkeypatch):
+    import os
+    import signal
+
+    from sketchstudio.train import runner
+
+    photos = make_photo_folder(tmp_path / "photos", n=2, size=40)
+    out = tmp_path / "run"
+    real_run_stage = runner.run_stage
+
+    def interrupting(stage, out_dir, opts, cancel=None):
+        for ev in real_run_stage(stage, out_dir, opts, cancel):
+            if ev.kind == "step" and ev.step == 2:
+                os.kill(os.getpid(), signal.SIGINT)  # what Ctrl+C sends
+            yield ev
+
+    monkeypatch.setattr("sketchstudio.train.pipeline.run_stage", interrupting)
+    args = ["train", "tokenizer", "--data", str(photos), "--out", str(out), "--config", "tiny",
+            "--max-steps", "6", "--batch", "2", "--checkpoint-every", "100", "-q"]
+    assert main(args) == 130
+    assert "cancelled" in capsys.readouterr().err
+    assert (out / "tokenizer.state.safetensors").exists() and not (out / "tokenizer.safetensors").exists()
+    monkeypatch.setattr("sketchstudio.train.pipeline.run_stage", real_run_stage)
+    assert main(args + ["--resume"]) == 0
+    assert (out / "tokenizer.safetensors").exists()
