@@ -15,6 +15,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from ..core.checkpoint import atomic_write
+from ..core.config import FS2K_STYLES
 from ..core.imaging import ImageLoadError, load_image
 from .datasets import DataReport, Pair, is_fs2k, list_images, load_drawings, load_fs2k, split_by_style
 from .faces import crop_face
@@ -89,7 +90,9 @@ def build_training_data(
         else:
             photo_only += list_images(p, report)
     train_pairs, val_pairs = split_by_style(pairs, val_fraction, seed) if pairs else ([], [])
-    real_styles = sorted({q.style for q in pairs}, key=lambda s: (s not in _FS2K_ORDER, _FS2K_ORDER.get(s, 0), s))
+    # FS2K styles first in their label order, then any user styles by name.
+    order = {s: i for i, s in enumerate(FS2K_STYLES)}
+    real_styles = sorted({q.style for q in pairs}, key=lambda s: (s not in order, order.get(s, 0), s))
     styles = tuple(real_styles) + SYNTHETIC_STYLES
     sidx = {s: i for i, s in enumerate(styles)}
 
@@ -156,5 +159,3 @@ def build_training_data(
     )
     return data, kept_val
 
-
-_FS2K_ORDER = {"contour": 0, "charcoal": 1, "pencil": 2}

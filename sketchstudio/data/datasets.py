@@ -110,14 +110,14 @@ def split_by_style(pairs: list[Pair], val_fraction: float = 0.1, seed: int = 0) 
     return train, val
 
 
-def write_split(pairs: list[Pair], path, root) -> None:
-    """Write pairs as a pairs.csv (paths relative to `root`) that `load_fs2k` and eval read."""
-    root = Path(root)
+def write_split(pairs: list[Pair], path) -> None:
+    """Write pairs as a pairs.csv (absolute paths; FS2K styles by their 0-2 label) for `load_fs2k` and eval."""
     with open(path, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["photo", "sketch", "style"])
         for p in pairs:
-            w.writerow([p.photo.relative_to(root), p.sketch.relative_to(root), FS2K_STYLES.index(p.style)])
+            label = FS2K_STYLES.index(p.style) if p.style in FS2K_STYLES else p.style
+            w.writerow([p.photo.resolve(), p.sketch.resolve(), label])
 
 
 def unique_stems(paths: list[Path]) -> list[str]:

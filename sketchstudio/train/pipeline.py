@@ -16,11 +16,11 @@ from typing import Iterator
 import torch
 
 from ..core.checkpoint import load_model, read_config
-from ..core.config import FS2K_STYLES, preset
+from ..core.config import preset
 from ..core.model import SketchModel
 from ..core.sampler import CancelToken
 from ..data.cache import Source, TrainingData, build_training_data
-from ..data.datasets import DataReport
+from ..data.datasets import DataReport, write_split
 from .runner import RunOptions, TrainEvent, run_stage
 from .stages import MaskedStage, StageOptions, TokenizerStage
 from .styles import add_styles, align_styles, stage_styles
@@ -65,11 +65,7 @@ def prepare_data(sources: list[Source], out: Path, size: int, resume: bool) -> I
     if val_pairs:
         val_dir = out / "val"
         val_dir.mkdir(exist_ok=True)
-        with open(val_dir / "pairs.csv", "w") as f:
-            f.write("photo,sketch,style\n")
-            for p in val_pairs:
-                label = FS2K_STYLES.index(p.style) if p.style in FS2K_STYLES else p.style
-                f.write(f"{p.photo.resolve()},{p.sketch.resolve()},{label}\n")
+        write_split(val_pairs, val_dir / "pairs.csv")
     if len(data.real_style) + len(data.synth_style) == 0:
         first = report.lines()[0] if len(report) else "no images found"
         raise ValueError(f"no usable training data in {', '.join(str(s.path) for s in sources)} ({first})")

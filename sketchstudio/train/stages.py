@@ -138,8 +138,9 @@ class TokenizerStage(_Base):
     @torch.no_grad()
     def preview(self):
         x = _f(self.check)
-        rec = self.model.tokenizer.decode(self.model.tokenizer.encode(x))
-        used = self.model.tokenizer.encode(x).unique().numel()
+        ids = self.model.tokenizer.encode(x)
+        rec = self.model.tokenizer.decode(ids)
+        used = ids.unique().numel()
         n = self.opts.preview_count
         grid = _grid([[x[i], rec[i], x[n + i] if n + i < len(x) else x[i], rec[n + i] if n + i < len(x) else rec[i]]
                       for i in range(min(n, len(x)))])
