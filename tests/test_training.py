@@ -12,7 +12,7 @@ from sketchstudio.data.cache import Source, TrainingData, build_training_data
 from sketchstudio.data.datasets import DataReport
 from sketchstudio.train.pipeline import PipelineOptions, run_pipeline
 from sketchstudio.train.runner import RunOptions, run_stage
-from sketchstudio.train.stages import MaskedStage, StageOptions, TokenizerStage
+from sketchstudio.train.stages import DecoderStage, MaskedStage, StageOptions, TokenizerStage
 from datagen import make_fs2k, make_photo_folder
 
 SIZE = 32  # the tiny preset's sketch size
@@ -83,6 +83,25 @@ def test_masked_loss_falls_on_a_repeated_batch(tiny_data, name):
         assert "pixel" in stage.train_step(40) and "feature" in stage.train_step(41)
 
 
+def test_decoder_stage_moves_only_the_decoder_and_keeps_every_token(tiny_data):
+    data = tiny_data[0]
+    model = tiny_model(data.styles)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    x = data.val_sketch.float() / 255
+    ids_before = model.tokenizer.encode(x)
+    stage = DecoderStage(model, data, StageOptions(batch=4, warmup=1, decoder_lr=1e-3, disc_start=2), 6)
+    disc_before = {k: v.clone() for k, v in stage.disc.state_dict().items()}
+    losses = [stage.train_step(i) for i in range(6)]
+    assert losses[0]["g_loss"] == 0 and losses[-1]["g_loss"] != 0 and all("d_loss" in loss for loss in losses)
+    after = model.state_dict()
+    moved = {k for k in after if not torch.equal(after[k], before[k])}
+    assert moved and all(k.startswith(("tokenizer.decoder.", "tokenizer.post_quant_conv.")) for k in moved), moved
+    assert torch.equal(model.tokenizer.encode(x), ids_before)  # the transformer's vocabulary is unchanged
+    assert any(not torch.equal(v, disc_before[k]) for k, v in stage.disc.state_dict().items())
+    grid, metrics = stage.preview()
+    assert grid.std() > 0 and 0 <= metrics["val_scoot"] <= 1
+
+
 def run_to_end(make_stage, out, total, cancel_after=None, resume=False):
     stage = make_stage()
     cancel = CancelToken()
@@ -94,14 +113,16 @@ def run_to_end(make_stage, out, total, cancel_after=None, resume=False):
     return stage, events
 
 
-@pytest.mark.parametrize("kind", ["tokenizer", "pretrain"])
+@pytest.mark.parametrize("kind", ["tokenizer", "decoder", "pretrain"])
 def test_resumed_run_matches_uninterrupted_run(tiny_data, tmp_path, kind):
     data = tiny_data[0]
-    opts = StageOptions(batch=2, warmup=2)
+    opts = StageOptions(batch=2, warmup=2, disc_start=2)
 
     def make():
         m = tiny_model(data.styles)
-        return TokenizerStage(m, data, opts, 6) if kind == "tokenizer" else MaskedStage(kind, m, data, opts, 6)
+        if kind == "tokenizer":
+            return TokenizerStage(m, data, opts, 6)
+        return DecoderStage(m, data, opts, 6) if kind == "decoder" else MaskedStage(kind, m, data, opts, 6)
 
     straight, _ = run_to_end(make, tmp_path / "a", 6)
     _, first = run_to_end(make, tmp_path / "b", 6, cancel_after=3)
@@ -110,6 +131,9 @@ def test_resumed_run_matches_uninterrupted_run(tiny_data, tmp_path, kind):
     assert second[0].kind == "start" and second[0].step == 3
     assert [e.step for e in second if e.kind == "step"] == [4, 5, 6]
     a, b = straight.model.state_dict(), resumed.model.state_dict()
+    if kind == "decoder":  # the discriminator is part of the state too
+        a.update({f"disc.{k}": v for k, v in straight.disc.state_dict().items()})
+        b.update({f"disc.{k}": v for k, v in resumed.disc.state_dict().items()})
     for k in a:
         assert torch.equal(a[k], b[k]), k
     with open(tmp_path / "b" / f"{kind}.losses.csv") as f:
@@ -117,15 +141,15 @@ def test_resumed_run_matches_uninterrupted_run(tiny_data, tmp_path, kind):
 
 
 def test_whole_pipeline_on_tiny_data(data_dirs, tmp_path):
-    opts = PipelineOptions(config="tiny", steps={"tokenizer": 4, "pretrain": 4, "finetune": 4},
+    opts = PipelineOptions(config="tiny", steps={"tokenizer": 4, "decoder": 2, "pretrain": 4, "finetune": 4},
                            checkpoint_every=2, preview_every=2, stage_options=StageOptions(batch=2))
     events = list(run_pipeline([Source(p) for p in data_dirs], tmp_path, opts))
     done = [e for e in events if e.kind == "done"]
-    assert [e.stage for e in done] == ["data", "tokenizer", "pretrain", "finetune"]
+    assert [e.stage for e in done] == ["data", "tokenizer", "decoder", "pretrain", "finetune"]
     previews = [e for e in events if e.kind == "preview"]
-    assert {e.stage for e in previews} == {"tokenizer", "pretrain", "finetune"}
+    assert {e.stage for e in previews} == {"tokenizer", "decoder", "pretrain", "finetune"}
     assert all(e.preview.ndim == 3 and e.preview.std() > 0 for e in previews)
-    for name in ("tokenizer", "pretrain", "finetune"):
+    for name in ("tokenizer", "decoder", "pretrain", "finetune"):
         assert (tmp_path / f"{name}.safetensors").exists()
         assert not (tmp_path / f"{name}.state.safetensors").exists()  # finished stages clean up
         assert (tmp_path / f"{name}.preview.png").exists()

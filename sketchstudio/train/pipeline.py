@@ -1,4 +1,4 @@
-"""The whole pipeline: data cache, then tokenizer -> pretrain -> finetune, as one event stream.
+"""The whole pipeline: data cache, then tokenizer -> decoder -> pretrain -> finetune, as one event stream.
 
 Each stage writes `<stage>.safetensors` (a complete, loadable model) into the
 output folder; the next stage starts from it. `resume` continues the stage
@@ -22,16 +22,16 @@ from ..core.sampler import CancelToken
 from ..data.cache import Source, TrainingData, build_training_data
 from ..data.datasets import DataReport, write_split
 from .runner import RunOptions, TrainEvent, run_stage
-from .stages import MaskedStage, StageOptions, TokenizerStage
+from .stages import DecoderStage, MaskedStage, StageOptions, TokenizerStage
 from .styles import add_styles, align_styles, stage_styles
 
-STAGES = ("tokenizer", "pretrain", "finetune")
+STAGES = ("tokenizer", "decoder", "pretrain", "finetune")
 DEFAULT_STEPS = {
-    "tiny": {"tokenizer": 30, "pretrain": 30, "finetune": 30},
-    "default": {"tokenizer": 2500, "pretrain": 2500, "finetune": 2500},
-    "paper": {"tokenizer": 20000, "pretrain": 50000, "finetune": 20000},
+    "tiny": {"tokenizer": 30, "decoder": 30, "pretrain": 30, "finetune": 30},
+    "default": {"tokenizer": 2500, "decoder": 2000, "pretrain": 2500, "finetune": 2500},
+    "paper": {"tokenizer": 20000, "decoder": 20000, "pretrain": 50000, "finetune": 20000},
 }
-PREVIOUS = {"pretrain": "tokenizer", "finetune": "pretrain"}
+PREVIOUS = {"decoder": "tokenizer", "pretrain": "decoder", "finetune": "pretrain"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,6 +78,8 @@ def prepare_data(sources: list[Source], out: Path, size: int, resume: bool) -> I
 
 def _model_for(stage: str, out: Path, data: TrainingData, opts: PipelineOptions, first: bool) -> SketchModel:
     prev = PREVIOUS.get(stage)
+    if prev == "decoder" and not (out / "decoder.safetensors").exists():
+        prev = "tokenizer"  # runs made before the decoder stage existed
     if first and opts.init:
         model, _ = load_model(opts.init, opts.clip_weights)
     elif prev and (out / f"{prev}.safetensors").exists():
@@ -118,6 +120,8 @@ def run_pipeline(sources: list[Source], out_dir, opts: PipelineOptions,
         stage_data = align_styles(data, model.styles)  # style indices into this model's styles
         if stage_name == "tokenizer":
             stage = TokenizerStage(model, stage_data, opts.stage_options, steps[stage_name])
+        elif stage_name == "decoder":
+            stage = DecoderStage(model, stage_data, opts.stage_options, steps[stage_name])
         else:
             stage = MaskedStage(stage_name, model, stage_data, opts.stage_options, steps[stage_name])
         run = RunOptions(steps[stage_name], opts.checkpoint_every, opts.preview_every, opts.resume)

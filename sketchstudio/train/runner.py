@@ -98,7 +98,10 @@ def run_stage(stage: Stage, out_dir, opts: RunOptions, cancel: CancelToken | Non
             elapsed = time.perf_counter() - t0
             eta = elapsed / done_here * (total - step)
             if writer is None:
-                writer = csv.DictWriter(fcsv, fieldnames=["step", "wall_s", *losses])
+                # Columns: the resumed file's header, else the first step's keys. A key that a
+                # later step adds is left out rather than stopping a long run over its log.
+                fields = _csv_header(csv_path) or ["step", "wall_s", *losses]
+                writer = csv.DictWriter(fcsv, fieldnames=fields, extrasaction="ignore")
                 if fcsv.tell() == 0:
                     writer.writeheader()
             writer.writerow({"step": step, "wall_s": f"{time.time():.1f}", **{k: f"{v:.6g}" for k, v in losses.items()}})
@@ -116,6 +119,11 @@ def run_stage(stage: Stage, out_dir, opts: RunOptions, cancel: CancelToken | Non
     stage.model.eval()
     final = stage.finish(out)
     yield TrainEvent(stage.name, "done", step, total, elapsed_s=time.perf_counter() - t0, path=str(final))
+
+
+def _csv_header(path: Path) -> list[str] | None:
+    with open(path, newline="") as f:
+        return next(csv.reader(f), None)
 
 
 def _truncate_csv(path: Path, step: int) -> None:

@@ -1,6 +1,9 @@
-"""The three training stages of the method, each a `Stage` for `runner.run_stage`.
+"""The training stages of the method, each a `Stage` for `runner.run_stage`.
 
   tokenizer  stage 0: the VQ tokenizer on real and synthetic sketches;
+  decoder    stage 0b: the tokenizer's decoder alone, adversarially (the "GAN" of
+             VQ-GAN): encoder and codebook frozen, so token ids do not change and a
+             trained transformer stays valid;
   pretrain   stage 1: masked-token modelling on synthetic photo->sketch pairs;
   finetune   stage 2: real pairs with their styles, plus pixel and feature losses
              on a differentiable (soft-codebook) decode, style dropout, and the
@@ -38,6 +41,10 @@ class StageOptions:
     smooth_tau: float = 0.1  # temperature of the semantic smoothing targets
     seed: int = 0
     preview_count: int = 4
+    decoder_lr: float = 1e-4  # decoder stage (generator and discriminator)
+    disc_weight: float = 0.5  # decoder stage: adversarial term, times taming's adaptive weight
+    disc_start: int = 200  # decoder stage: steps that train only the discriminator first
+    disc_channels: int = 32  # PatchGAN width (taming's default 64 is ~4x slower on CPU)
 
 
 def _lr_lambda(total: int, warmup: int):
@@ -65,16 +72,18 @@ def _grid(rows: list[list[torch.Tensor]]) -> np.ndarray:
 class _Base:
     name = "base"
 
-    def __init__(self, model: SketchModel, data: TrainingData, opts: StageOptions, total: int, params):
+    def __init__(self, model: SketchModel, data: TrainingData, opts: StageOptions, total: int, params,
+                 lr: float | None = None, betas=(0.9, 0.99)):
         self.model, self.data, self.opts, self.total = model, data, opts, total
+        self.base_lr = opts.lr if lr is None else lr
         self.generator = torch.Generator().manual_seed(opts.seed)
-        self.optimizer = torch.optim.AdamW(params, lr=opts.lr, weight_decay=opts.weight_decay, betas=(0.9, 0.99))
+        self.optimizer = torch.optim.AdamW(params, lr=self.base_lr, weight_decay=opts.weight_decay, betas=betas)
         self._lr = _lr_lambda(total, opts.warmup)
 
     def _set_lr(self, step: int) -> None:
         # The schedule is a pure function of the step, so resuming needs no scheduler state.
         for g in self.optimizer.param_groups:
-            g["lr"] = self.opts.lr * self._lr(step)
+            g["lr"] = self.base_lr * self._lr(step)
 
     def _pick(self, n: int) -> torch.Tensor:
         return torch.randint(0, n, (self.opts.batch,), generator=self.generator)
@@ -147,6 +156,137 @@ class TokenizerStage(_Base):
         return grid, {"val_ssim": ssim(rec, x).mean().item(), "codes_in_check": float(used)}
 
 
+@torch.no_grad()
+def _tokenize(tok, sketches: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """uint8 sketches (M, 1, S, S) -> token ids of them and of their mirror images, (M, N) each."""
+    tok = tok.eval()
+    if len(sketches) == 0:
+        empty = torch.zeros(0, tok.cfg.grid ** 2, dtype=torch.long)
+        return empty, empty
+    ids, ids_flip = [], []
+    for i in range(0, len(sketches), 64):
+        x = _f(sketches[i:i + 64])
+        ids.append(tok.encode(x))
+        ids_flip.append(tok.encode(x.flip(-1)))
+    return torch.cat(ids), torch.cat(ids_flip)
+
+
+class DecoderStage(_Base):
+    """Adversarial fine-tuning of the tokenizer's decoder on fixed tokens.
+
+    An L1-trained decoder draws the mean of what a token may stand for: soft, blurred
+    strokes with none of the paper grain and hatching that make a sketch look drawn.
+    Here the decoder (and its post-quantisation conv) learns against taming's PatchGAN
+    discriminator with a hinge loss, L1 and an L1 on the frozen encoder's features keep
+    it faithful, and taming's adaptive weight balances the two gradients at the last
+    layer. Encoder and codebook are frozen: every token id stays what it was, so this
+    stage can run on a finished model and its transformer needs no retraining.
+    """
+    name = "decoder"
+
+    def __init__(self, model: SketchModel, data: TrainingData, opts: StageOptions, total: int):
+        from taming.modules.discriminator.model import NLayerDiscriminator, weights_init
+
+        tok = model.tokenizer
+        for p in model.parameters():
+            p.requires_grad_(False)
+        gen_params = [*tok.decoder.parameters(), *tok.post_quant_conv.parameters()]
+        for p in gen_params:
+            p.requires_grad_(True)
+        torch.manual_seed(opts.seed)
+        self.disc = NLayerDiscriminator(input_nc=1, ndf=opts.disc_channels, n_layers=3)
+        self.disc.apply(weights_init)
+        groups = [{"params": gen_params}, {"params": list(self.disc.parameters()), "weight_decay": 0.0}]
+        # Adam betas (0.5, 0.9) as in taming's VQ-GAN training.
+        super().__init__(model, data, opts, total, groups, lr=opts.decoder_lr, betas=(0.5, 0.9))
+        # Real drawings are what users compare with: half of every batch, when there are any.
+        self.real, self.synth = data.real_sketch, data.synth_sketch
+        if len(self.real) + len(self.synth) == 0:
+            raise ValueError("the decoder stage needs sketches (real pairs or photos for synthetic ones)")
+        self.real_ids = _tokenize(tok, self.real)
+        self.synth_ids = _tokenize(tok, self.synth)
+        self.check = (data.val_sketch if len(data.val_sketch) else torch.cat([self.real, self.synth]))[
+            : opts.preview_count * 2]
+
+    def stage_tensors(self) -> dict[str, torch.Tensor]:
+        return {f"disc.{k}": v for k, v in self.disc.state_dict().items()}
+
+    def load_stage_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
+        disc = {k[len("disc."):]: v for k, v in tensors.items() if k.startswith("disc.")}
+        if disc:
+            self.disc.load_state_dict(disc)
+
+    def _batch(self):
+        b = self.opts.batch
+        n_real = b // 2 if len(self.real) and len(self.synth) else (b if len(self.real) else 0)
+        parts, ids = [], []
+        for source, (fwd, flip_ids), n in ((self.real, self.real_ids, n_real), (self.synth, self.synth_ids, b - n_real)):
+            if n == 0:
+                continue
+            j = torch.randint(0, len(source), (n,), generator=self.generator)
+            flip = torch.rand(n, generator=self.generator) < 0.5
+            x = _f(source[j])
+            parts.append(torch.where(flip.view(-1, 1, 1, 1), x.flip(-1), x))
+            ids.append(torch.where(flip.view(-1, 1), flip_ids[j], fwd[j]))
+        return torch.cat(parts), torch.cat(ids)
+
+    def train_step(self, step: int) -> dict[str, float]:
+        self._set_lr(step)
+        tok, o = self.model.tokenizer, self.opts
+        self.disc.train()
+        x, ids = self._batch()  # (B, 1, S, S), (B, N)
+        with torch.no_grad():
+            z_q = tok.embed_ids(ids)
+            feat_real = tok.encoder(tok.unshuffle(x * 2 - 1))
+        rec = tok.decode_latent(z_q)
+        l1 = (rec - x).abs().mean()
+        feat = (tok.encoder(tok.unshuffle(rec * 2 - 1)) - feat_real).abs().mean()
+        nll = l1 + o.feature_weight * feat
+        out = {"l1": l1.item(), "feature": feat.item()}
+        gan_on = step >= o.disc_start
+        if gan_on:
+            for p in self.disc.parameters():
+                p.requires_grad_(False)
+            g_loss = -self.disc(rec * 2 - 1).mean()
+            for p in self.disc.parameters():
+                p.requires_grad_(True)
+            last = tok.decoder.conv_out.weight
+            nll_grad = torch.autograd.grad(nll, last, retain_graph=True)[0]
+            g_grad = torch.autograd.grad(g_loss, last, retain_graph=True)[0]
+            adaptive = (nll_grad.norm() / (g_grad.norm() + 1e-4)).clamp(0, 1e4).detach()
+            loss = nll + o.disc_weight * adaptive * g_loss
+            out.update(g_loss=g_loss.item(), adaptive=adaptive.item())
+        else:
+            loss = nll
+            out.update(g_loss=0.0, adaptive=0.0)  # same columns at every step (the losses CSV)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()  # discriminator grads are None here: only the decoder moves
+        # Discriminator: hinge loss on real sketches vs the (detached) reconstructions.
+        self.optimizer.zero_grad(set_to_none=True)
+        logits_real = self.disc(x * 2 - 1)
+        logits_fake = self.disc(rec.detach() * 2 - 1)
+        d_loss = 0.5 * (F.relu(1 - logits_real).mean() + F.relu(1 + logits_fake).mean())
+        d_loss.backward()
+        self.optimizer.step()  # decoder grads are None now: only the discriminator moves
+        out.update(d_loss=d_loss.item(), loss=loss.item())
+        return out
+
+    @torch.no_grad()
+    def preview(self):
+        from ..core.metrics import scoot
+
+        x = _f(self.check)
+        tok = self.model.tokenizer
+        rec = tok.decode(tok.encode(x))
+        n = self.opts.preview_count
+        rows = [[x[i], rec[i], x[n + i] if n + i < len(x) else x[i], rec[n + i] if n + i < len(x) else rec[i]]
+                for i in range(min(n, len(x)))]
+        u8 = lambda t: t[0].mul(255).round().byte().numpy()  # noqa: E731
+        return _grid(rows), {"val_ssim": ssim(rec, x).mean().item(),
+                             "val_scoot": float(np.mean([scoot(u8(a), u8(b)) for a, b in zip(x, rec)]))}
+
+
 class MaskedStage(_Base):
     """Stage 1 (`pretrain`, synthetic pairs) and stage 2 (`finetune`, real pairs)."""
 
@@ -165,21 +305,11 @@ class MaskedStage(_Base):
         if len(self.photo_idx) == 0:
             raise ValueError(f"the {name} stage has no training pairs in this data")
         self.sketches = sketches
-        self.ids, self.ids_flip = self._tokenize(sketches)
+        self.ids, self.ids_flip = _tokenize(model.tokenizer, sketches)
         cb = model.tokenizer.codebook().detach()  # (K, d) unit vectors
         # Semantic smoothing targets: code k's target spreads over codes near it.
         self.smooth_targets = torch.softmax(cb @ cb.T / opts.smooth_tau, dim=1)  # (K, K)
         self.check = self._check_set()
-
-    @torch.no_grad()
-    def _tokenize(self, sketches: torch.Tensor):
-        tok = self.model.tokenizer.eval()
-        ids, ids_flip = [], []
-        for i in range(0, len(sketches), 64):
-            x = _f(sketches[i:i + 64])
-            ids.append(tok.encode(x))
-            ids_flip.append(tok.encode(x.flip(-1)))
-        return torch.cat(ids), torch.cat(ids_flip)  # (M, N) each
 
     def _check_set(self):
         d, n = self.data, self.opts.preview_count
