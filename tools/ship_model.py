@@ -1,6 +1,9 @@
 """Copy a finished run's model into models/ in fp16, after checking fp16 draws the same.
 
-    .venv/bin/python tools/ship_model.py runs/default [--out models/sketchstudio-default.safetensors]
+    .venv/bin/python tools/ship_model.py runs/default [--from finetune] [--out models/sketchstudio-default.safetensors]
+
+`--from decoder` ships a model whose decoder was sharpened after fine-tuning
+(`sketchstudio train decoder --init runs/default/finetune.safetensors`).
 
 Reads each stage's losses.csv for steps and wall time, stores them (and the data
 sources) in the checkpoint's `info`, saves fp16 weights, reloads them, and
@@ -33,17 +36,19 @@ def stage_stats(run: Path, stage: str) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("run")
+    ap.add_argument("--from", dest="stage", default="finetune", help="the stage whose model is shipped")
     ap.add_argument("--out", default="models/sketchstudio-default.safetensors")
     args = ap.parse_args()
     torch.set_flush_denormal(True)
     run = Path(args.run)
-    model, _ = load_model(run / "finetune.safetensors")
+    model, _ = load_model(run / f"{args.stage}.safetensors")
     pipeline = json.loads((run / "pipeline.json").read_text())
     info = {
         "name": "sketchstudio-default",
         "trained": dt.date.today().isoformat(),
         "data": [Path(s).name for s in pipeline["sources"]],
-        "stages": {s: stage_stats(run, s) for s in ("tokenizer", "pretrain", "finetune")},
+        "stages": {s: stage_stats(run, s) for s in ("tokenizer", "pretrain", "finetune", "decoder")
+                   if (run / f"{s}.losses.csv").exists()},
         "licence_note": "FS2K (MIT, Fan et al. 2022); ORL faces courtesy of Olivetti Research Laboratory",
     }
     save_model(model, args.out, info=info, half=True)
