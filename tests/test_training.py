@@ -4,7 +4,7 @@ import csv
 import pytest
 import torch
 
-from sketchstudio.core.checkpoint import load_model
+from sketchstudio.core.checkpoint import load_model, save_model
 from sketchstudio.core.config import preset
 from sketchstudio.core.model import SketchModel
 from sketchstudio.core.sampler import CancelToken, sample
@@ -12,7 +12,7 @@ from sketchstudio.data.cache import Source, TrainingData, build_training_data
 from sketchstudio.data.datasets import DataReport
 from sketchstudio.train.pipeline import PipelineOptions, run_pipeline
 from sketchstudio.train.runner import RunOptions, run_stage
-from sketchstudio.train.stages import DecoderStage, MaskedStage, StageOptions, TokenizerStage
+from sketchstudio.train.stages import DecoderStage, MaskedStage, StageOptions, TokenizerStage, add_refiner
 from datagen import make_fs2k, make_photo_folder
 
 SIZE = 32  # the tiny preset's sketch size
@@ -85,7 +85,7 @@ def test_masked_loss_falls_on_a_repeated_batch(tiny_data, name):
 
 def test_decoder_stage_moves_only_the_decoder_and_keeps_every_token(tiny_data):
     data = tiny_data[0]
-    model = tiny_model(data.styles)
+    model = add_refiner(tiny_model(data.styles), 4)
     before = {k: v.clone() for k, v in model.state_dict().items()}
     x = data.val_sketch.float() / 255
     ids_before = model.tokenizer.encode(x)
@@ -95,11 +95,24 @@ def test_decoder_stage_moves_only_the_decoder_and_keeps_every_token(tiny_data):
     assert losses[0]["g_loss"] == 0 and losses[-1]["g_loss"] != 0 and all("d_loss" in loss for loss in losses)
     after = model.state_dict()
     moved = {k for k in after if not torch.equal(after[k], before[k])}
-    assert moved and all(k.startswith(("tokenizer.decoder.", "tokenizer.post_quant_conv.")) for k in moved), moved
+    assert moved and all(k.startswith(("tokenizer.decoder.", "tokenizer.post_quant_conv.", "tokenizer.refine."))
+                         for k in moved), moved
+    assert any(k.startswith("tokenizer.refine.") for k in moved)
     assert torch.equal(model.tokenizer.encode(x), ids_before)  # the transformer's vocabulary is unchanged
     assert any(not torch.equal(v, disc_before[k]) for k, v in stage.disc.state_dict().items())
     grid, metrics = stage.preview()
     assert grid.std() > 0 and 0 <= metrics["val_scoot"] <= 1
+
+
+def test_adding_the_refinement_head_changes_no_pixel_and_survives_a_checkpoint(tiny_data, tmp_path):
+    model = tiny_model(tiny_data[0].styles).eval()
+    grown = add_refiner(model, 4).eval()
+    assert add_refiner(grown, 8) is grown and grown.cfg.tokenizer.refine_channels == 4
+    ids = torch.randint(0, grown.cfg.tokenizer.codebook_size, (2, grown.cfg.num_tokens))
+    assert torch.equal(model.decode(ids), grown.decode(ids))
+    save_model(grown, tmp_path / "m.safetensors")
+    back, _ = load_model(tmp_path / "m.safetensors")
+    assert back.cfg.tokenizer.refine_channels == 4 and torch.equal(back.decode(ids), grown.decode(ids))
 
 
 def run_to_end(make_stage, out, total, cancel_after=None, resume=False):
@@ -122,7 +135,7 @@ def test_resumed_run_matches_uninterrupted_run(tiny_data, tmp_path, kind):
         m = tiny_model(data.styles)
         if kind == "tokenizer":
             return TokenizerStage(m, data, opts, 6)
-        return DecoderStage(m, data, opts, 6) if kind == "decoder" else MaskedStage(kind, m, data, opts, 6)
+        return DecoderStage(add_refiner(m, 4), data, opts, 6) if kind == "decoder" else MaskedStage(kind, m, data, opts, 6)
 
     straight, _ = run_to_end(make, tmp_path / "a", 6)
     _, first = run_to_end(make, tmp_path / "b", 6, cancel_after=3)

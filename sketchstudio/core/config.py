@@ -58,6 +58,10 @@ class TokenizerConfig:
     codebook_size: int = 512
     code_dim: int = 16
     beta: float = 0.25
+    # Width of a small full-resolution conv head after the pixel shuffle (0: none). Added
+    # by the adversarial decoder stage: without it a GAN-trained decoder paints the
+    # shuffle's 4x4 period as a dot grid instead of paper grain.
+    refine_channels: int = 0
 
     @property
     def grid(self) -> int:

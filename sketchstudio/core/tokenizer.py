@@ -20,6 +20,18 @@ from taming.modules.vqvae.quantize import VectorQuantizer2
 from .config import TokenizerConfig
 
 
+def refiner(channels: int, width: int) -> nn.Sequential:
+    """Three 3x3 convs at full resolution; the last starts at zero, so adding it changes nothing."""
+    head = nn.Sequential(
+        nn.Conv2d(channels, width, 3, padding=1), nn.SiLU(),
+        nn.Conv2d(width, width, 3, padding=1), nn.SiLU(),
+        nn.Conv2d(width, channels, 3, padding=1),
+    )
+    nn.init.zeros_(head[-1].weight)
+    nn.init.zeros_(head[-1].bias)
+    return head
+
+
 class SketchTokenizer(nn.Module):
     def __init__(self, cfg: TokenizerConfig):
         super().__init__()
@@ -44,6 +56,7 @@ class SketchTokenizer(nn.Module):
         with contextlib.redirect_stdout(io.StringIO()):  # taming's Decoder prints its z shape
             self.decoder = Decoder(**conv)
         self.shuffle = nn.PixelShuffle(r)
+        self.refine = refiner(cfg.channels, cfg.refine_channels) if cfg.refine_channels else None
         # Mean brightness of each code, for the sampler's cheap previews; filled lazily.
         self.register_buffer("_code_luma", torch.empty(0), persistent=False)
 
@@ -56,6 +69,8 @@ class SketchTokenizer(nn.Module):
     def decode_latent(self, z_q: torch.Tensor) -> torch.Tensor:
         """(B, code_dim, g, g) -> sketch (B, 1, H, W) in [0, 1] (unclamped during training)."""
         x = self.shuffle(self.decoder(self.post_quant_conv(z_q)))  # (B, 1, H, W) in ~[-1, 1]
+        if self.refine is not None:
+            x = x + self.refine(x)  # (B, 1, H, W): residual, mixes pixels across shuffle blocks
         return (x + 1) / 2
 
     def forward(self, sketch: torch.Tensor):

@@ -22,7 +22,7 @@ from ..core.sampler import CancelToken
 from ..data.cache import Source, TrainingData, build_training_data
 from ..data.datasets import DataReport, write_split
 from .runner import RunOptions, TrainEvent, run_stage
-from .stages import DecoderStage, MaskedStage, StageOptions, TokenizerStage
+from .stages import DecoderStage, MaskedStage, StageOptions, TokenizerStage, add_refiner
 from .styles import add_styles, align_styles, stage_styles
 
 STAGES = ("tokenizer", "decoder", "pretrain", "finetune")
@@ -88,6 +88,8 @@ def _model_for(stage: str, out: Path, data: TrainingData, opts: PipelineOptions,
         raise FileNotFoundError(f"{out / (prev + '.safetensors')}: run the {prev} stage first (or pass --init MODEL)")
     else:
         return SketchModel(preset(opts.config).with_styles(data.styles), opts.clip_weights)
+    if stage == "decoder":
+        model = add_refiner(model, opts.stage_options.refine_channels, opts.clip_weights)
     # Deterministic (mean rows), so a resumed stage rebuilds the shape its state was saved with.
     return add_styles(model, stage_styles(stage, data), opts.clip_weights)
 

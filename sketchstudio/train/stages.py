@@ -11,6 +11,7 @@
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +46,7 @@ class StageOptions:
     disc_weight: float = 0.5  # decoder stage: adversarial term, times taming's adaptive weight
     disc_start: int = 200  # decoder stage: steps that train only the discriminator first
     disc_channels: int = 32  # PatchGAN width (taming's default 64 is ~4x slower on CPU)
+    refine_channels: int = 16  # decoder stage: full-resolution head it adds when a model has none
 
 
 def _lr_lambda(total: int, warmup: int):
@@ -171,12 +173,26 @@ def _tokenize(tok, sketches: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.cat(ids), torch.cat(ids_flip)
 
 
+def add_refiner(model: SketchModel, width: int, clip_weights=None) -> SketchModel:
+    """`model` with a full-resolution refinement head on its tokenizer (zero-initialised, so it
+    draws exactly as before); the model itself if it has one or `width` is 0."""
+    tcfg = model.cfg.tokenizer
+    if tcfg.refine_channels or not width:
+        return model
+    cfg = dataclasses.replace(model.cfg, tokenizer=dataclasses.replace(tcfg, refine_channels=width))
+    grown = SketchModel(cfg, clip_weights)
+    missing, unexpected = grown.load_state_dict(model.state_dict(), strict=False)
+    assert not unexpected and all(k.startswith("tokenizer.refine.") for k in missing), (missing, unexpected)
+    return grown.train(model.training)
+
+
 class DecoderStage(_Base):
     """Adversarial fine-tuning of the tokenizer's decoder on fixed tokens.
 
     An L1-trained decoder draws the mean of what a token may stand for: soft, blurred
     strokes with none of the paper grain and hatching that make a sketch look drawn.
-    Here the decoder (and its post-quantisation conv) learns against taming's PatchGAN
+    Here the decoder (its post-quantisation conv, and a small full-resolution head that
+    `add_refiner` gives it) learns against taming's PatchGAN
     discriminator with a hinge loss, L1 and an L1 on the frozen encoder's features keep
     it faithful, and taming's adaptive weight balances the two gradients at the last
     layer. Encoder and codebook are frozen: every token id stays what it was, so this
@@ -190,7 +206,8 @@ class DecoderStage(_Base):
         tok = model.tokenizer
         for p in model.parameters():
             p.requires_grad_(False)
-        gen_params = [*tok.decoder.parameters(), *tok.post_quant_conv.parameters()]
+        gen_params = [*tok.decoder.parameters(), *tok.post_quant_conv.parameters(),
+                      *(tok.refine.parameters() if tok.refine is not None else ())]
         for p in gen_params:
             p.requires_grad_(True)
         torch.manual_seed(opts.seed)
@@ -250,7 +267,7 @@ class DecoderStage(_Base):
             g_loss = -self.disc(rec * 2 - 1).mean()
             for p in self.disc.parameters():
                 p.requires_grad_(True)
-            last = tok.decoder.conv_out.weight
+            last = (tok.refine[-1] if tok.refine is not None else tok.decoder.conv_out).weight
             nll_grad = torch.autograd.grad(nll, last, retain_graph=True)[0]
             g_grad = torch.autograd.grad(g_loss, last, retain_graph=True)[0]
             adaptive = (nll_grad.norm() / (g_grad.norm() + 1e-4)).clamp(0, 1e4).detach()
