@@ -12,7 +12,7 @@ from pathlib import Path
 
 from PIL import Image, ImageOps
 
-from ..core.imaging import ImageLoadError, load_image
+from ..core.imaging import ImageLoadError, load_image, open_image
 from ..data.datasets import DataReport, Pair, list_images, load_drawings
 from ..data.faces import crop_face
 
@@ -70,7 +70,7 @@ def _files(n: int) -> str:
 def header_problem(path: Path) -> str | None:
     """Why `path` is not a readable image (header only), or None."""
     try:
-        with Image.open(path) as im:
+        with open_image(path) as im:
             im.size
     except FileNotFoundError:
         return "file not found"

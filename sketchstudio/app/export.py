@@ -60,7 +60,7 @@ def read_metadata(path) -> dict | None:
         text = read_png_text(path).get(SKETCH_META_KEY)
     except FileNotFoundError:
         raise ImageLoadError(f"{path}: file not found") from None
-    except (OSError, ValueError, SyntaxError):
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
         return None  # not a readable PNG: let the photo loader say why
     if text is None:
         return None

@@ -1,7 +1,9 @@
 """Image files <-> tensors: robust loading, square framing, PNG output with metadata."""
 from __future__ import annotations
 
+import contextlib
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -10,18 +12,32 @@ from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
 
 from .checkpoint import atomic_write
 
-# Pillow's own guard against decompression bombs stays on (its default limit).
+# Pillow's own guard against decompression bombs stays on (its default limit): over twice
+# Image.MAX_IMAGE_PIXELS it raises and the image is refused. Between the limit and twice it
+# (~90 to ~180 megapixels) Pillow only warns; such a camera photo is legitimate, and the
+# warning would reach the CLI's stderr as two lines of Python, so `open_image` silences it.
+# (catch_warnings is process-wide: two threads racing in it can at worst leave this one
+# warning silenced for good, which is what we want anyway.)
 
 
 class ImageLoadError(ValueError):
     """One-line, user-facing reason an image could not be used."""
 
 
+@contextlib.contextmanager
+def open_image(path):
+    """Image.open without Pillow's DecompressionBombWarning (see above); closed on exit."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        with Image.open(path) as im:
+            yield im
+
+
 def load_image(path: str | os.PathLike) -> Image.Image:
     """Open any Pillow-readable image as RGB, EXIF orientation applied, alpha on white."""
     path = Path(path)
     try:
-        with Image.open(path) as im:
+        with open_image(path) as im:
             im.seek(0)  # first frame of animations
             im = ImageOps.exif_transpose(im)
             return to_rgb(im)
@@ -90,5 +106,5 @@ def save_png(im: Image.Image, path, text: dict[str, str] | None = None) -> None:
 
 
 def read_png_text(path) -> dict[str, str]:
-    with Image.open(path) as im:
+    with open_image(path) as im:
         return dict(getattr(im, "text", {}) or {})
