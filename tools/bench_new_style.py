@@ -200,14 +200,6 @@ class Judge:
         return row, new
 
 
-def live_stage(pipeline):
-    """The stage `run_pipeline` is training, read from its suspended frame (it keeps no other handle)."""
-    stage = pipeline.gi_frame.f_locals.get("stage") if pipeline.gi_frame else None
-    if stage is None:
-        raise RuntimeError("run_pipeline no longer keeps its stage in a local called `stage`: update live_stage")
-    return stage
-
-
 def save_strip(path: Path, photos, targets, first, last, n: int = 4) -> None:
     def cell(t):  # (C, S, S) in [0, 1]
         t = F.interpolate(t[None].float(), size=(TILE, TILE), mode="area" if t.shape[-1] >= TILE else "nearest")[0]
@@ -277,10 +269,11 @@ def run(args) -> dict:
                 continue
             if ev.kind == "start":
                 setup_s, stage_t0, stage_step0 = train_s(), train_s(), ev.step
+                model = ev.model  # the module being trained, evaluated while the generator waits
             elif not (ev.step % args.every == 0 or ev.step == ev.total or train_s() >= cap):
                 continue
             t = train_s()
-            row, sketches = judge(live_stage(pipeline).model)
+            row, sketches = judge(model)
             eval_s += row["eval_s"]
             row = {"step": ev.step, "train_min": t / 60, **row}
             history.append(row)

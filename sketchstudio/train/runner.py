@@ -34,6 +34,9 @@ class TrainEvent:
     preview: np.ndarray | None = None  # (H, W) or (H, W, 3) uint8
     path: str | None = None  # checkpoint or preview file
     message: str = ""
+    # The module being trained (start events only): a caller may evaluate it between steps,
+    # while the generator is suspended, e.g. a benchmark that samples from it.
+    model: torch.nn.Module | None = None
 
 
 class Stage(Protocol):
@@ -80,7 +83,8 @@ def run_stage(stage: Stage, out_dir, opts: RunOptions, cancel: CancelToken | Non
                    stage_tensors=stage.stage_tensors())
         return TrainEvent(stage.name, "checkpoint", step, total, path=str(state_path))
 
-    yield TrainEvent(stage.name, "start", start, total, message=f"{'resuming' if start else 'starting'} at step {start}")
+    yield TrainEvent(stage.name, "start", start, total, message=f"{'resuming' if start else 'starting'} at step {start}",
+                     model=stage.model)
     t0, done_here = time.perf_counter(), 0
     step = start
     with open(csv_path, "a", newline="") as fcsv:
