@@ -14,6 +14,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QImage
 
 from .qt_images import qimage_from_array
+from .worker import user_message
 
 
 class FrameSource(QObject):
@@ -85,7 +86,11 @@ class CameraFrameSource(FrameSource):
 
 
 class FakeFrameSource(FrameSource):
-    """Cycles through `frames` (QImages or (H, W, 3) uint8 arrays), or calls `make(i)`, every `interval_ms`."""
+    """Cycles through `frames` (QImages or (H, W, 3) uint8 arrays), or calls `make(i)`, every `interval_ms`.
+
+    `make` stands for a device: returning None is a tick without a frame, raising is the device
+    failing (reported through `failed`, like a camera error, and the source stops).
+    """
 
     def __init__(self, frames: Iterable | None = None, interval_ms: int = 33,
                  make: Callable[[int], QImage | np.ndarray] | None = None, parent: QObject | None = None):
@@ -117,6 +122,12 @@ class FakeFrameSource(FrameSource):
         return self.timer.isActive()
 
     def _tick(self) -> None:
-        frame = self.make(self._i)
+        try:
+            frame = self.make(self._i)
+        except Exception as exc:  # else it raises again on every tick, and nobody is told
+            self.stop()
+            self.failed.emit(f"Camera error: {user_message(exc)}")
+            return
         self._i += 1
-        self._emit(frame if isinstance(frame, QImage) else qimage_from_array(frame))
+        if frame is not None:
+            self._emit(frame if isinstance(frame, QImage) else qimage_from_array(frame))

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Callable
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
@@ -16,6 +16,9 @@ from .qt_images import pil_from_qimage
 MAX_SIDE = 640  # frames are shrunk to this before face detection and encoding
 NO_CAMERA = ("No camera was found on this computer, so webcam mode is off. "
              "Connect a camera and restart SketchStudio, or open a photo instead.")
+NO_FRAMES = ("The camera has sent no pictures for a while. Is it still connected, or in use by another "
+             "program? Stop live sketching and pick another camera, or open a photo instead.")
+STALL_MS = 5000  # no frame for this long while live: say so (cameras can take seconds to start)
 
 
 def frame_photo(image: QImage) -> tuple[Photo, QImage]:
@@ -46,6 +49,10 @@ class WebcamPanel(QWidget):
         self.note = QLabel("")
         self.note.setTextFormat(Qt.TextFormat.PlainText)
         self.note.setWordWrap(True)
+        self.stall_ms = STALL_MS
+        self._stall = QTimer(self)  # restarted by every frame: fires when the camera went quiet
+        self._stall.setSingleShot(True)
+        self._stall.timeout.connect(lambda: self.note.setText(NO_FRAMES))
         row = QHBoxLayout()
         row.addWidget(self.device, 1)
         row.addWidget(self.mirror)
@@ -94,10 +101,14 @@ class WebcamPanel(QWidget):
             self.source.frame_ready.connect(self._frame)
             self.source.failed.connect(self._failed)
             self.source.start()
+            self._stall.start(self.stall_ms)
         elif not on and self.source is not None:
             self.source.stop()
             self.source.deleteLater()
             self.source = None
+            self._stall.stop()
+            if self.note.text() == NO_FRAMES:
+                self.note.setText("")
         self.live.setText("Stop live sketching" if on else "Start live sketching")
         self.device.setEnabled(not on and bool(self.sources))
         self.live_changed.emit(self.source is not None)
@@ -107,6 +118,9 @@ class WebcamPanel(QWidget):
         self.failed.emit(message)
 
     def _frame(self, image: QImage) -> None:
+        self._stall.start(self.stall_ms)
+        if self.note.text() == NO_FRAMES:  # it came back
+            self.note.setText("")
         photo, image = frame_photo(image)
         old = self.view.photo  # keep drawing the last face square found until a newer one comes
         shown = replace(photo, face=old.face, crop=old.crop) if old is not None and old.size == photo.size else photo
