@@ -40,11 +40,26 @@ def load(path: str | None, clip_weights: str | None = None):
 
 
 # --- sketch -------------------------------------------------------------------------
+def write_png(im, path: Path, text: dict | None = None) -> bool:
+    """save_png (atomic: a failed write leaves the old file); on a full disk or a read-only
+    folder one line on stderr and False."""
+    from tqdm import tqdm
+
+    from .core.imaging import save_png
+
+    try:
+        save_png(im, path, text)
+    except OSError as exc:
+        tqdm.write(f"error: {path}: cannot write ({exc.strerror or exc})", file=sys.stderr)
+        return False
+    return True
+
+
 def cmd_sketch(args) -> int:
     import torch
     from tqdm import tqdm
 
-    from .core.imaging import ImageLoadError, save_png, tensor_to_image
+    from .core.imaging import ImageLoadError, tensor_to_image
     from .core.sampler import SamplerSettings, iter_steps
     from .core.styles import StyleError, format_style, parse_style
     from .data.datasets import unique_stems
@@ -80,11 +95,14 @@ def cmd_sketch(args) -> int:
         if prep.warning:
             tqdm.write(f"warning: {photo_path}: {prep.warning}", file=sys.stderr)
         step_dir = out / stem
-        last = None
+        last, written = None, True
         for last in iter_steps(model, prep.tensor, torch.tensor(weights), settings):
-            if args.save_steps:
-                save_png(tensor_to_image(last.preview[0]), step_dir / f"step_{last.step + 1:02d}.png")
+            if args.save_steps and written:
+                written = write_png(tensor_to_image(last.preview[0]), step_dir / f"step_{last.step + 1:02d}.png")
             bar.update(1)
+        if not written:
+            failures += 1
+            continue
         with torch.inference_mode():  # last.tokens is an inference tensor; decoding must not track grads
             sketch = tensor_to_image(model.decode(last.tokens)[0])
         if args.crop == "none":
@@ -95,10 +113,7 @@ def cmd_sketch(args) -> int:
             "schedule": settings.schedule, "self_guidance": settings.self_guidance,
             "style_guidance": settings.style_guidance, "crop": args.crop, "model": mid,
         }
-        try:
-            save_png(sketch, out / f"{stem}.png", {SKETCH_META_KEY: json.dumps(meta, sort_keys=True)})
-        except OSError as exc:
-            tqdm.write(f"error: {out / (stem + '.png')}: cannot write ({exc.strerror})", file=sys.stderr)
+        if not write_png(sketch, out / f"{stem}.png", {SKETCH_META_KEY: json.dumps(meta, sort_keys=True)}):
             failures += 1
     bar.close()
     done = len(args.photos) - failures
@@ -160,6 +175,8 @@ def cmd_train(args) -> int:
                 (tqdm.write if bar else print)(line.strip(), file=sys.stderr)
     except (CheckpointError, ClipWeightsError, FileNotFoundError, ValueError) as exc:
         raise UserError(str(exc)) from None
+    except OSError as exc:  # a full disk or a read-only run folder while writing a checkpoint
+        raise UserError(f"{exc.filename or args.out}: {exc.strerror or exc}") from None
     finally:
         signal.signal(signal.SIGINT, previous)
         if bar is not None:

@@ -251,7 +251,7 @@ class MainWindow(QMainWindow):
         name = Path(s.model_path).name if s.model_path else "(in memory)"
         self.model_label.setText(f"{name}\n{s.model_id}\n{cfg.grid}×{cfg.grid} tokens, "
                                  f"{cfg.tokenizer.image_size} px; styles: {', '.join(s.styles)}")
-        self.model_label.setToolTip(s.model_path or "")
+        self.model_label.setToolTip(messages.plain_tooltip(s.model_path or ""))
         if s.photo is None:
             self.decode_view.clear("Open a photo, drop one here, paste one, or start the webcam.")
         self._update_actions()
@@ -431,7 +431,7 @@ class MainWindow(QMainWindow):
         self.recent_menu.clear()
         for p in self.settings.recent_files:
             a = self.recent_menu.addAction(Path(p).name)
-            a.setToolTip(p)
+            a.setToolTip(messages.plain_tooltip(p))
             a.triggered.connect(lambda _=False, p=p: self.open_path(p))
         self.recent_menu.setEnabled(bool(self.settings.recent_files))
 
@@ -466,8 +466,8 @@ class MainWindow(QMainWindow):
         st.geometry = bytes(self.saveGeometry().toHex()).decode()
         try:
             st.save()
-        except OSError as exc:
-            print(f"sketchstudio: cannot save settings ({exc})", file=sys.stderr)
+        except OSError as exc:  # a full disk, a read-only config folder: say so, keep closing
+            self.report_error("Cannot save the settings", f"{exc.filename or st.path}: {exc.strerror or exc}")
 
     def closeEvent(self, e: QCloseEvent) -> None:
         wiz = self.training_wizard

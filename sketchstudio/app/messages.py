@@ -1,11 +1,13 @@
-"""Message boxes: always plain text (file names and contents can hold markup), never tracebacks.
+"""Message boxes, labels and tooltips: always plain text (file names and contents can hold
+markup), never tracebacks.
 
 Tests replace `show_error`, `show_info` and `ask_question` so that nothing blocks.
 """
 from __future__ import annotations
 
+from PySide6 import QtGui
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QMessageBox, QWidget
+from PySide6.QtWidgets import QLabel, QMessageBox, QWidget
 
 
 def plain_box(parent: QWidget | None, icon: QMessageBox.Icon, title: str, text: str) -> QMessageBox:
@@ -15,6 +17,19 @@ def plain_box(parent: QWidget | None, icon: QMessageBox.Icon, title: str, text: 
     box.setTextFormat(Qt.TextFormat.PlainText)
     box.setText(text)
     return box
+
+
+def plain_label(text: str = "") -> QLabel:
+    """A label that never renders its text as HTML (style names and paths come from files)."""
+    label = QLabel(text)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    return label
+
+
+def plain_tooltip(text: str) -> str:
+    """`text` as a tooltip shown literally: Qt renders any tooltip that looks like HTML as HTML,
+    and a path such as /home/<b>x</b>/m.safetensors does."""
+    return QtGui.Qt.convertFromPlainText(text, QtGui.Qt.WhiteSpaceMode.WhiteSpacePre) if text else ""
 
 
 def show_error(parent: QWidget | None, title: str, text: str) -> None:

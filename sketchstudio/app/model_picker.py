@@ -8,6 +8,7 @@ from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QLabel, Q
                                QPushButton, QVBoxLayout, QWidget)
 
 from ..paths import default_model_path, user_models_dir
+from .messages import plain_tooltip
 
 
 def available_models(recent: list[str] = ()) -> list[tuple[str, Path]]:
@@ -47,7 +48,7 @@ class ModelPicker(QDialog):
         for label, path in available_models(recent):
             item = QListWidgetItem(label)
             item.setData(Qt.ItemDataRole.UserRole, str(path))
-            item.setToolTip(str(path))
+            item.setToolTip(plain_tooltip(str(path)))
             self.list.addItem(item)
         if self.list.count():
             self.list.setCurrentRow(0)

@@ -8,6 +8,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QGridLayout, QHBoxLayout, QLabel, QSlider, QTabWidget, QVBoxLayout,
                                QWidget)
 
+from .messages import plain_label
+
 STEPS = 100  # slider resolution
 
 
@@ -31,7 +33,7 @@ class StyleBlend(QWidget):
         self.b.setAccessibleName("Second style")
         self.slider = _slider()
         self.slider.setAccessibleName("Blend between the two styles")
-        self.label = QLabel()
+        self.label = plain_label()  # style names come from the model file: never render them as HTML
         row = QHBoxLayout()
         row.addWidget(self.a, 1)
         row.addWidget(QLabel("→"))
@@ -119,7 +121,7 @@ class StyleMixer(QWidget):
             s.valueChanged.connect(self._changed)
             pct.setMinimumWidth(36)
             pct.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            self.grid.addWidget(QLabel(name), i, 0)
+            self.grid.addWidget(plain_label(name), i, 0)
             self.grid.addWidget(s, i, 1)
             self.grid.addWidget(pct, i, 2)
             self.sliders.append(s)

@@ -126,7 +126,7 @@ class ChoosePage(QWizardPage):
             text = (f"Starts from the model {Path(base).name}; that file is not changed." if base else
                     "No model is loaded: choose the model to start from.")
         self.model_label.setText(text)
-        self.model_label.setToolTip(rec.plan.base_model if resuming else base or "")
+        self.model_label.setToolTip(messages.plain_tooltip(rec.plan.base_model if resuming else base or ""))
         self.model_button.setEnabled(not resuming)
         self.completeChanged.emit()
 

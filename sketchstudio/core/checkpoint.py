@@ -2,13 +2,15 @@
 
 Loading never unpickles. Every problem with a file (missing, truncated, a
 pickle, wrong format or version, an architecture that does not match its own
-config, non-finite weights) raises `CheckpointError` with a one-line message
+config, a header that lies about its tensors, a weight stored in a dtype it
+cannot have, non-finite weights) raises `CheckpointError` with a one-line message
 naming the file and the problem.
 """
 from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -22,6 +24,9 @@ from .model import SketchModel
 
 FORMAT = "sketchstudio-model"
 FORMAT_VERSION = 1
+# Storage dtypes a float weight may have; anything else (float64, float8, ints, bool) is refused
+# rather than cast, so a float64 1e300 can never load as an infinite float32.
+FLOAT_STORAGE = (torch.float32, torch.float16, torch.bfloat16)
 _PICKLE_MAGIC = (b"PK\x03\x04", b"\x80")  # torch zip archives, raw pickle protocol >= 2
 
 
@@ -34,13 +39,22 @@ def _fail(path, problem: str) -> CheckpointError:
     return CheckpointError(f"{path}: {' '.join(problem.split())}")
 
 
+TEMP_SUFFIX = ".tmp"  # atomic_write's temporary files: ".<name>.<random>.tmp" beside the target
+
+
 def atomic_write(path: str | os.PathLike, write) -> None:
-    """Call write(tmp_path) then rename onto `path`, so readers never see a partial file."""
+    """Call write(tmp_path) then rename onto `path`, so readers never see a partial file.
+
+    On failure the target is untouched and the temporary file is gone. An OSError (a full
+    disk, a read-only folder) names `path`, not the hidden temporary file, whichever
+    library raised it.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
+        os.close(fd)
         write(tmp)
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
@@ -48,9 +62,34 @@ def atomic_write(path: str | os.PathLike, write) -> None:
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file normal permissions
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    except BaseException as exc:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        code = _os_error_code(exc)
+        if code is None:
+            raise
+        raise OSError(code, os.strerror(code), str(path)) from exc
+
+
+def _os_error_code(exc: BaseException) -> int | None:
+    """The errno of a failed write: an OSError's, or the one safetensors (Rust) puts in its message."""
+    if isinstance(exc, OSError):
+        return exc.errno
+    if isinstance(exc, SafetensorError):
+        m = re.search(r"os error (\d+)", str(exc))
+        return int(m[1]) if m else None
+    return None
+
+
+def remove_stale_temps(folder) -> list[Path]:
+    """Delete temporary files a killed atomic_write left in `folder` (call it only on a folder
+    one process owns, e.g. a training run's: a live writer's temporary file would go too)."""
+    removed = []
+    for p in Path(folder).glob(f".*{TEMP_SUFFIX}"):
+        if p.is_file():
+            p.unlink(missing_ok=True)
+            removed.append(p)
+    return removed
 
 
 def save_model(model: SketchModel, path, info: dict | None = None, half: bool = False) -> None:
@@ -107,6 +146,8 @@ def read_config(path) -> tuple[ModelConfig, dict]:
         info = json.loads(meta.get("info", "{}"))
     except (KeyError, ValueError, TypeError, AttributeError) as exc:  # AttributeError: a list where a dict belongs
         raise _fail(path, f"bad config in metadata ({exc})") from None
+    if not isinstance(info, dict):
+        raise _fail(path, f"bad info in metadata (a JSON {type(info).__name__}, not an object)")
     return cfg, info
 
 
@@ -135,11 +176,16 @@ def load_model(path, clip_weights=None) -> tuple[SketchModel, dict]:
                 if t.shape != expected[k].shape:
                     raise _fail(path, f"architecture does not match its config: {k} has shape "
                                       f"{tuple(t.shape)}, expected {tuple(expected[k].shape)}")
-                if t.is_floating_point() != expected[k].is_floating_point():
-                    raise _fail(path, f"{k} has dtype {t.dtype}, expected {expected[k].dtype}")
+                want = expected[k].dtype
+                allowed = FLOAT_STORAGE if want.is_floating_point else (want,)
+                if t.dtype not in allowed:
+                    names = [str(d).removeprefix("torch.") for d in allowed]
+                    raise _fail(path, f"{k} has dtype {str(t.dtype).removeprefix('torch.')}, expected "
+                                      + (", ".join(names[:-1]) + " or " if len(names) > 1 else "") + names[-1])
+                t = t.to(want)
                 if t.is_floating_point() and not torch.isfinite(t).all():
                     raise _fail(path, f"{k} holds NaN or infinite values")
-                state[k] = t.to(expected[k].dtype)
+                state[k] = t
     except CheckpointError:
         raise
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:

@@ -15,7 +15,7 @@ from typing import Iterator
 
 import torch
 
-from ..core.checkpoint import load_model, read_config
+from ..core.checkpoint import load_model, read_config, remove_stale_temps
 from ..core.config import preset
 from ..core.model import SketchModel
 from ..core.sampler import CancelToken
@@ -98,6 +98,7 @@ def run_pipeline(sources: list[Source], out_dir, opts: PipelineOptions,
                  cancel: CancelToken | None = None) -> Iterator[TrainEvent]:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(out)  # a run killed mid-checkpoint leaves a temporary file; the folder is this run's
     # Denormal floats in backward passes made CPU steps several times slower (measured).
     torch.set_flush_denormal(True)
     (out / "pipeline.json").write_text(json.dumps(
