@@ -78,6 +78,10 @@ def studio(qtbot, tiny_model):
     s.set_model(tiny_model, None, "tiny@test")
     yield s
     s.shutdown()
+    # Parentless: delete it here, on the GUI thread, not whenever the garbage collector runs
+    # (a QTimer collected on another thread warns "Timers cannot be stopped from another thread").
+    s.deleteLater()
+    qtbot.wait(1)
 
 
 def settle(qtbot, studio, timeout=20000):

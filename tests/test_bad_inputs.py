@@ -26,10 +26,9 @@ from sketchstudio.data.prepare import prepare_photo
 
 # Python leaking into a message: a traceback, an exception or warning class name.
 PYTHON_TEXT = re.compile(r"Traceback|[A-Z][a-z]+(Error|Exception|Warning)\b|File \"")
-# A 255-byte name is sketched by the CLI and the app but their output cannot be written yet:
-# atomic_write's temporary ".<name>.<random>.tmp" is longer than the 255 bytes a name may have.
-# (Fix in core/checkpoint.py: shorten the prefix; then drop this and the xfail below.)
-TOO_LONG_TO_WRITE = {"longest_name"}
+# Cases whose sketch cannot be written (none: a 255-byte name once could not be, because
+# atomic_write's temporary ".<name>.<random>.tmp" was longer than a name may be).
+TOO_LONG_TO_WRITE: set[str] = set()
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +107,6 @@ def test_cli_batch_reports_each_bad_file_on_one_line_and_writes_the_rest(corpus,
     assert f"wrote {len(written)} sketches" in lines[-1] and f"{len(errors)} failed" in lines[-1]
 
 
-@pytest.mark.xfail(strict=True, reason="atomic_write's temporary name is longer than 255 bytes")
 def test_cli_writes_a_sketch_for_the_longest_file_name(corpus, tiny_checkpoint, tmp_path):
     assert cli_sketch([corpus["longest_name"]], tmp_path, tiny_checkpoint) == 0
 

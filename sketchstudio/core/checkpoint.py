@@ -39,7 +39,7 @@ def _fail(path, problem: str) -> CheckpointError:
     return CheckpointError(f"{path}: {' '.join(problem.split())}")
 
 
-TEMP_SUFFIX = ".tmp"  # atomic_write's temporary files: ".<name>.<random>.tmp" beside the target
+TEMP_SUFFIX = ".tmp"  # atomic_write's temporary files: ".<name, cut>.<random>.tmp" beside the target
 
 
 def atomic_write(path: str | os.PathLike, write) -> None:
@@ -53,7 +53,9 @@ def atomic_write(path: str | os.PathLike, write) -> None:
     tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
+        # A file name may have 255 bytes: keep the temporary's well inside that for any target.
+        short = path.name.encode()[:100].decode(errors="ignore")
+        fd, tmp = tempfile.mkstemp(prefix=f".{short}.", suffix=TEMP_SUFFIX, dir=path.parent)
         os.close(fd)
         write(tmp)
         with open(tmp, "rb+") as f:

@@ -19,6 +19,7 @@ import torch
 from PIL import Image
 
 from ..core.sampler import CancelToken
+from ..core.checkpoint import atomic_write
 from .state import load_state, save_state
 
 
@@ -115,7 +116,7 @@ def run_stage(stage: Stage, out_dir, opts: RunOptions, cancel: CancelToken | Non
                 stage.model.eval()
                 grid, metrics = stage.preview()
                 png = out / f"{stage.name}.preview.png"
-                Image.fromarray(grid).save(png)
+                atomic_write(png, lambda tmp: Image.fromarray(grid).save(tmp, format="PNG"))
                 yield TrainEvent(stage.name, "preview", step, total, metrics, elapsed, eta, preview=grid, path=str(png))
             if step % opts.checkpoint_every == 0 and step < total:
                 yield checkpoint(step)
