@@ -83,6 +83,36 @@ def test_masked_loss_falls_on_a_repeated_batch(tiny_data, name):
         assert "pixel" in stage.train_step(40) and "feature" in stage.train_step(41)
 
 
+def test_finetuning_keeps_the_styles_it_does_not_train(tiny_data):
+    """Learning without forgetting: the styles a fine-tune lacks data for drift far less."""
+    data = repeated(tiny_data[0])
+    start = tiny_model(data.styles)
+    photo = data.photos[data.real_photo[:2]].float() / 255
+    kept = [i for i in range(len(data.styles)) if i not in set(data.real_style.tolist())]
+    assert kept  # the synthetic styles: in this data, not in its real pairs
+    inputs = torch.full((2, start.cfg.num_tokens), start.cfg.mask_id)
+
+    def drift(keep_weight):
+        model = tiny_model(data.styles)
+        stage = MaskedStage("finetune", model, data, StageOptions(batch=4, lr=3e-3, warmup=1, keep_weight=keep_weight), 30)
+        assert (stage.teacher is not None) == (keep_weight > 0)
+        losses = [stage.train_step(i) for i in range(30)]
+        model.eval()
+        total = 0.0
+        with torch.no_grad():
+            for k in kept:
+                w = torch.nn.functional.one_hot(torch.tensor([k, k]), len(data.styles)).float()
+                a = start.logits(inputs, start.condition(photo), w).log_softmax(-1)
+                b = model.logits(inputs, model.condition(photo), w).log_softmax(-1)
+                total += torch.nn.functional.kl_div(b, a, log_target=True, reduction="batchmean").item()
+        return total, losses
+
+    free, _ = drift(0.0)
+    kept_drift, losses = drift(1.0)
+    assert "keep_kl" in losses[-1]
+    assert kept_drift < 0.5 * free, (kept_drift, free)
+
+
 def test_decoder_stage_moves_only_the_decoder_and_keeps_every_token(tiny_data):
     data = tiny_data[0]
     model = add_refiner(tiny_model(data.styles), 4)

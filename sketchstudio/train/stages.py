@@ -11,6 +11,7 @@
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 from dataclasses import dataclass
@@ -47,6 +48,7 @@ class StageOptions:
     disc_start: int = 200  # decoder stage: steps that train only the discriminator first
     disc_channels: int = 32  # PatchGAN width (taming's default 64 is ~4x slower on CPU)
     refine_channels: int = 16  # decoder stage: full-resolution head it adds when a model has none
+    keep_weight: float = 1.0  # finetune: distil the starting model's styles this data does not train
 
 
 def _lr_lambda(total: int, warmup: int):
@@ -322,6 +324,15 @@ class MaskedStage(_Base):
         if len(self.photo_idx) == 0:
             raise ValueError(f"the {name} stage has no training pairs in this data")
         self.sketches = sketches
+        # Styles the model has but this data does not train (the FS2K styles when an artist adds
+        # one, the synthetic ones in the full pipeline): without a teacher, fine-tuning on one new
+        # style redraws every old style in it within 25 steps (measured, docs/BENCHMARKS.md). The
+        # starting model, frozen, keeps them: learning without forgetting (Li & Hoiem 2016).
+        trained = set(self.style.tolist())
+        self.kept = torch.tensor([i for i in range(len(model.styles)) if i not in trained], dtype=torch.long)
+        self.teacher = None
+        if name == "finetune" and opts.keep_weight > 0 and len(self.kept):
+            self.teacher = copy.deepcopy(model).eval().requires_grad_(False)
         self.ids, self.ids_flip = _tokenize(model.tokenizer, sketches)
         cb = model.tokenizer.codebook().detach()  # (K, d) unit vectors
         # Semantic smoothing targets: code k's target spreads over codes near it.
@@ -360,6 +371,16 @@ class MaskedStage(_Base):
         smooth_ce = -(self.smooth_targets[target[mask]] * smooth[mask].log_softmax(-1)).sum(-1).mean()
         loss = ce + smooth_ce
         out = {"ce": ce.item(), "smooth_ce": smooth_ce.item()}
+        if self.teacher is not None:
+            old = self.kept[torch.randint(0, len(self.kept), (B,), generator=self.generator)]
+            old_style = F.one_hot(old, len(cfg.styles)).float()  # (B, K)
+            with torch.no_grad():
+                t = self.teacher.logits(inputs, self.teacher.condition(photo), old_style)  # (B, N, V)
+            s_old = m.logits(inputs, memory, old_style)  # (B, N, V)
+            keep = F.kl_div(s_old[mask].log_softmax(-1), t[mask].log_softmax(-1), log_target=True,
+                            reduction="batchmean")
+            loss = loss + o.keep_weight * keep
+            out["keep_kl"] = keep.item()
         if self.name == "finetune" and (o.pixel_weight or o.feature_weight):
             p = o.pixel_batch
             probs = logits[:p].float().softmax(-1)  # (p, N, K)
