@@ -61,10 +61,14 @@ class SketchTokenizer(nn.Module):
         self.register_buffer("_code_luma", torch.empty(0), persistent=False)
 
     # --- pixels <-> latents ----------------------------------------------------
+    def features(self, sketch: torch.Tensor) -> torch.Tensor:
+        """sketch (B, 1, H, W) in [0, 1] -> encoder features (B, z, g, g), before quantisation
+        (the training stages' feature loss compares these)."""
+        return self.encoder(self.unshuffle(sketch * 2 - 1))
+
     def encode_latent(self, sketch: torch.Tensor) -> torch.Tensor:
         """sketch (B, 1, H, W) in [0, 1] -> unit-norm latents (B, code_dim, g, g)."""
-        h = self.encoder(self.unshuffle(sketch * 2 - 1))  # (B, z, g, g)
-        return F.normalize(self.quant_conv(h), dim=1)  # (B, d, g, g)
+        return F.normalize(self.quant_conv(self.features(sketch)), dim=1)  # (B, d, g, g)
 
     def decode_latent(self, z_q: torch.Tensor) -> torch.Tensor:
         """(B, code_dim, g, g) -> sketch (B, 1, H, W) in [0, 1] (unclamped during training)."""

@@ -73,6 +73,17 @@ def _grid(rows: list[list[torch.Tensor]]) -> np.ndarray:
     return (img.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
 
 
+@torch.no_grad()
+def _round_trip(tok, check: torch.Tensor, n: int):
+    """Check sketches through the tokenizer: (grid of 2 x n originals beside their decodes, x, ids, rec)."""
+    x = _f(check)
+    ids = tok.encode(x)
+    rec = tok.decode(ids)
+    grid = _grid([[x[i], rec[i], x[n + i] if n + i < len(x) else x[i], rec[n + i] if n + i < len(x) else rec[i]]
+                  for i in range(min(n, len(x)))])
+    return grid, x, ids, rec
+
+
 class _Base:
     name = "base"
 
@@ -150,14 +161,8 @@ class TokenizerStage(_Base):
 
     @torch.no_grad()
     def preview(self):
-        x = _f(self.check)
-        ids = self.model.tokenizer.encode(x)
-        rec = self.model.tokenizer.decode(ids)
-        used = ids.unique().numel()
-        n = self.opts.preview_count
-        grid = _grid([[x[i], rec[i], x[n + i] if n + i < len(x) else x[i], rec[n + i] if n + i < len(x) else rec[i]]
-                      for i in range(min(n, len(x)))])
-        return grid, {"val_ssim": ssim(rec, x).mean().item(), "codes_in_check": float(used)}
+        grid, x, ids, rec = _round_trip(self.model.tokenizer, self.check, self.opts.preview_count)
+        return grid, {"val_ssim": ssim(rec, x).mean().item(), "codes_in_check": float(ids.unique().numel())}
 
 
 @torch.no_grad()
@@ -256,10 +261,10 @@ class DecoderStage(_Base):
         x, ids = self._batch()  # (B, 1, S, S), (B, N)
         with torch.no_grad():
             z_q = tok.embed_ids(ids)
-            feat_real = tok.encoder(tok.unshuffle(x * 2 - 1))
+            feat_real = tok.features(x)
         rec = tok.decode_latent(z_q)
         l1 = (rec - x).abs().mean()
-        feat = (tok.encoder(tok.unshuffle(rec * 2 - 1)) - feat_real).abs().mean()
+        feat = (tok.features(rec) - feat_real).abs().mean()
         nll = l1 + o.feature_weight * feat
         out = {"l1": l1.item(), "feature": feat.item()}
         gan_on = step >= o.disc_start
@@ -295,15 +300,10 @@ class DecoderStage(_Base):
     def preview(self):
         from ..core.metrics import scoot
 
-        x = _f(self.check)
-        tok = self.model.tokenizer
-        rec = tok.decode(tok.encode(x))
-        n = self.opts.preview_count
-        rows = [[x[i], rec[i], x[n + i] if n + i < len(x) else x[i], rec[n + i] if n + i < len(x) else rec[i]]
-                for i in range(min(n, len(x)))]
+        grid, x, _, rec = _round_trip(self.model.tokenizer, self.check, self.opts.preview_count)
         u8 = lambda t: t[0].mul(255).round().byte().numpy()  # noqa: E731
-        return _grid(rows), {"val_ssim": ssim(rec, x).mean().item(),
-                             "val_scoot": float(np.mean([scoot(u8(a), u8(b)) for a, b in zip(x, rec)]))}
+        return grid, {"val_ssim": ssim(rec, x).mean().item(),
+                      "val_scoot": float(np.mean([scoot(u8(a), u8(b)) for a, b in zip(x, rec)]))}
 
 
 class MaskedStage(_Base):
@@ -391,7 +391,7 @@ class MaskedStage(_Base):
             real = torch.where(flip[:p].view(-1, 1, 1, 1), real.flip(-1), real)
             pix = (rec - real).abs().mean()
             tok = m.tokenizer
-            feat = (tok.encoder(tok.unshuffle(rec * 2 - 1)) - tok.encoder(tok.unshuffle(real * 2 - 1))).abs().mean()
+            feat = (tok.features(rec) - tok.features(real)).abs().mean()
             loss = loss + o.pixel_weight * pix + o.feature_weight * feat
             out.update(pixel=pix.item(), feature=feat.item())
         self.optimizer.zero_grad(set_to_none=True)
