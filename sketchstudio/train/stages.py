@@ -333,6 +333,11 @@ class MaskedStage(_Base):
         self.teacher = None
         if name == "finetune" and opts.keep_weight > 0 and len(self.kept):
             self.teacher = copy.deepcopy(model).eval().requires_grad_(False)
+            # The kept styles' own embedding rows stay as they were: distillation keeps their
+            # look through the shared weights; a row is only ever trained by its own data.
+            kept_rows = torch.zeros(len(model.styles), 1)
+            kept_rows[self.kept] = 1.0
+            model.transformer.style_emb.register_hook(lambda g: g * (1 - kept_rows))
         self.ids, self.ids_flip = _tokenize(model.tokenizer, sketches)
         cb = model.tokenizer.codebook().detach()  # (K, d) unit vectors
         # Semantic smoothing targets: code k's target spreads over codes near it.
