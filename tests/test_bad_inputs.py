@@ -151,6 +151,9 @@ def test_window_opens_or_plainly_refuses_every_file(qtbot, window, corpus, boxes
     before = len(boxes.errors)
     QApplication.clipboard().setMimeData(urls(corpus["text_as_jpg"]))  # paste takes the same path
     window.paste()
+    # Empty the clipboard now: a QMimeData still held by it when the process exits crashed the
+    # interpreter's teardown (a segfault after every test had passed).
+    QApplication.clipboard().clear()
     assert len(boxes.errors) == before + 1 and "notes.jpg" in boxes.errors[-1][1]
     with qtbot.waitSignal(window.studio.sketch_ready, timeout=20000):  # the window is still usable
         drop(window, SAMPLE)
