@@ -233,8 +233,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--json", action="store_true")
     b.set_defaults(func=cmd_bench)
 
-    t = sub.add_parser("train", help="train the tokenizer, its adversarial decoder, pre-train, fine-tune, or all four")
-    t.add_argument("stage", choices=("tokenizer", "decoder", "pretrain", "finetune", "all"))
+    t = sub.add_parser("train", help="train the tokenizer, its adversarial decoder, the 2x texture head, "
+                                     "pre-train, fine-tune, or all five")
+    t.add_argument("stage", choices=("tokenizer", "decoder", "upscale", "pretrain", "finetune", "all"))
     t.add_argument("--data", nargs="+", required=True, metavar="PATH",
                    help="FS2K folders (pairs.csv), 'my drawings' folders (photos/ + drawings/), photo folders")
     t.add_argument("--out", required=True, help="run folder: checkpoints, previews, losses")

@@ -46,7 +46,9 @@ def generate(model, photo: Image.Image, style: str, settings: SamplerSettings) -
     w[model.styles.index(style)] = 1.0
     res = sample(model, prep.tensor, w, settings.with_(preview="none"))
     out = model.decode(res.tokens)[0, 0].mul(255).round().byte().numpy()
-    return cv2.resize(out, photo.size, interpolation=cv2.INTER_CUBIC)
+    # Area averaging where the sketch shrinks (bicubic would alias), bicubic where it grows.
+    shrink = out.shape[1] >= photo.size[0] and out.shape[0] >= photo.size[1]
+    return cv2.resize(out, photo.size, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC)
 
 
 def saved_name(photo: Path) -> str:

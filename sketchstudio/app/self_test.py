@@ -58,7 +58,7 @@ def run_self_test(window: MainWindow, timeout_s: float = 300.0) -> int:
                                           and studio.result.spec.style == want), timeout_s, f"the {name} sketch")
             check(not errors, "; ".join(errors))
             sketch = studio.result.sketch
-            check(sketch.dtype == np.uint8 and sketch.shape == (studio.model.sketch_size,) * 2,
+            check(sketch.dtype == np.uint8 and sketch.shape == (studio.model.output_size,) * 2,
                   f"{name}: the sketch has shape {sketch.shape}")
             check(len(studio.frames) == studio.settings.steps, f"{name}: {len(studio.frames)} steps shown")
             print(f"self-test: sketched the sample in style {name!r} ({studio.settings.steps} steps)")

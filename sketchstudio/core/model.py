@@ -33,6 +33,11 @@ class SketchModel(nn.Module):
     def sketch_size(self) -> int:
         return self.cfg.tokenizer.image_size
 
+    @property
+    def output_size(self) -> int:
+        """Side of the finished sketch (decode()); sketch_size is what training compares."""
+        return self.cfg.tokenizer.output_size
+
     def condition(self, photo: torch.Tensor) -> Memory:
         """photo (B, 3, S, S) in [0, 1] -> cross-attention memory for the transformer."""
         if photo.shape[-1] != self.photo_size or photo.shape[-2] != self.photo_size:
@@ -43,8 +48,8 @@ class SketchModel(nn.Module):
         return self.transformer(tokens, memory, style_weights, return_smooth=return_smooth)
 
     def decode(self, ids: torch.Tensor) -> torch.Tensor:
-        """ids (B, N) -> sketch (B, 1, H, W) in [0, 1]."""
-        return self.tokenizer.decode(ids)
+        """ids (B, N) -> the finished sketch (B, 1, H, W) in [0, 1], H = W = output_size."""
+        return self.tokenizer.render(ids)
 
 
 def build_model(cfg: ModelConfig, clip_weights=None) -> SketchModel:

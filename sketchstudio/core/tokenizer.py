@@ -32,6 +32,55 @@ def refiner(channels: int, width: int) -> nn.Sequential:
     return head
 
 
+class Upscaler(nn.Module):
+    """Draws a sketch at `factor` x its size: bilinear upsampling plus a residual conv head.
+
+    The head also sees a fixed paper-grain field (uniform noise, seed 0, one value per output
+    pixel). A conv of a smooth image can only sharpen it; the grain of pencil on paper needs
+    a noise source, and a fixed one (like the paper's own texture) keeps every decode
+    deterministic. The last conv starts at zero, so a new head only resizes.
+    """
+
+    def __init__(self, channels: int, width: int, factor: int, size: int):
+        super().__init__()
+        self.factor = factor
+        self.head = nn.Sequential(
+            nn.Conv2d(channels + 1, width, 3, padding=1), nn.SiLU(),
+            nn.Conv2d(width, width, 3, padding=1), nn.SiLU(),
+            nn.Conv2d(width, width, 3, padding=1), nn.SiLU(),
+            nn.Conv2d(width, channels, 3, padding=1),
+        )
+        nn.init.zeros_(self.head[-1].weight)
+        nn.init.zeros_(self.head[-1].bias)
+        g = torch.Generator().manual_seed(0)
+        out = size * factor
+        self.register_buffer("grain", torch.rand(1, 1, out, out, generator=g), persistent=False)
+
+    # Pixels each side a crop needs so its interior equals the full render (4 convs of 3x3).
+    MARGIN = 4
+
+    def forward(self, x: torch.Tensor, crop: tuple[int, int, int] | None = None) -> torch.Tensor:
+        """x (B, C, h, w) in [0, 1] -> (B, C, h*f, w*f) in [0, 1] (unclamped).
+
+        crop (top, left, size): only that square of the output (training), computed on a
+        window MARGIN pixels larger, so it matches the same square of the full render.
+        """
+        up = F.interpolate(x, scale_factor=self.factor, mode="bilinear", align_corners=False)  # (B, C, H, W)
+        grain = self.grain[..., :up.shape[-2], :up.shape[-1]].expand(x.shape[0], -1, -1, -1)  # (B, 1, H, W)
+        if crop is not None:
+            top, left, size = crop
+            H, W = up.shape[-2:]
+            # Each side's margin: as much of MARGIN as the image has there (its edge pads as the full render's does).
+            mt, ml = min(self.MARGIN, top), min(self.MARGIN, left)
+            mb, mr = min(self.MARGIN, H - top - size), min(self.MARGIN, W - left - size)
+            win = (..., slice(top - mt, top + size + mb), slice(left - ml, left + size + mr))
+            up, grain = up[win], grain[win]
+        y = up + self.head(torch.cat([up * 2 - 1, grain * 2 - 1], dim=1)) / 2  # (B, C, H', W')
+        if crop is not None:
+            y = y[..., mt:mt + size, ml:ml + size]
+        return y
+
+
 class SketchTokenizer(nn.Module):
     def __init__(self, cfg: TokenizerConfig):
         super().__init__()
@@ -57,6 +106,8 @@ class SketchTokenizer(nn.Module):
             self.decoder = Decoder(**conv)
         self.shuffle = nn.PixelShuffle(r)
         self.refine = refiner(cfg.channels, cfg.refine_channels) if cfg.refine_channels else None
+        self.upscaler = (Upscaler(cfg.channels, cfg.upscale_channels, cfg.upscale, cfg.image_size)
+                         if cfg.upscale_channels and cfg.upscale > 1 else None)
         # Mean brightness of each code, for the sampler's cheap previews; filled lazily.
         self.register_buffer("_code_luma", torch.empty(0), persistent=False)
 
@@ -103,8 +154,15 @@ class SketchTokenizer(nn.Module):
 
     @torch.no_grad()
     def decode(self, ids: torch.Tensor) -> torch.Tensor:
-        """ids (B, g*g) -> sketch (B, 1, H, W) clamped to [0, 1]."""
+        """ids (B, g*g) -> sketch (B, 1, H, W) clamped to [0, 1], at the decoder's own size
+        (what training compares with its sketches)."""
         return self.decode_latent(self.embed_ids(ids)).clamp(0, 1)
+
+    @torch.no_grad()
+    def render(self, ids: torch.Tensor) -> torch.Tensor:
+        """ids (B, g*g) -> the finished sketch (B, 1, H', W') in [0, 1], at cfg.output_size."""
+        x = self.decode(ids)  # (B, 1, H, W)
+        return x if self.upscaler is None else self.upscaler(x).clamp(0, 1)
 
     def decode_soft(self, probs: torch.Tensor) -> torch.Tensor:
         """Differentiable decode of code probabilities (B, g*g, K) -> (B, 1, H, W)."""

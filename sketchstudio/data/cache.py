@@ -6,7 +6,7 @@ and get one synthetic sketch per synthetic style.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -41,6 +41,10 @@ class TrainingData:
     val_photo: torch.Tensor  # (V, 3, S, S) uint8
     val_sketch: torch.Tensor  # (V, 1, S, S) uint8
     val_style: torch.Tensor  # (V,) long
+    # The same real and held-out sketches at `hr_size` (the upscale stage's targets), resized
+    # from the drawing's own resolution; empty when the cache was built without them.
+    real_sketch_hr: torch.Tensor = field(default_factory=lambda: torch.zeros(0, 1, 0, 0, dtype=torch.uint8))
+    val_sketch_hr: torch.Tensor = field(default_factory=lambda: torch.zeros(0, 1, 0, 0, dtype=torch.uint8))
 
     def save(self, path) -> None:
         tensors = {k: getattr(self, k).contiguous() for k in self.__dataclass_fields__ if k != "styles"}
@@ -61,6 +65,14 @@ def _square(a: np.ndarray, size: int) -> np.ndarray:
     return cv2.resize(a, (size, size), interpolation=cv2.INTER_AREA)
 
 
+def _square_hr(a: np.ndarray, size: int) -> np.ndarray:
+    import cv2
+
+    # Bicubic where the square is larger than the drawing (area would repeat pixels in blocks).
+    grow = size >= max(a.shape[:2])
+    return cv2.resize(a, (size, size), interpolation=cv2.INTER_CUBIC if grow else cv2.INTER_AREA)
+
+
 def _rgb_array(path: Path, size: int, crop: bool) -> np.ndarray:
     im = load_image(path)
     if crop:
@@ -68,15 +80,20 @@ def _rgb_array(path: Path, size: int, crop: bool) -> np.ndarray:
     return _square(np.asarray(im), size)  # (S, S, 3)
 
 
-def _grey_array(path: Path, size: int) -> np.ndarray:
-    return _square(np.asarray(load_image(path).convert("L")), size)  # (S, S)
+def _grey_arrays(path: Path, size: int, hr_size: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """The sketch at `size` and (when hr_size) at `hr_size`, both from the file's own pixels."""
+    a = np.asarray(load_image(path).convert("L"))
+    return _square(a, size), (_square_hr(a, hr_size) if hr_size else None)  # (S, S), (S', S')
 
 
 def build_training_data(
     sources: Iterable[Source], size: int, report: DataReport, val_fraction: float = 0.1, seed: int = 0,
-    synthetic_for_real: bool = True, progress: Callable[[int, int], None] | None = None,
+    synthetic_for_real: bool = True, progress: Callable[[int, int], None] | None = None, hr_size: int = 0,
 ) -> tuple[TrainingData, list[Pair]]:
-    """Read every source; returns the tensors and the held-out validation pairs."""
+    """Read every source; returns the tensors and the held-out validation pairs.
+
+    hr_size: also keep the real sketches at this size (the upscale stage's targets).
+    """
     pairs: list[Pair] = []
     photo_only: list[Path] = []
     for src in sources:
@@ -98,6 +115,7 @@ def build_training_data(
 
     photos, real_photo, real_sketch, real_style = [], [], [], []
     val_photo, val_sketch, val_style = [], [], []
+    real_hr, val_hr = [], []
     synth_src: list[int] = []
     kept_val: list[Pair] = []
     work = len(train_pairs) + len(val_pairs) + len(photo_only)
@@ -112,16 +130,19 @@ def build_training_data(
     for group, is_val in ((train_pairs, False), (val_pairs, True)):
         for q in group:
             try:
-                ph, sk = _rgb_array(q.photo, size, crop=False), _grey_array(q.sketch, size)
+                ph = _rgb_array(q.photo, size, crop=False)
+                sk, hr = _grey_arrays(q.sketch, size, hr_size)
             except ImageLoadError as exc:
                 report.add(q.photo, str(exc).split(": ", 1)[-1])
                 tick()
                 continue
             if is_val:
                 val_photo.append(ph), val_sketch.append(sk), val_style.append(sidx[q.style])
+                val_hr.append(hr)
                 kept_val.append(q)
             else:
                 real_photo.append(len(photos)), real_sketch.append(sk), real_style.append(sidx[q.style])
+                real_hr.append(hr)
                 if synthetic_for_real:
                     synth_src.append(len(photos))
                 photos.append(ph)
@@ -142,9 +163,11 @@ def build_training_data(
         for s in SYNTHETIC_STYLES:
             synth_photo.append(i), synth_sketch.append(synthetic_sketch(photos[i], s, seed=i)), synth_style.append(sidx[s])
 
-    def img(a, channels):
+    def img(a, channels, side=size):
         if not a:
-            return torch.zeros(0, channels, size, size, dtype=torch.uint8)
+            return torch.zeros(0, channels, side, side, dtype=torch.uint8)
+        if a[0] is None:  # built without high-resolution sketches
+            return torch.zeros(0, channels, 0, 0, dtype=torch.uint8)
         t = torch.from_numpy(np.stack(a))
         return t.permute(0, 3, 1, 2).contiguous() if channels == 3 else t.unsqueeze(1).contiguous()
 
@@ -156,6 +179,7 @@ def build_training_data(
         real_style=idx(real_style), synth_photo=idx(synth_photo), synth_sketch=img(synth_sketch, 1),
         synth_style=idx(synth_style), val_photo=img(val_photo, 3), val_sketch=img(val_sketch, 1),
         val_style=idx(val_style),
+        real_sketch_hr=img(real_hr, 1, hr_size), val_sketch_hr=img(val_hr, 1, hr_size),
     )
     return data, kept_val
 

@@ -1,4 +1,4 @@
-"""The whole pipeline: data cache, then tokenizer -> decoder -> pretrain -> finetune, as one event stream.
+"""The whole pipeline: data cache, then tokenizer -> decoder -> upscale -> pretrain -> finetune, as one event stream.
 
 Each stage writes `<stage>.safetensors` (a complete, loadable model) into the
 output folder; the next stage starts from it. `resume` continues the stage
@@ -23,15 +23,19 @@ from ..data.cache import Source, TrainingData, build_training_data
 from ..data.datasets import DataReport, write_split
 from .runner import RunOptions, TrainEvent, run_stage
 from .stages import DecoderStage, MaskedStage, StageOptions, TokenizerStage, add_refiner
+from .upscale import UpscaleStage, add_upscaler
 from .styles import add_styles, align_styles, stage_styles
 
-STAGES = ("tokenizer", "decoder", "pretrain", "finetune")
+STAGES = ("tokenizer", "decoder", "upscale", "pretrain", "finetune")
 DEFAULT_STEPS = {
-    "tiny": {"tokenizer": 30, "decoder": 30, "pretrain": 30, "finetune": 30},
-    "default": {"tokenizer": 2500, "decoder": 2000, "pretrain": 2500, "finetune": 2500},
-    "paper": {"tokenizer": 20000, "decoder": 20000, "pretrain": 50000, "finetune": 20000},
+    "tiny": {"tokenizer": 30, "decoder": 30, "upscale": 30, "pretrain": 30, "finetune": 30},
+    "default": {"tokenizer": 2500, "decoder": 2000, "upscale": 1500, "pretrain": 2500, "finetune": 2500},
+    "paper": {"tokenizer": 20000, "decoder": 20000, "upscale": 10000, "pretrain": 50000, "finetune": 20000},
 }
-PREVIOUS = {"decoder": "tokenizer", "pretrain": "decoder", "finetune": "pretrain"}
+PREVIOUS = {"decoder": "tokenizer", "upscale": "decoder", "pretrain": "upscale", "finetune": "pretrain"}
+# Where a run lacks a stage's usual predecessor (runs made before that stage existed, or
+# pipelines that skip it), the stage starts from the one before.
+FALLBACK = {"upscale": "decoder", "decoder": "tokenizer"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,7 +51,8 @@ class PipelineOptions:
     stage_options: StageOptions = StageOptions()
 
 
-def prepare_data(sources: list[Source], out: Path, size: int, resume: bool) -> Iterator[TrainEvent | TrainingData]:
+def prepare_data(sources: list[Source], out: Path, size: int, resume: bool,
+                 hr_size: int = 0) -> Iterator[TrainEvent | TrainingData]:
     cache = out / "data.safetensors"
     if resume and cache.exists():
         yield TrainEvent("data", "done", 1, 1, message=f"using cached data {cache}")
@@ -59,7 +64,7 @@ def prepare_data(sources: list[Source], out: Path, size: int, resume: bool) -> I
     def progress(i, n):
         events.append(TrainEvent("data", "step", i, n))
 
-    data, val_pairs = build_training_data(sources, size, report, progress=progress)
+    data, val_pairs = build_training_data(sources, size, report, progress=progress, hr_size=hr_size)
     yield from events
     (out / "data_report.txt").write_text("".join(f"{line}\n" for line in report.lines()))
     if val_pairs:
@@ -78,8 +83,8 @@ def prepare_data(sources: list[Source], out: Path, size: int, resume: bool) -> I
 
 def _model_for(stage: str, out: Path, data: TrainingData, opts: PipelineOptions, first: bool) -> SketchModel:
     prev = PREVIOUS.get(stage)
-    if prev == "decoder" and not (out / "decoder.safetensors").exists():
-        prev = "tokenizer"  # runs made before the decoder stage existed
+    while prev in FALLBACK and not (out / f"{prev}.safetensors").exists():
+        prev = FALLBACK[prev]
     if first and opts.init:
         model, _ = load_model(opts.init, opts.clip_weights)
     elif prev and (out / f"{prev}.safetensors").exists():
@@ -88,8 +93,11 @@ def _model_for(stage: str, out: Path, data: TrainingData, opts: PipelineOptions,
         raise FileNotFoundError(f"{out / (prev + '.safetensors')}: run the {prev} stage first (or pass --init MODEL)")
     else:
         return SketchModel(preset(opts.config).with_styles(data.styles), opts.clip_weights)
+    so = opts.stage_options
     if stage == "decoder":
-        model = add_refiner(model, opts.stage_options.refine_channels, opts.clip_weights)
+        model = add_refiner(model, so.refine_channels, opts.clip_weights)
+    if stage == "upscale":
+        model = add_upscaler(model, so.upscale, so.upscale_channels, opts.clip_weights)
     # Deterministic (mean rows), so a resumed stage rebuilds the shape its state was saved with.
     return add_styles(model, stage_styles(stage, data), opts.clip_weights)
 
@@ -104,9 +112,13 @@ def run_pipeline(sources: list[Source], out_dir, opts: PipelineOptions,
     (out / "pipeline.json").write_text(json.dumps(
         {"sources": [str(s.path) for s in sources], "options": dataclasses.asdict(opts)}, indent=2, default=str))
     # Data at the size of the model training starts from: init's, else the preset's.
-    size = (read_config(opts.init)[0] if opts.init else preset(opts.config)).tokenizer.image_size
+    tcfg = (read_config(opts.init)[0] if opts.init else preset(opts.config)).tokenizer
+    size = tcfg.image_size
+    # The upscale stage's targets: the drawings at the size the model will draw.
+    hr_size = (tcfg.output_size if tcfg.upscale_channels else size * opts.stage_options.upscale) \
+        if "upscale" in opts.stages else 0
     data = None
-    for item in prepare_data(sources, out, size, opts.resume):
+    for item in prepare_data(sources, out, size, opts.resume, hr_size):
         if isinstance(item, TrainingData):
             data = item
         else:
@@ -125,6 +137,8 @@ def run_pipeline(sources: list[Source], out_dir, opts: PipelineOptions,
             stage = TokenizerStage(model, stage_data, opts.stage_options, steps[stage_name])
         elif stage_name == "decoder":
             stage = DecoderStage(model, stage_data, opts.stage_options, steps[stage_name])
+        elif stage_name == "upscale":
+            stage = UpscaleStage(model, stage_data, opts.stage_options, steps[stage_name])
         else:
             stage = MaskedStage(stage_name, model, stage_data, opts.stage_options, steps[stage_name])
         run = RunOptions(steps[stage_name], opts.checkpoint_every, opts.preview_every, opts.resume)

@@ -48,6 +48,8 @@ class StageOptions:
     disc_start: int = 200  # decoder stage: steps that train only the discriminator first
     disc_channels: int = 32  # PatchGAN width (taming's default 64 is ~4x slower on CPU)
     refine_channels: int = 16  # decoder stage: full-resolution head it adds when a model has none
+    upscale: int = 2  # upscale stage: output size / decoder size, for a model without a texture head
+    upscale_channels: int = 16  # upscale stage: width of the texture head it adds
     keep_weight: float = 1.0  # finetune: distil the starting model's styles this data does not train
 
 
@@ -415,7 +417,7 @@ class MaskedStage(_Base):
         for i in range(len(photo)):
             w = F.one_hot(styles[i], len(m.styles)).float()
             res = sample(m, photo[i:i + 1], w, SamplerSettings(steps=8, seed=i, preview="none"))
-            gen = m.decode(res.tokens)[0]
+            gen = m.tokenizer.decode(res.tokens)[0]  # at the training sketches' size
             real = _f(sketches[i])
             scores.append(ssim(gen[None], real[None]).item())
             rows.append([photo[i], real, gen])

@@ -1,0 +1,129 @@
+"""The 2x texture head (tokenizer.Upscaler) and the `upscale` stage that trains it, on tiny data."""
+import pytest
+import torch
+import torch.nn.functional as F
+
+from sketchstudio.core.checkpoint import load_model, save_model
+from sketchstudio.core.config import preset
+from sketchstudio.core.model import SketchModel
+from sketchstudio.core.sampler import SamplerSettings, sample
+from sketchstudio.data.cache import Source, TrainingData, build_training_data
+from sketchstudio.data.datasets import DataReport
+from sketchstudio.train.pipeline import PipelineOptions, run_pipeline
+from sketchstudio.train.stages import StageOptions
+from sketchstudio.train.upscale import UpscaleStage, add_upscaler, local_contrast
+from datagen import make_fs2k
+
+SIZE = 32  # the tiny preset's sketch size
+
+
+@pytest.fixture(scope="module")
+def hr_data(tmp_path_factory):
+    fs2k = make_fs2k(tmp_path_factory.mktemp("data") / "fs2k", per_style=3)
+    data, _ = build_training_data([Source(fs2k)], SIZE, DataReport(), hr_size=2 * SIZE)
+    return fs2k, data
+
+
+def tiny_model(styles=None):
+    torch.manual_seed(0)
+    cfg = preset("tiny")
+    return SketchModel(cfg.with_styles(styles) if styles else cfg).eval()
+
+
+def test_a_new_texture_head_only_resizes_and_survives_a_checkpoint(tmp_path):
+    model = tiny_model()
+    grown = add_upscaler(model, 2, 8).eval()
+    assert add_upscaler(grown, 2, 16) is grown and add_upscaler(model, 2, 0) is model
+    assert grown.output_size == 2 * model.sketch_size == 2 * model.output_size
+    ids = torch.randint(0, grown.cfg.tokenizer.codebook_size, (2, grown.cfg.num_tokens))
+    small = model.decode(ids)  # (2, 1, 32, 32)
+    big = grown.decode(ids)  # (2, 1, 64, 64)
+    assert big.shape == (2, 1, 64, 64)
+    assert torch.allclose(big, F.interpolate(small, scale_factor=2, mode="bilinear").clamp(0, 1))
+    assert torch.equal(grown.tokenizer.decode(ids), small)  # training's size is unchanged
+    torch.nn.init.normal_(grown.tokenizer.upscaler.head[-1].weight, std=0.1)
+    save_model(grown, tmp_path / "m.safetensors")
+    back, _ = load_model(tmp_path / "m.safetensors")
+    assert back.cfg.tokenizer.upscale == 2 and torch.equal(back.decode(ids), grown.decode(ids))
+
+
+def test_a_crop_of_the_render_equals_the_same_square_of_the_full_render():
+    up = add_upscaler(tiny_model(), 2, 8).tokenizer.upscaler
+    torch.nn.init.normal_(up.head[-1].weight, std=0.2)
+    x = torch.rand(2, 1, 32, 32)
+    full = up(x)  # (2, 1, 64, 64)
+    for top, left, size in ((0, 0, 20), (10, 30, 24), (40, 40, 24), (0, 50, 14)):
+        assert torch.allclose(up(x, crop=(top, left, size)), full[..., top:top + size, left:left + size], atol=1e-6)
+
+
+def test_the_render_is_deterministic_and_the_grain_is_fixed():
+    a, b = add_upscaler(tiny_model(), 2, 8), add_upscaler(tiny_model(), 2, 8)
+    assert torch.equal(a.tokenizer.upscaler.grain, b.tokenizer.upscaler.grain)
+    assert a.tokenizer.upscaler.grain.std() > 0.2  # uniform noise, not a constant
+
+
+def test_local_contrast_reads_pixel_to_pixel_variation():
+    flat = torch.full((1, 1, 32, 32), 0.5)
+    assert local_contrast(flat).abs().max() == 0
+    checker = (torch.arange(32)[:, None] + torch.arange(32)[None, :]) % 2  # (32, 32)
+    c = local_contrast(checker.float().view(1, 1, 32, 32))  # (1, 4, 2, 2)
+    # Horizontal and vertical neighbours always differ by 1; diagonal ones never.
+    assert torch.allclose(c[:, 0], torch.ones(1, 2, 2)) and torch.allclose(c[:, 2], torch.ones(1, 2, 2))
+    assert c[:, 1].max() == 0
+
+
+def test_the_cache_keeps_the_drawings_at_the_output_size(hr_data, tmp_path):
+    _, data = hr_data
+    assert data.real_sketch_hr.shape == (len(data.real_sketch), 1, 64, 64)
+    assert data.val_sketch_hr.shape == (len(data.val_sketch), 1, 64, 64)
+    # Same drawing: shrunk to 32 px it looks like the 32 px copy.
+    small = F.avg_pool2d(data.real_sketch_hr.float(), 2)
+    assert (small - data.real_sketch.float()).abs().mean() < 12
+    data.save(tmp_path / "d.safetensors")
+    assert torch.equal(TrainingData.load(tmp_path / "d.safetensors").real_sketch_hr, data.real_sketch_hr)
+
+
+def test_upscale_stage_moves_only_the_head_keeps_every_token_and_fits_a_repeated_batch(hr_data):
+    _, data = hr_data
+    model = add_upscaler(tiny_model(data.styles), 2, 8)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    x = data.val_sketch.float() / 255
+    ids_before = model.tokenizer.encode(x)
+    stage = UpscaleStage(model, data, StageOptions(batch=4, warmup=1, decoder_lr=3e-3, disc_start=3), 40)
+    losses = [stage.train_step(i) for i in range(40)]
+    assert losses[0]["g_loss"] == 0 and losses[-1]["g_loss"] != 0 and losses[-1]["adaptive"] > 0
+    after = model.state_dict()
+    moved = {k for k in after if not torch.equal(after[k], before[k])}
+    assert moved and all(k.startswith("tokenizer.upscaler.") for k in moved), moved
+    assert torch.equal(model.tokenizer.encode(x), ids_before)
+    first = sum(loss["l1"] for loss in losses[:5]) / 5
+    last = sum(loss["l1"] for loss in losses[-5:]) / 5
+    assert last < first, (first, last)
+    grid, metrics = stage.preview()
+    assert grid.std() > 0 and 0 <= metrics["val_scoot"] <= 1 and 0 <= metrics["val_scoot_bicubic"] <= 1
+
+
+def test_upscale_stage_without_high_resolution_drawings_is_a_clear_error(hr_data):
+    import dataclasses
+
+    _, data = hr_data
+    model = add_upscaler(tiny_model(data.styles), 2, 8)
+    with pytest.raises(ValueError, match="at the output size"):
+        UpscaleStage(model, dataclasses.replace(data, real_sketch_hr=torch.zeros(0, 1, 0, 0, dtype=torch.uint8)),
+                     StageOptions(), 2)
+    with pytest.raises(ValueError, match="texture head"):
+        UpscaleStage(tiny_model(data.styles), data, StageOptions(), 2)
+
+
+def test_upscale_stage_on_a_finished_model_through_the_pipeline(hr_data, tmp_path):
+    fs2k, data = hr_data
+    base = tiny_model(data.styles)
+    save_model(base, tmp_path / "base.safetensors")
+    opts = PipelineOptions(stages=("upscale",), config="tiny", steps={"upscale": 3}, init=str(tmp_path / "base.safetensors"),
+                           checkpoint_every=2, preview_every=2, stage_options=StageOptions(batch=2))
+    events = list(run_pipeline([Source(fs2k)], tmp_path / "run", opts))
+    assert [e.stage for e in events if e.kind == "done"] == ["data", "upscale"]
+    model, info = load_model(tmp_path / "run" / "upscale.safetensors")
+    assert info["stage"] == "upscale" and model.output_size == 64
+    res = sample(model, torch.rand(1, 3, 32, 32), settings=SamplerSettings(steps=4, preview="full"))
+    assert res.preview.shape == (1, 1, 64, 64) and not res.mask.any()
