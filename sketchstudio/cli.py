@@ -103,10 +103,10 @@ def cmd_sketch(args) -> int:
         if not written:
             failures += 1
             continue
+        # --crop none: drawn at the photo's own size (the texture head draws at any size).
+        size = prep.original_size[::-1] if args.crop == "none" else None  # (H, W)
         with torch.inference_mode():  # last.tokens is an inference tensor; decoding must not track grads
-            sketch = tensor_to_image(model.decode(last.tokens)[0])
-        if args.crop == "none":
-            sketch = sketch.resize(prep.original_size, resample=3)  # bicubic, back to the photo's frame
+            sketch = tensor_to_image(model.decode(last.tokens, size)[0])
         meta = {
             "style": format_style(weights, model.styles), "style_weights": dict(zip(model.styles, weights)),
             "seed": settings.seed, "steps": settings.steps, "temperature": settings.temperature,

@@ -45,10 +45,9 @@ def generate(model, photo: Image.Image, style: str, settings: SamplerSettings) -
     w = torch.zeros(len(model.styles))
     w[model.styles.index(style)] = 1.0
     res = sample(model, prep.tensor, w, settings.with_(preview="none"))
-    out = model.decode(res.tokens)[0, 0].mul(255).round().byte().numpy()
-    # Area averaging where the sketch shrinks (bicubic would alias), bicubic where it grows.
-    shrink = out.shape[1] >= photo.size[0] and out.shape[0] >= photo.size[1]
-    return cv2.resize(out, photo.size, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC)
+    # Drawn at the photo's size (= its drawing's): the texture head draws there directly;
+    # a model without one has its decode resized (bicubic, antialiased where it shrinks).
+    return model.decode(res.tokens, size=photo.size[::-1])[0, 0].mul(255).round().byte().numpy()
 
 
 def saved_name(photo: Path) -> str:

@@ -1,5 +1,6 @@
 """The 2x texture head (tokenizer.Upscaler) and the `upscale` stage that trains it, on tiny data."""
 import pytest
+from PIL import Image
 import torch
 import torch.nn.functional as F
 
@@ -7,6 +8,7 @@ from sketchstudio.core.checkpoint import load_model, save_model
 from sketchstudio.core.config import preset
 from sketchstudio.core.model import SketchModel
 from sketchstudio.core.sampler import SamplerSettings, sample
+from sketchstudio.core.tokenizer import paper_grain
 from sketchstudio.data.cache import Source, TrainingData, build_training_data
 from sketchstudio.data.datasets import DataReport
 from sketchstudio.train.pipeline import PipelineOptions, run_pipeline
@@ -20,7 +22,12 @@ SIZE = 32  # the tiny preset's sketch size
 @pytest.fixture(scope="module")
 def hr_data(tmp_path_factory):
     fs2k = make_fs2k(tmp_path_factory.mktemp("data") / "fs2k", per_style=3)
-    data, _ = build_training_data([Source(fs2k)], SIZE, DataReport(), hr_size=2 * SIZE)
+    # FS2K's drawings come in several sizes (250x250, 223x318, 475x340): make two here too.
+    for i in range(3, 9, 2):
+        for sub, name in (("photos", f"image{i:04d}.jpg"), ("sketches", f"sketch{i:04d}.png")):
+            path = fs2k / sub / name
+            Image.open(path).resize((70, 50), Image.BICUBIC).save(path)
+    data, _ = build_training_data([Source(fs2k)], SIZE, DataReport(), native=True)
     return fs2k, data
 
 
@@ -36,51 +43,74 @@ def test_a_new_texture_head_only_resizes_and_survives_a_checkpoint(tmp_path):
     assert add_upscaler(grown, 2, 16) is grown and add_upscaler(model, 2, 0) is model
     assert grown.output_size == 2 * model.sketch_size == 2 * model.output_size
     ids = torch.randint(0, grown.cfg.tokenizer.codebook_size, (2, grown.cfg.num_tokens))
-    small = model.decode(ids)  # (2, 1, 32, 32)
+    small = model.decode(ids)  # (2, 1, 32, 32): no head, no size asked: the decode itself
+    assert torch.equal(small, model.tokenizer.decode(ids))
     big = grown.decode(ids)  # (2, 1, 64, 64)
     assert big.shape == (2, 1, 64, 64)
-    assert torch.allclose(big, F.interpolate(small, scale_factor=2, mode="bilinear").clamp(0, 1))
+    want = F.interpolate(small, size=(64, 64), mode="bicubic", antialias=True).clamp(0, 1)
+    assert torch.allclose(big, want, atol=1e-6)
     assert torch.equal(grown.tokenizer.decode(ids), small)  # training's size is unchanged
+    assert grown.decode(ids, size=(50, 37)).shape == (2, 1, 50, 37)  # any size
+    assert model.decode(ids, size=(50, 37)).shape == (2, 1, 50, 37)  # resized without a head
     torch.nn.init.normal_(grown.tokenizer.upscaler.head[-1].weight, std=0.1)
     save_model(grown, tmp_path / "m.safetensors")
     back, _ = load_model(tmp_path / "m.safetensors")
     assert back.cfg.tokenizer.upscale == 2 and torch.equal(back.decode(ids), grown.decode(ids))
 
 
-def test_a_crop_of_the_render_equals_the_same_square_of_the_full_render():
-    up = add_upscaler(tiny_model(), 2, 8).tokenizer.upscaler
-    torch.nn.init.normal_(up.head[-1].weight, std=0.2)
-    x = torch.rand(2, 1, 32, 32)
-    full = up(x)  # (2, 1, 64, 64)
-    for top, left, size in ((0, 0, 20), (10, 30, 24), (40, 40, 24), (0, 50, 14)):
-        assert torch.allclose(up(x, crop=(top, left, size)), full[..., top:top + size, left:left + size], atol=1e-6)
+def test_the_stage_crop_equals_the_same_square_of_the_full_render(hr_data):
+    _, data = hr_data
+    model = add_upscaler(tiny_model(data.styles), 2, 8)
+    torch.nn.init.normal_(model.tokenizer.upscaler.head[-1].weight, std=0.2)
+    stage = UpscaleStage(model, data, StageOptions(batch=2), 4)
+    up = model.tokenizer.upscaler
+    for j in range(len(data.real_native)):
+        for flip in (False, True):
+            g = torch.Generator().manual_seed(j)
+            stage.generator = g
+            out, target = stage._sample(j, flip)
+            g.manual_seed(j)
+            h, w = (int(v) for v in data.real_native_size[j])
+            top, left = (int(torch.randint(0, n - stage.crop + 1, (1,), generator=g)) for n in (h, w))
+            c = stage.crop
+            full = up(stage.base[int(flip)][j:j + 1].float(), (h, w))
+            assert torch.allclose(out, full[..., top:top + c, left:left + c], atol=1e-5)
+            drawing = data.real_native[j:j + 1, :, :h, :w].float() / 255
+            drawing = drawing.flip(-1) if flip else drawing
+            assert torch.equal(target, drawing[..., top:top + c, left:left + c])
 
 
 def test_the_render_is_deterministic_and_the_grain_is_fixed():
-    a, b = add_upscaler(tiny_model(), 2, 8), add_upscaler(tiny_model(), 2, 8)
-    assert torch.equal(a.tokenizer.upscaler.grain, b.tokenizer.upscaler.grain)
-    assert a.tokenizer.upscaler.grain.std() > 0.2  # uniform noise, not a constant
+    a = paper_grain(40, 30)
+    paper_grain.cache_clear()
+    assert torch.equal(a, paper_grain(40, 30)) and a.shape == (1, 1, 40, 30)
+    assert a.std() > 0.2  # uniform noise, not a constant
 
 
 def test_local_contrast_reads_pixel_to_pixel_variation():
     flat = torch.full((1, 1, 32, 32), 0.5)
     assert local_contrast(flat).abs().max() == 0
     checker = (torch.arange(32)[:, None] + torch.arange(32)[None, :]) % 2  # (32, 32)
-    c = local_contrast(checker.float().view(1, 1, 32, 32))  # (1, 4, 2, 2)
+    c = local_contrast(checker.float().view(1, 1, 32, 32))  # (1, 4, 1, 1)
     # Horizontal and vertical neighbours always differ by 1; diagonal ones never.
-    assert torch.allclose(c[:, 0], torch.ones(1, 2, 2)) and torch.allclose(c[:, 2], torch.ones(1, 2, 2))
+    assert torch.allclose(c[:, 0], torch.ones(1, 1, 1)) and torch.allclose(c[:, 2], torch.ones(1, 1, 1))
     assert c[:, 1].max() == 0
 
 
-def test_the_cache_keeps_the_drawings_at_the_output_size(hr_data, tmp_path):
-    _, data = hr_data
-    assert data.real_sketch_hr.shape == (len(data.real_sketch), 1, 64, 64)
-    assert data.val_sketch_hr.shape == (len(data.val_sketch), 1, 64, 64)
+def test_the_cache_keeps_the_drawings_at_their_own_resolution(hr_data, tmp_path):
+    fs2k, data = hr_data
+    assert len(data.real_native) == len(data.real_sketch) and len(data.val_native) == len(data.val_sketch)
+    sizes = {tuple(s.tolist()) for s in data.real_native_size}
+    assert len(sizes) > 1  # the generated FS2K folder has drawings of several sizes
+    h, w = data.real_native_size[0].tolist()
+    assert data.real_native.shape[-2:] == tuple(data.real_native_size.max(0).values.tolist())
+    assert (data.real_native[0, 0, h:, :] == 255).all() and (data.real_native[0, 0, :, w:] == 255).all()
     # Same drawing: shrunk to 32 px it looks like the 32 px copy.
-    small = F.avg_pool2d(data.real_sketch_hr.float(), 2)
-    assert (small - data.real_sketch.float()).abs().mean() < 12
+    small = F.interpolate(data.real_native[:1, :, :h, :w].float(), size=(SIZE, SIZE), mode="area")
+    assert (small - data.real_sketch[:1].float()).abs().mean() < 3
     data.save(tmp_path / "d.safetensors")
-    assert torch.equal(TrainingData.load(tmp_path / "d.safetensors").real_sketch_hr, data.real_sketch_hr)
+    back = TrainingData.load(tmp_path / "d.safetensors")
+    assert torch.equal(back.real_native, data.real_native) and torch.equal(back.val_native_size, data.val_native_size)
 
 
 def test_upscale_stage_moves_only_the_head_keeps_every_token_and_fits_a_repeated_batch(hr_data):
@@ -108,8 +138,8 @@ def test_upscale_stage_without_high_resolution_drawings_is_a_clear_error(hr_data
 
     _, data = hr_data
     model = add_upscaler(tiny_model(data.styles), 2, 8)
-    with pytest.raises(ValueError, match="at the output size"):
-        UpscaleStage(model, dataclasses.replace(data, real_sketch_hr=torch.zeros(0, 1, 0, 0, dtype=torch.uint8)),
+    with pytest.raises(ValueError, match="at their own resolution"):
+        UpscaleStage(model, dataclasses.replace(data, real_native=torch.zeros(0, 1, 0, 0, dtype=torch.uint8)),
                      StageOptions(), 2)
     with pytest.raises(ValueError, match="texture head"):
         UpscaleStage(tiny_model(data.styles), data, StageOptions(), 2)
@@ -127,3 +157,18 @@ def test_upscale_stage_on_a_finished_model_through_the_pipeline(hr_data, tmp_pat
     assert info["stage"] == "upscale" and model.output_size == 64
     res = sample(model, torch.rand(1, 3, 32, 32), settings=SamplerSettings(steps=4, preview="full"))
     assert res.preview.shape == (1, 1, 64, 64) and not res.mask.any()
+
+
+def test_the_pipeline_skips_the_upscale_stage_on_photos_alone(tmp_path):
+    from datagen import make_photo_folder
+
+    photos = make_photo_folder(tmp_path / "photos", n=3)
+    opts = PipelineOptions(stages=("tokenizer", "decoder", "upscale", "pretrain"), config="tiny",
+                           steps={"tokenizer": 2, "decoder": 2, "upscale": 2, "pretrain": 2},
+                           checkpoint_every=2, preview_every=2, stage_options=StageOptions(batch=2))
+    events = list(run_pipeline([Source(photos)], tmp_path / "run", opts))
+    skipped = [e for e in events if e.stage == "upscale"]
+    assert [e.kind for e in skipped] == ["done"] and "skipped" in skipped[0].message
+    assert not (tmp_path / "run" / "upscale.safetensors").exists()
+    model, _ = load_model(tmp_path / "run" / "pretrain.safetensors")  # started from the decoder stage
+    assert model.output_size == model.sketch_size

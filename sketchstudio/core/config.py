@@ -62,10 +62,10 @@ class TokenizerConfig:
     # by the adversarial decoder stage: without it a GAN-trained decoder paints the
     # shuffle's 4x4 period as a dot grid instead of paper grain.
     refine_channels: int = 0
-    # The final render: `upscale` x the decoder's size, drawn by a full-resolution texture
-    # head of `upscale_channels` (0: none) that the `upscale` stage trains on drawings at
-    # their own resolution. The decoder's 256 px is below FS2K's 250-475 px drawings, and
-    # resizing it up smooths away the pencil grain a drawing is made of.
+    # The finished sketch: drawn by a texture head of `upscale_channels` (0: none) at any
+    # size, `upscale` x the decoder's size when none is asked for. The `upscale` stage trains
+    # it on drawings at their own resolution: resizing the decoder's 256 px to a drawing's
+    # 250-475 px smooths away the pencil grain a drawing is made of.
     upscale: int = 1
     upscale_channels: int = 0
 

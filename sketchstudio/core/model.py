@@ -47,9 +47,10 @@ class SketchModel(nn.Module):
     def logits(self, tokens, memory: Memory, style_weights, return_smooth: bool = False):
         return self.transformer(tokens, memory, style_weights, return_smooth=return_smooth)
 
-    def decode(self, ids: torch.Tensor) -> torch.Tensor:
-        """ids (B, N) -> the finished sketch (B, 1, H, W) in [0, 1], H = W = output_size."""
-        return self.tokenizer.render(ids)
+    def decode(self, ids: torch.Tensor, size: tuple[int, int] | None = None) -> torch.Tensor:
+        """ids (B, N) -> the finished sketch (B, 1, H, W) in [0, 1]; (H, W) = size, by default
+        output_size square."""
+        return self.tokenizer.render(ids, size)
 
 
 def build_model(cfg: ModelConfig, clip_weights=None) -> SketchModel:

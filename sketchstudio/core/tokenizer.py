@@ -9,6 +9,7 @@ low-dimensional and l2-normalised (cosine nearest code) and quantised by taming'
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 
 import torch
@@ -32,18 +33,28 @@ def refiner(channels: int, width: int) -> nn.Sequential:
     return head
 
 
-class Upscaler(nn.Module):
-    """Draws a sketch at `factor` x its size: bilinear upsampling plus a residual conv head.
+@functools.lru_cache(maxsize=32)
+def paper_grain(h: int, w: int) -> torch.Tensor:
+    """(1, 1, h, w) uniform noise in [0, 1], the same for every call with this size (seed 0)."""
+    return torch.rand(1, 1, h, w, generator=torch.Generator().manual_seed(0))
 
-    The head also sees a fixed paper-grain field (uniform noise, seed 0, one value per output
-    pixel). A conv of a smooth image can only sharpen it; the grain of pencil on paper needs
-    a noise source, and a fixed one (like the paper's own texture) keeps every decode
-    deterministic. The last conv starts at zero, so a new head only resizes.
+
+class Upscaler(nn.Module):
+    """Draws a sketch at any size: bicubic resize plus a residual conv head over paper grain.
+
+    The head sees a fixed paper-grain field (`paper_grain`, one value per output pixel)
+    beside the resized sketch. A conv of a smooth image can only sharpen it; the grain of
+    pencil on paper needs a noise source, and a fixed one (like the paper's own texture)
+    keeps every decode deterministic. Trained at the drawings' own resolution (the upscale
+    stage), it draws pixel-scale texture at whatever size the sketch is wanted, so nothing
+    is resized after it. The last conv starts at zero: a new head only resizes.
     """
 
-    def __init__(self, channels: int, width: int, factor: int, size: int):
+    # Pixels each side a crop needs so its interior equals the full render (4 convs of 3x3).
+    MARGIN = 4
+
+    def __init__(self, channels: int, width: int):
         super().__init__()
-        self.factor = factor
         self.head = nn.Sequential(
             nn.Conv2d(channels + 1, width, 3, padding=1), nn.SiLU(),
             nn.Conv2d(width, width, 3, padding=1), nn.SiLU(),
@@ -52,33 +63,22 @@ class Upscaler(nn.Module):
         )
         nn.init.zeros_(self.head[-1].weight)
         nn.init.zeros_(self.head[-1].bias)
-        g = torch.Generator().manual_seed(0)
-        out = size * factor
-        self.register_buffer("grain", torch.rand(1, 1, out, out, generator=g), persistent=False)
 
-    # Pixels each side a crop needs so its interior equals the full render (4 convs of 3x3).
-    MARGIN = 4
+    @staticmethod
+    def resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+        """(B, C, h, w) -> (B, C, H, W): bicubic, antialiased where it shrinks."""
+        if tuple(x.shape[-2:]) == tuple(size):
+            return x
+        return F.interpolate(x, size=size, mode="bicubic", align_corners=False, antialias=True)
 
-    def forward(self, x: torch.Tensor, crop: tuple[int, int, int] | None = None) -> torch.Tensor:
-        """x (B, C, h, w) in [0, 1] -> (B, C, h*f, w*f) in [0, 1] (unclamped).
+    def draw(self, up: torch.Tensor, grain: torch.Tensor) -> torch.Tensor:
+        """The head on an already resized sketch (B, C, H, W) and its grain (B or 1, 1, H, W)."""
+        g = grain.expand(up.shape[0], -1, -1, -1)
+        return up + self.head(torch.cat([up * 2 - 1, g * 2 - 1], dim=1)) / 2  # (B, C, H, W)
 
-        crop (top, left, size): only that square of the output (training), computed on a
-        window MARGIN pixels larger, so it matches the same square of the full render.
-        """
-        up = F.interpolate(x, scale_factor=self.factor, mode="bilinear", align_corners=False)  # (B, C, H, W)
-        grain = self.grain[..., :up.shape[-2], :up.shape[-1]].expand(x.shape[0], -1, -1, -1)  # (B, 1, H, W)
-        if crop is not None:
-            top, left, size = crop
-            H, W = up.shape[-2:]
-            # Each side's margin: as much of MARGIN as the image has there (its edge pads as the full render's does).
-            mt, ml = min(self.MARGIN, top), min(self.MARGIN, left)
-            mb, mr = min(self.MARGIN, H - top - size), min(self.MARGIN, W - left - size)
-            win = (..., slice(top - mt, top + size + mb), slice(left - ml, left + size + mr))
-            up, grain = up[win], grain[win]
-        y = up + self.head(torch.cat([up * 2 - 1, grain * 2 - 1], dim=1)) / 2  # (B, C, H', W')
-        if crop is not None:
-            y = y[..., mt:mt + size, ml:ml + size]
-        return y
+    def forward(self, x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+        """x (B, C, h, w) in [0, 1] -> (B, C, *size) in [0, 1] (unclamped)."""
+        return self.draw(self.resize(x, size), paper_grain(*size))
 
 
 class SketchTokenizer(nn.Module):
@@ -106,8 +106,7 @@ class SketchTokenizer(nn.Module):
             self.decoder = Decoder(**conv)
         self.shuffle = nn.PixelShuffle(r)
         self.refine = refiner(cfg.channels, cfg.refine_channels) if cfg.refine_channels else None
-        self.upscaler = (Upscaler(cfg.channels, cfg.upscale_channels, cfg.upscale, cfg.image_size)
-                         if cfg.upscale_channels and cfg.upscale > 1 else None)
+        self.upscaler = Upscaler(cfg.channels, cfg.upscale_channels) if cfg.upscale_channels else None
         # Mean brightness of each code, for the sampler's cheap previews; filled lazily.
         self.register_buffer("_code_luma", torch.empty(0), persistent=False)
 
@@ -159,10 +158,14 @@ class SketchTokenizer(nn.Module):
         return self.decode_latent(self.embed_ids(ids)).clamp(0, 1)
 
     @torch.no_grad()
-    def render(self, ids: torch.Tensor) -> torch.Tensor:
-        """ids (B, g*g) -> the finished sketch (B, 1, H', W') in [0, 1], at cfg.output_size."""
-        x = self.decode(ids)  # (B, 1, H, W)
-        return x if self.upscaler is None else self.upscaler(x).clamp(0, 1)
+    def render(self, ids: torch.Tensor, size: tuple[int, int] | None = None) -> torch.Tensor:
+        """ids (B, g*g) -> the finished sketch (B, 1, *size) in [0, 1]; size (H, W) defaults to
+        cfg.output_size square. Without a texture head the decode is resized (bicubic)."""
+        x = self.decode(ids)  # (B, 1, S, S)
+        size = tuple(size) if size is not None else (self.cfg.output_size,) * 2
+        if self.upscaler is None:
+            return Upscaler.resize(x, size).clamp(0, 1)
+        return self.upscaler(x, size).clamp(0, 1)
 
     def decode_soft(self, probs: torch.Tensor) -> torch.Tensor:
         """Differentiable decode of code probabilities (B, g*g, K) -> (B, 1, H, W)."""

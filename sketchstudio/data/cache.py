@@ -41,10 +41,12 @@ class TrainingData:
     val_photo: torch.Tensor  # (V, 3, S, S) uint8
     val_sketch: torch.Tensor  # (V, 1, S, S) uint8
     val_style: torch.Tensor  # (V,) long
-    # The same real and held-out sketches at `hr_size` (the upscale stage's targets), resized
-    # from the drawing's own resolution; empty when the cache was built without them.
-    real_sketch_hr: torch.Tensor = field(default_factory=lambda: torch.zeros(0, 1, 0, 0, dtype=torch.uint8))
-    val_sketch_hr: torch.Tensor = field(default_factory=lambda: torch.zeros(0, 1, 0, 0, dtype=torch.uint8))
+    # The same real and held-out drawings at their own resolution (the upscale stage's
+    # targets), top-left in a white canvas, with their (H, W); empty when built without them.
+    real_native: torch.Tensor = field(default_factory=lambda: torch.zeros(0, 1, 0, 0, dtype=torch.uint8))
+    real_native_size: torch.Tensor = field(default_factory=lambda: torch.zeros(0, 2, dtype=torch.long))
+    val_native: torch.Tensor = field(default_factory=lambda: torch.zeros(0, 1, 0, 0, dtype=torch.uint8))
+    val_native_size: torch.Tensor = field(default_factory=lambda: torch.zeros(0, 2, dtype=torch.long))
 
     def save(self, path) -> None:
         tensors = {k: getattr(self, k).contiguous() for k in self.__dataclass_fields__ if k != "styles"}
@@ -65,12 +67,28 @@ def _square(a: np.ndarray, size: int) -> np.ndarray:
     return cv2.resize(a, (size, size), interpolation=cv2.INTER_AREA)
 
 
-def _square_hr(a: np.ndarray, size: int) -> np.ndarray:
+NATIVE_MAX = 1024  # drawings larger than this (longer side) are kept shrunk to it
+
+
+def _native(a: np.ndarray) -> np.ndarray:
     import cv2
 
-    # Bicubic where the square is larger than the drawing (area would repeat pixels in blocks).
-    grow = size >= max(a.shape[:2])
-    return cv2.resize(a, (size, size), interpolation=cv2.INTER_CUBIC if grow else cv2.INTER_AREA)
+    h, w = a.shape[:2]
+    if max(h, w) <= NATIVE_MAX:
+        return a
+    k = NATIVE_MAX / max(h, w)
+    return cv2.resize(a, (max(1, round(w * k)), max(1, round(h * k))), interpolation=cv2.INTER_AREA)
+
+
+def _canvas(arrays: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Drawings of any sizes -> (N, 1, Hmax, Wmax) uint8, each top-left on white, and (N, 2) sizes."""
+    if not arrays:
+        return torch.zeros(0, 1, 0, 0, dtype=torch.uint8), torch.zeros(0, 2, dtype=torch.long)
+    hm, wm = max(a.shape[0] for a in arrays), max(a.shape[1] for a in arrays)
+    out = torch.full((len(arrays), 1, hm, wm), 255, dtype=torch.uint8)
+    for i, a in enumerate(arrays):
+        out[i, 0, :a.shape[0], :a.shape[1]] = torch.from_numpy(np.array(a, dtype=np.uint8))
+    return out, torch.tensor([a.shape[:2] for a in arrays], dtype=torch.long)
 
 
 def _rgb_array(path: Path, size: int, crop: bool) -> np.ndarray:
@@ -80,19 +98,19 @@ def _rgb_array(path: Path, size: int, crop: bool) -> np.ndarray:
     return _square(np.asarray(im), size)  # (S, S, 3)
 
 
-def _grey_arrays(path: Path, size: int, hr_size: int) -> tuple[np.ndarray, np.ndarray | None]:
-    """The sketch at `size` and (when hr_size) at `hr_size`, both from the file's own pixels."""
+def _grey_arrays(path: Path, size: int, native: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """The sketch at `size` and (when `native`) at its own size (at most NATIVE_MAX)."""
     a = np.asarray(load_image(path).convert("L"))
-    return _square(a, size), (_square_hr(a, hr_size) if hr_size else None)  # (S, S), (S', S')
+    return _square(a, size), (_native(a) if native else None)  # (S, S), (h, w)
 
 
 def build_training_data(
     sources: Iterable[Source], size: int, report: DataReport, val_fraction: float = 0.1, seed: int = 0,
-    synthetic_for_real: bool = True, progress: Callable[[int, int], None] | None = None, hr_size: int = 0,
+    synthetic_for_real: bool = True, progress: Callable[[int, int], None] | None = None, native: bool = False,
 ) -> tuple[TrainingData, list[Pair]]:
     """Read every source; returns the tensors and the held-out validation pairs.
 
-    hr_size: also keep the real sketches at this size (the upscale stage's targets).
+    native: also keep the real drawings at their own resolution (the upscale stage's targets).
     """
     pairs: list[Pair] = []
     photo_only: list[Path] = []
@@ -131,7 +149,7 @@ def build_training_data(
         for q in group:
             try:
                 ph = _rgb_array(q.photo, size, crop=False)
-                sk, hr = _grey_arrays(q.sketch, size, hr_size)
+                sk, hr = _grey_arrays(q.sketch, size, native)
             except ImageLoadError as exc:
                 report.add(q.photo, str(exc).split(": ", 1)[-1])
                 tick()
@@ -163,23 +181,24 @@ def build_training_data(
         for s in SYNTHETIC_STYLES:
             synth_photo.append(i), synth_sketch.append(synthetic_sketch(photos[i], s, seed=i)), synth_style.append(sidx[s])
 
-    def img(a, channels, side=size):
+    def img(a, channels):
         if not a:
-            return torch.zeros(0, channels, side, side, dtype=torch.uint8)
-        if a[0] is None:  # built without high-resolution sketches
-            return torch.zeros(0, channels, 0, 0, dtype=torch.uint8)
+            return torch.zeros(0, channels, size, size, dtype=torch.uint8)
         t = torch.from_numpy(np.stack(a))
         return t.permute(0, 3, 1, 2).contiguous() if channels == 3 else t.unsqueeze(1).contiguous()
 
     def idx(a):
         return torch.tensor(a, dtype=torch.long)
 
+    real_native, real_native_size = _canvas([a for a in real_hr if a is not None])
+    val_native, val_native_size = _canvas([a for a in val_hr if a is not None])
     data = TrainingData(
         styles=styles, photos=img(photos, 3), real_photo=idx(real_photo), real_sketch=img(real_sketch, 1),
         real_style=idx(real_style), synth_photo=idx(synth_photo), synth_sketch=img(synth_sketch, 1),
         synth_style=idx(synth_style), val_photo=img(val_photo, 3), val_sketch=img(val_sketch, 1),
         val_style=idx(val_style),
-        real_sketch_hr=img(real_hr, 1, hr_size), val_sketch_hr=img(val_hr, 1, hr_size),
+        real_native=real_native, real_native_size=real_native_size,
+        val_native=val_native, val_native_size=val_native_size,
     )
     return data, kept_val
 

@@ -52,7 +52,7 @@ class PipelineOptions:
 
 
 def prepare_data(sources: list[Source], out: Path, size: int, resume: bool,
-                 hr_size: int = 0) -> Iterator[TrainEvent | TrainingData]:
+                 native: bool = False) -> Iterator[TrainEvent | TrainingData]:
     cache = out / "data.safetensors"
     if resume and cache.exists():
         yield TrainEvent("data", "done", 1, 1, message=f"using cached data {cache}")
@@ -64,7 +64,7 @@ def prepare_data(sources: list[Source], out: Path, size: int, resume: bool,
     def progress(i, n):
         events.append(TrainEvent("data", "step", i, n))
 
-    data, val_pairs = build_training_data(sources, size, report, progress=progress, hr_size=hr_size)
+    data, val_pairs = build_training_data(sources, size, report, progress=progress, native=native)
     yield from events
     (out / "data_report.txt").write_text("".join(f"{line}\n" for line in report.lines()))
     if val_pairs:
@@ -112,13 +112,10 @@ def run_pipeline(sources: list[Source], out_dir, opts: PipelineOptions,
     (out / "pipeline.json").write_text(json.dumps(
         {"sources": [str(s.path) for s in sources], "options": dataclasses.asdict(opts)}, indent=2, default=str))
     # Data at the size of the model training starts from: init's, else the preset's.
-    tcfg = (read_config(opts.init)[0] if opts.init else preset(opts.config)).tokenizer
-    size = tcfg.image_size
-    # The upscale stage's targets: the drawings at the size the model will draw.
-    hr_size = (tcfg.output_size if tcfg.upscale_channels else size * opts.stage_options.upscale) \
-        if "upscale" in opts.stages else 0
+    size = (read_config(opts.init)[0] if opts.init else preset(opts.config)).tokenizer.image_size
     data = None
-    for item in prepare_data(sources, out, size, opts.resume, hr_size):
+    # The upscale stage learns from the drawings at their own resolution.
+    for item in prepare_data(sources, out, size, opts.resume, native="upscale" in opts.stages):
         if isinstance(item, TrainingData):
             data = item
         else:
@@ -129,6 +126,11 @@ def run_pipeline(sources: list[Source], out_dir, opts: PipelineOptions,
         if opts.resume and final.exists() and not (out / f"{stage_name}.state.safetensors").exists():
             yield TrainEvent(stage_name, "done", steps[stage_name], steps[stage_name], path=str(final),
                              message="already finished")
+            continue
+        if stage_name == "upscale" and len(data.real_native) == 0:
+            # Photo-only data (synthetic sketches exist only at the decoder's size), or a cache
+            # built without them: the model keeps drawing as before.
+            yield TrainEvent(stage_name, "done", 0, 0, message="skipped: no drawings at their own resolution in this data")
             continue
         torch.manual_seed(opts.stage_options.seed)
         model = _model_for(stage_name, out, data, opts, first=(n == 0))

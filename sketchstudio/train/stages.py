@@ -50,6 +50,7 @@ class StageOptions:
     refine_channels: int = 16  # decoder stage: full-resolution head it adds when a model has none
     upscale: int = 2  # upscale stage: output size / decoder size, for a model without a texture head
     upscale_channels: int = 16  # upscale stage: width of the texture head it adds
+    upscale_lr: float = 1e-3  # upscale stage: the new head's learning rate (its discriminator's is decoder_lr)
     keep_weight: float = 1.0  # finetune: distil the starting model's styles this data does not train
 
 
@@ -100,7 +101,7 @@ class _Base:
     def _set_lr(self, step: int) -> None:
         # The schedule is a pure function of the step, so resuming needs no scheduler state.
         for g in self.optimizer.param_groups:
-            g["lr"] = self.base_lr * self._lr(step)
+            g["lr"] = self.base_lr * g.get("lr_scale", 1.0) * self._lr(step)
 
     def _pick(self, n: int) -> torch.Tensor:
         return torch.randint(0, n, (self.opts.batch,), generator=self.generator)

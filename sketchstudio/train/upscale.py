@@ -1,19 +1,21 @@
-"""Stage 0c, `upscale`: the texture head that draws the finished sketch at 2x the decoder's size.
+"""Stage 0c, `upscale`: the texture head that draws the finished sketch at any size.
 
 The decoder draws 256 px; FS2K's drawings are 250-475 px, and what makes them look
 drawn is pixel-scale texture (pencil grain, hatching, crisp line edges). A 256 px
-sketch resized up to the drawing's size is smooth there, and SCOOT, which reads
-grey-level co-occurrence between neighbouring pixels at the drawing's own
-resolution, falls with it: the drawings themselves, shrunk to 256 px and resized
-back, score about 0.47 against the originals (docs/BENCHMARKS.md).
+sketch resized to the drawing's size is smooth there, and SCOOT, which reads grey-level
+co-occurrence between neighbouring pixels at the drawing's own resolution, falls with
+it: the drawings themselves, shrunk to 256 px and resized back, score only 0.46 against
+the originals (tools/texture_ceiling.py, docs/BENCHMARKS.md). Rendering at 2x and
+shrinking afterwards does not help either (0.59): the shrinking averages the grain away.
 
-This stage trains only `tokenizer.upscaler` (tokenizer.Upscaler) on frozen tokens of
-the real drawings, against the same drawings resized from their own pixels to the
-output size: L1, a local-contrast loss (the amount of pixel-to-pixel variation of each
-16 x 16 window, at SCOOT's four neighbour offsets) and taming's PatchGAN with a hinge
-loss and adaptive weight, all on random crops (the head is local, so a crop computes
-exactly what the full render draws there). Token ids and the 256 px decode are unchanged,
-so a trained transformer stays valid.
+So the head draws at the size wanted, and this stage trains it at the drawings' own
+resolution: each sample's 256 px decode (of the drawing's own tokens, frozen) is resized
+to the drawing's size and a random crop of the head's output there is compared with the
+same crop of the drawing: L1, a local-contrast loss (the amount of pixel-to-pixel
+variation of each 16 x 16 window, at SCOOT's four neighbour offsets) and taming's
+PatchGAN with a hinge loss and adaptive weight. The head is local, so a crop computes
+exactly what the full render draws there. Only `tokenizer.upscaler` moves: token ids and
+the 256 px decode are unchanged, so a trained transformer stays valid.
 """
 from __future__ import annotations
 
@@ -25,17 +27,19 @@ import torch.nn.functional as F
 
 from ..core.metrics import scoot, ssim
 from ..core.model import SketchModel
+from ..core.tokenizer import Upscaler, paper_grain
 from ..data.cache import TrainingData
 from .stages import StageOptions, _Base, _f, _grid, _tokenize
 
-CROP = 160  # output pixels per side of a training crop
+CROP = 128  # drawing pixels per side of a training crop
 
 
 def add_upscaler(model: SketchModel, factor: int, width: int, clip_weights=None) -> SketchModel:
-    """`model` with an untrained texture head (it only resizes until trained); the model itself
-    if it has one or `width` is 0."""
+    """`model` with an untrained texture head (it only resizes until trained) that draws at
+    `factor` x the decoder's size unless asked for another; the model itself if it has one or
+    `width` is 0."""
     tcfg = model.cfg.tokenizer
-    if tcfg.upscale_channels or not width or factor < 2:
+    if tcfg.upscale_channels or not width:
         return model
     cfg = dataclasses.replace(model.cfg, tokenizer=dataclasses.replace(tcfg, upscale=factor, upscale_channels=width))
     grown = SketchModel(cfg, clip_weights)
@@ -69,12 +73,9 @@ class UpscaleStage(_Base):
         tok = model.tokenizer
         if tok.upscaler is None:
             raise ValueError("the upscale stage needs a model with a texture head (add_upscaler)")
-        if len(data.real_sketch_hr) == 0:
-            raise ValueError("the upscale stage needs real drawings at the output size "
+        if len(data.real_native) == 0:
+            raise ValueError("the upscale stage needs real drawings at their own resolution "
                              "(a data cache built for it: run without --resume to rebuild it)")
-        out = model.output_size
-        if data.real_sketch_hr.shape[-1] != out:
-            raise ValueError(f"high-resolution drawings are {data.real_sketch_hr.shape[-1]} px, the model draws {out} px")
         model.requires_grad_(False)
         head = list(tok.upscaler.parameters())
         for p in head:
@@ -82,17 +83,20 @@ class UpscaleStage(_Base):
         torch.manual_seed(opts.seed)
         self.disc = NLayerDiscriminator(input_nc=1, ndf=opts.disc_channels, n_layers=3)
         self.disc.apply(weights_init)
-        groups = [{"params": head}, {"params": list(self.disc.parameters()), "weight_decay": 0.0}]
+        # A new head learns from zero (its last conv starts at 0): faster than the discriminator.
+        groups = [{"params": head, "lr_scale": opts.upscale_lr / opts.decoder_lr},
+                  {"params": list(self.disc.parameters()), "weight_decay": 0.0}]
         super().__init__(model, data, opts, total, groups, lr=opts.decoder_lr, betas=(0.5, 0.9))
-        self.hr = data.real_sketch_hr  # (R, 1, S', S') uint8
+        self.native, self.sizes = data.real_native, data.real_native_size  # (R, 1, Hm, Wm) uint8, (R, 2)
+        self.crop = int(min(CROP, self.sizes.min()))
         # The decoder is frozen: decode every drawing's tokens (and its mirror image's) once.
         self.base = [self._decode_all(ids) for ids in _tokenize(tok, data.real_sketch)]  # 2 x (R, 1, S, S) fp16
         self.adaptive = torch.zeros(())
         n = opts.preview_count
-        if len(data.val_sketch_hr):
-            self.check = data.val_sketch[:n], data.val_sketch_hr[:n]
+        if len(data.val_native):
+            self.check = data.val_sketch[:n], data.val_native[:n], data.val_native_size[:n]
         else:
-            self.check = data.real_sketch[:n], self.hr[:n]
+            self.check = data.real_sketch[:n], self.native[:n], self.sizes[:n]
 
     @torch.no_grad()
     def _decode_all(self, ids: torch.Tensor) -> torch.Tensor:
@@ -109,21 +113,31 @@ class UpscaleStage(_Base):
         if "adaptive" in tensors:
             self.adaptive = tensors["adaptive"].clone()
 
+    def _sample(self, j: int, flip: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        """One drawing's training crop: (head output (1, 1, c, c), the drawing's crop (1, 1, c, c))."""
+        up, c, m = self.model.tokenizer.upscaler, self.crop, Upscaler.MARGIN
+        h, w = (int(v) for v in self.sizes[j])
+        base = self.base[1 if flip else 0][j:j + 1].float()  # (1, 1, S, S)
+        drawing = _f(self.native[j:j + 1, :, :h, :w])  # (1, 1, h, w)
+        if flip:
+            drawing = drawing.flip(-1)
+        top, left = (int(torch.randint(0, n - c + 1, (1,), generator=self.generator)) for n in (h, w))
+        # A window MARGIN larger where the drawing has room, so the crop equals the full render.
+        t0, l0 = max(0, top - m), max(0, left - m)
+        t1, l1 = min(h, top + c + m), min(w, left + c + m)
+        resized = Upscaler.resize(base, (h, w))[..., t0:t1, l0:l1]  # (1, 1, h', w')
+        grain = paper_grain(h, w)[..., t0:t1, l0:l1]
+        out = up.draw(resized, grain)[..., top - t0:top - t0 + c, left - l0:left - l0 + c]
+        return out, drawing[..., top:top + c, left:left + c]
+
     def train_step(self, step: int) -> dict[str, float]:
         self._set_lr(step)
-        tok, o = self.model.tokenizer, self.opts
-        up = tok.upscaler
-        j = self._pick(len(self.hr))
+        o = self.opts
+        j = self._pick(len(self.native))
         flip = self._flip()
-        fwd, mirrored = self.base
-        base = torch.where(flip.view(-1, 1, 1, 1), mirrored[j], fwd[j]).float()  # (B, 1, S, S) decoder's drawing
-        x = _f(self.hr[j])
-        x = torch.where(flip.view(-1, 1, 1, 1), x.flip(-1), x)  # (B, 1, S', S')
-        size = x.shape[-1]
-        crop = min(CROP, size)
-        top, left = (int(v) for v in torch.randint(0, size - crop + 1, (2,), generator=self.generator))
-        target = x[..., top:top + crop, left:left + crop]  # (B, 1, c, c)
-        rec = up(base, crop=(top, left, crop))  # (B, 1, c, c)
+        pairs = [self._sample(int(a), bool(b)) for a, b in zip(j, flip)]
+        rec = torch.cat([p[0] for p in pairs])  # (B, 1, c, c)
+        target = torch.cat([p[1] for p in pairs])  # (B, 1, c, c)
         l1 = (rec - target).abs().mean()
         # Contrast maps are small numbers (squared grey differences): scaled to weigh like L1.
         tex = 10 * (local_contrast(rec) - local_contrast(target)).abs().mean()
@@ -134,7 +148,7 @@ class UpscaleStage(_Base):
             g_loss = -self.disc(rec * 2 - 1).mean()
             self.disc.requires_grad_(True)
             if (step - o.disc_start) % self.adaptive_every == 0:
-                last = up.head[-1].weight
+                last = self.model.tokenizer.upscaler.head[-1].weight
                 nll_grad = torch.autograd.grad(nll, last, retain_graph=True)[0]
                 g_grad = torch.autograd.grad(g_loss, last, retain_graph=True)[0]
                 self.adaptive = (nll_grad.norm() / (g_grad.norm() + 1e-4)).clamp(0, 1e4).detach()
@@ -157,16 +171,22 @@ class UpscaleStage(_Base):
 
     @torch.no_grad()
     def preview(self):
+        """Check drawings' own tokens rendered at their size: rows of (drawing, bicubic, head) crops."""
         tok = self.model.tokenizer
-        low, high = self.check
-        x_hr = _f(high)  # (n, 1, S', S')
+        low, native, sizes = self.check
         base = tok.decode(tok.encode(_f(low)))  # (n, 1, S, S)
-        rec = tok.upscaler(base).clamp(0, 1)  # (n, 1, S', S')
-        plain = F.interpolate(base, size=x_hr.shape[-2:], mode="bicubic", align_corners=False).clamp(0, 1)
         u8 = lambda t: t[0].mul(255).round().byte().numpy()  # noqa: E731
-        grid = _grid([[x_hr[i], plain[i], rec[i]] for i in range(len(rec))])
-        return grid, {
-            "val_ssim": ssim(rec, x_hr).mean().item(),
-            "val_scoot": float(np.mean([scoot(u8(a), u8(b)) for a, b in zip(x_hr, rec)])),
-            "val_scoot_bicubic": float(np.mean([scoot(u8(a), u8(b)) for a, b in zip(x_hr, plain)])),
-        }
+        rows, head_scores, plain_scores = [], [], []
+        c = int(min(192, sizes.min()))
+        for i in range(len(base)):
+            h, w = (int(v) for v in sizes[i])
+            drawing = _f(native[i, :, :h, :w])  # (1, h, w)
+            plain = Upscaler.resize(base[i:i + 1], (h, w)).clamp(0, 1)[0]
+            head = tok.upscaler(base[i:i + 1], (h, w)).clamp(0, 1)[0]
+            head_scores.append(scoot(u8(drawing), u8(head)))
+            plain_scores.append(scoot(u8(drawing), u8(plain)))
+            t, l = (h - c) // 2, (w - c) // 2
+            rows.append([a[:, t:t + c, l:l + c] for a in (drawing, plain, head)])
+        return _grid(rows), {"val_scoot": float(np.mean(head_scores)),
+                             "val_scoot_bicubic": float(np.mean(plain_scores)),
+                             "val_ssim": float(np.mean([ssim(r[2][None], r[0][None]).item() for r in rows]))}
