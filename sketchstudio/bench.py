@@ -53,7 +53,9 @@ def run(model, repeats: int = 10, ar_tokens: int = 256, steps: int = 8, flush_de
         res["forward_ms"] = _median_ms(lambda: model.logits(masked, memory, w), repeats)
         ids = masked.clamp(max=cfg.tokenizer.codebook_size - 1)
         model.tokenizer.code_luma()  # one-off per codebook, not per decode
-        res["decoder_ms"] = _median_ms(lambda: model.decode(ids), repeats)
+        res["decoder_ms"] = _median_ms(lambda: model.tokenizer.decode(ids), repeats)
+        res["output_size"] = model.output_size
+        res["render_ms"] = _median_ms(lambda: model.decode(ids), repeats)  # + the texture head, if any
 
         with FlopCounterMode(display=False) as fc:
             model.logits(masked, memory, w)
@@ -102,6 +104,7 @@ def format_table(res: dict) -> str:
         ("plain 1024² matmul rate", f"{res['matmul_gflops_rate']:.1f} GFLOP/s"),
         ("transformer / matmul", f"{res['forward_over_matmul']:.0%}"),
         ("VQ decoder", f"{res['decoder_ms']:.1f} ms"),
+        (f"finished sketch ({res['output_size']} px, decoder + texture head)", f"{res['render_ms']:.1f} ms"),
         (f"full {res['steps']}-step decode (median)", f"{res['decode_ms_median']:.0f} ms"),
         ("first full preview", f"{res['first_preview_ms']:.0f} ms"),
         ("autoregressive decode", f"{res['ar_decode_ms']:.0f} ms ({res['ar_tokens_timed']} tokens timed)"),

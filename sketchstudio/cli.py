@@ -39,6 +39,22 @@ def load(path: str | None, clip_weights: str | None = None):
     return model, info, model_id(p)
 
 
+def sampler_settings(args, info):
+    """The model's recommended sampler settings, under the options the user gave (None: not given)."""
+    from .core.sampler import RECOMMENDABLE, recommended_settings
+
+    given = {k: getattr(args, k) for k in RECOMMENDABLE if getattr(args, k, None) is not None}
+    return recommended_settings(info).with_(**given)
+
+
+def add_sampler_options(p) -> None:
+    """--steps, --temperature, --self-guidance, --style-guidance: default, the model's recommendation."""
+    p.add_argument("--steps", type=int, help="decoding steps (default: the model's recommendation, else 8)")
+    p.add_argument("--temperature", type=float, help="token sampling temperature (default: the model's, else 1)")
+    p.add_argument("--self-guidance", type=float, help="self-guidance scale (default: the model's, else 0)")
+    p.add_argument("--style-guidance", type=float, help="style guidance scale (default: the model's, else 0)")
+
+
 # --- sketch -------------------------------------------------------------------------
 def write_png(im, path: Path, text: dict | None = None) -> bool:
     """save_png (atomic: a failed write leaves the old file); on a full disk or a read-only
@@ -60,19 +76,16 @@ def cmd_sketch(args) -> int:
     from tqdm import tqdm
 
     from .core.imaging import ImageLoadError, tensor_to_image
-    from .core.sampler import SamplerSettings, iter_steps
+    from .core.sampler import iter_steps
     from .core.styles import StyleError, format_style, parse_style
     from .data.datasets import unique_stems
     from .data.prepare import prepare_photo
 
-    model, _, mid = load(args.model, args.clip_weights)
+    model, info, mid = load(args.model, args.clip_weights)
     try:
         weights = parse_style(args.style, model.styles)
-        settings = SamplerSettings(
-            steps=args.steps, seed=args.seed, temperature=args.temperature,
-            self_guidance=args.self_guidance, style_guidance=args.style_guidance,
-            schedule=args.schedule, preview="full" if args.save_steps else "none",
-        )
+        settings = sampler_settings(args, info).with_(
+            seed=args.seed, schedule=args.schedule, preview="full" if args.save_steps else "none")
     except (StyleError, ValueError) as exc:
         raise UserError(str(exc)) from None
     out = Path(args.out)
@@ -213,12 +226,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--model", help="model .safetensors (default: the shipped model)")
     s.add_argument("--clip-weights", help="local CLIP weights for models built on ViT-L/14")
     s.add_argument("--style", help="a style name, or a mix like contour=0.5,pencil=0.5")
-    s.add_argument("--steps", type=int, default=8)
+    add_sampler_options(s)
     s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--temperature", type=float, default=1.0)
     s.add_argument("--schedule", default="cosine")
-    s.add_argument("--self-guidance", type=float, default=0.0)
-    s.add_argument("--style-guidance", type=float, default=0.0)
     s.add_argument("--crop", choices=("face", "none"), default="face")
     s.add_argument("--save-steps", action="store_true", help="also write every decoding step")
     s.add_argument("-q", "--quiet", action="store_true")
@@ -255,10 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("eval", help="SCOOT and SSIM per style against drawn sketches, with baselines")
     e.add_argument("--data", required=True, help="folder with a pairs.csv like fs2k-train's")
     e.add_argument("--model", help="model .safetensors (default: the shipped model)")
-    e.add_argument("--steps", type=int, default=8)
-    e.add_argument("--temperature", type=float, default=1.0)
-    e.add_argument("--self-guidance", type=float, default=0.0)
-    e.add_argument("--style-guidance", type=float, default=0.0)
+    add_sampler_options(e)
     e.add_argument("--limit", type=int, help="only the first N pairs")
     e.add_argument("--save", help="also write the model's sketches to this folder")
     e.add_argument("--baselines-only", action="store_true", help="score only the baselines (no model)")

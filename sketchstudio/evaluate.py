@@ -108,19 +108,21 @@ def format_report(res: dict) -> str:
 def main(args) -> int:
     from tqdm import tqdm
 
-    from .cli import UserError, load
+    from .cli import UserError, load, sampler_settings
 
     if not (Path(args.data) / "pairs.csv").is_file():
         raise UserError(f"{args.data}: no pairs.csv (expected an FS2K-style folder)")
-    model = None if args.baselines_only else load(args.model)[0]
+    model, info = (None, {}) if args.baselines_only else load(args.model)[:2]
     bar = tqdm(unit="pair", file=sys.stderr, disable=args.json)
 
     def progress(i, n):
         bar.total = n
         bar.update(i - bar.n)
 
-    settings = SamplerSettings(steps=args.steps, temperature=args.temperature,
-                               self_guidance=args.self_guidance, style_guidance=args.style_guidance)
+    try:
+        settings = sampler_settings(args, info)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
     res = evaluate(model, args.data, settings, args.limit, progress,
                    Path(args.save) if args.save else None, with_fsim=not args.no_fsim)
     bar.close()

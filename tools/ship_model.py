@@ -3,7 +3,9 @@
     .venv/bin/python tools/ship_model.py runs/default [--from finetune] [--out models/sketchstudio-default.safetensors]
 
 `--from decoder` ships a model whose decoder was sharpened after fine-tuning
-(`sketchstudio train decoder --init runs/default/finetune.safetensors`).
+(`sketchstudio train decoder --init runs/default/finetune.safetensors`); `--from upscale`
+one that got its texture head on top of a finished model (`train upscale --init MODEL`).
+A run started with --init carries the starting model's stage figures forward.
 
 Reads each stage's losses.csv for steps and wall time, stores them (and the data
 sources) in the checkpoint's `info`, saves fp16 weights, reloads them, and
@@ -38,18 +40,28 @@ def main() -> None:
     ap.add_argument("run")
     ap.add_argument("--from", dest="stage", default="finetune", help="the stage whose model is shipped")
     ap.add_argument("--out", default="models/sketchstudio-default.safetensors")
+    ap.add_argument("--recommend", nargs="*", default=[], metavar="KEY=VALUE",
+                    help="sampler settings the model card recommends (e.g. style_guidance=0.75): "
+                         "the CLI, eval and the window use them unless told otherwise")
     args = ap.parse_args()
+    recommend = {k: float(v) for k, v in (kv.split("=", 1) for kv in args.recommend)}
+    if "steps" in recommend:
+        recommend["steps"] = int(recommend["steps"])
     torch.set_flush_denormal(True)
     run = Path(args.run)
     model, _ = load_model(run / f"{args.stage}.safetensors")
     pipeline = json.loads((run / "pipeline.json").read_text())
+    init = pipeline["options"].get("init")
+    init_info = load_model(init)[1] if init else {}
+    earlier = init_info.get("stages", {})
     info = {
         "name": "sketchstudio-default",
         "trained": dt.date.today().isoformat(),
-        "data": [Path(s).name for s in pipeline["sources"]],
-        "stages": {s: stage_stats(run, s) for s in ("tokenizer", "pretrain", "finetune", "decoder")
-                   if (run / f"{s}.losses.csv").exists()},
+        "data": list(dict.fromkeys([*init_info.get("data", []), *(Path(s).name for s in pipeline["sources"])])),
+        "stages": {**earlier, **{s: stage_stats(run, s) for s in ("tokenizer", "pretrain", "finetune", "decoder", "upscale")
+                                 if (run / f"{s}.losses.csv").exists()}},
         "licence_note": "FS2K (MIT, Fan et al. 2022); ORL faces courtesy of Olivetti Research Laboratory",
+        **({"sampler": recommend} if recommend else {}),
     }
     save_model(model, args.out, info=info, half=True)
     shipped, _ = load_model(args.out)

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (QApplication, QFileDialog, QFrame, QGroupBox, QHB
 from .. import __version__
 from ..cli import UserError, load
 from ..core.imaging import ImageLoadError, load_image
-from ..core.sampler import SamplerSettings
+from ..core.sampler import RECOMMENDABLE, SamplerSettings, recommended_settings
 from ..paths import default_model_path
 from . import messages
 from .decode_view import DecodeView
@@ -228,8 +228,20 @@ class MainWindow(QMainWindow):
         self.settings.last_model = str(Path(path).resolve())
         self.settings.add_recent(path, models=True)
         self.banner.hide()
+        self._apply_recommended(recommended_settings(_info))
         self.studio.set_model(model, str(path), mid)
         return True
+
+    def _apply_recommended(self, rec: SamplerSettings) -> None:
+        """Take a model's recommended sampler settings, except where the user set their own
+        (a value that differs from what the previous model recommended)."""
+        prev = getattr(self, "_recommended", None) or SamplerSettings()
+        cur = self.studio.settings
+        changes = {k: getattr(rec, k) for k in RECOMMENDABLE if getattr(cur, k) == getattr(prev, k)}
+        self._recommended = rec
+        if changes:
+            self.studio.settings = cur.with_(**changes)
+            self.sampler_controls.set_settings(self.studio.settings)
 
     def ask_model(self) -> None:
         picker = ModelPicker(self, self.settings.recent_models, self.settings.last_dir)

@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 from .. import __version__
-from ..core.checkpoint import atomic_write, load_model, save_model
+from ..core.checkpoint import CheckpointError, atomic_write, load_model, read_config, save_model
 from ..data.cache import Source, TrainingData
 from ..data.synthetic import SYNTHETIC_STYLES
 from ..paths import user_data_dir, user_models_dir
@@ -222,7 +222,15 @@ def publish(rec: RunRecord, final_losses: dict | None = None, models_dir: Path |
     model, _ = load_model(final)
     card = model_card(rec, model.styles, final_losses or {})
     dest = _unique(Path(models_dir) if models_dir else user_models_dir(), slug(rec.plan.name), ".safetensors")
-    save_model(model, dest, info={"stage": rec.plan.stages[-1], "card": card})
+    info = {"stage": rec.plan.stages[-1], "card": card}
+    if rec.plan.base_model:  # the sampler settings its card recommends still apply to the new model
+        try:
+            base_info = read_config(rec.plan.base_model)[1]
+        except (CheckpointError, OSError):
+            base_info = {}
+        if isinstance(base_info.get("sampler"), dict):
+            info["sampler"] = base_info["sampler"]
+    save_model(model, dest, info=info)
     dest.with_suffix(".md").write_text(card_markdown(card), encoding="utf-8")
     rec.status, rec.model, rec.message = "finished", str(dest), ""
     rec.save()

@@ -17,6 +17,8 @@ Guidance, both optional and combinable on the logits ℓ:
 """
 from __future__ import annotations
 
+import math
+
 import threading
 from dataclasses import dataclass, replace
 from typing import Iterator
@@ -71,6 +73,32 @@ class SamplerSettings:
 
     def with_(self, **changes) -> "SamplerSettings":
         return replace(self, **changes)
+
+
+# Settings a model may recommend in its checkpoint info (`info["sampler"]`): what its card
+# measured as the best way to sample it. Callers apply them under what the user asked for.
+RECOMMENDABLE = ("steps", "temperature", "self_guidance", "style_guidance")
+
+
+def recommended_settings(info: dict | None, base: SamplerSettings | None = None) -> SamplerSettings:
+    """`base` (default SamplerSettings()) with a model's recommended sampler settings over it.
+
+    The info comes from a file: anything malformed (not a number, out of range, NaN) is ignored.
+    """
+    base = base or SamplerSettings()
+    rec = (info or {}).get("sampler") if isinstance(info, dict) else None
+    if not isinstance(rec, dict):
+        return base
+    kinds = {"steps": int, "temperature": float, "self_guidance": float, "style_guidance": float}
+    changes = {}
+    for k in RECOMMENDABLE:
+        v = rec.get(k)
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and 0 <= v <= 100:
+            changes[k] = kinds[k](v)
+    try:
+        return base.with_(**changes)
+    except (TypeError, ValueError):
+        return base
 
 
 @dataclass
