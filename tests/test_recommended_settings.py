@@ -56,3 +56,9 @@ def test_the_window_takes_a_models_recommendation_but_keeps_what_the_user_set(ma
     assert win.studio.settings.style_guidance == 3.0
     assert win.load_model(str(recommending_model))
     assert win.studio.settings.style_guidance == 3.0
+
+
+def test_bench_times_the_recommended_decode_and_the_plain_one(recommending_model, capsys):
+    assert cli(["bench", "--model", str(recommending_model), "--repeats", "1", "--ar-tokens", "4", "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["style_guidance"] == 0.5 and res["decode_ms_unguided"] > 0 and res["decode_ms_median"] > 0

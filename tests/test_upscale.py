@@ -172,3 +172,17 @@ def test_the_pipeline_skips_the_upscale_stage_on_photos_alone(tmp_path):
     assert not (tmp_path / "run" / "upscale.safetensors").exists()
     model, _ = load_model(tmp_path / "run" / "pretrain.safetensors")  # started from the decoder stage
     assert model.output_size == model.sketch_size
+
+
+def test_intermediate_previews_skip_the_texture_head_and_the_last_one_is_the_finished_sketch():
+    from sketchstudio.core.sampler import iter_steps
+
+    model = add_upscaler(tiny_model(), 2, 8).eval()
+    torch.nn.init.normal_(model.tokenizer.upscaler.head[-1].weight, std=0.2)
+    steps = list(iter_steps(model, torch.rand(1, 3, 32, 32), settings=SamplerSettings(steps=4, preview="full")))
+    assert all(s.preview.shape == (1, 1, 64, 64) for s in steps)
+    for s in steps[:-1]:
+        assert torch.allclose(s.preview, model.decode(s.predicted, texture=False))
+    last = steps[-1]
+    assert torch.equal(last.preview, model.decode(last.tokens))
+    assert not torch.allclose(last.preview, model.decode(last.tokens, texture=False))

@@ -47,10 +47,10 @@ class SketchModel(nn.Module):
     def logits(self, tokens, memory: Memory, style_weights, return_smooth: bool = False):
         return self.transformer(tokens, memory, style_weights, return_smooth=return_smooth)
 
-    def decode(self, ids: torch.Tensor, size: tuple[int, int] | None = None) -> torch.Tensor:
+    def decode(self, ids: torch.Tensor, size: tuple[int, int] | None = None, texture: bool = True) -> torch.Tensor:
         """ids (B, N) -> the finished sketch (B, 1, H, W) in [0, 1]; (H, W) = size, by default
-        output_size square."""
-        return self.tokenizer.render(ids, size)
+        output_size square. texture=False: without the texture head, only resized (a cheap preview)."""
+        return self.tokenizer.render(ids, size, texture)
 
 
 def build_model(cfg: ModelConfig, clip_weights=None) -> SketchModel:

@@ -151,11 +151,13 @@ def _guided_logits(model: SketchModel, tokens, memory: Memory, style_w, s: Sampl
     return guided  # (B, N, K)
 
 
-def _preview(model: SketchModel, predicted: torch.Tensor, kind: str):
+def _preview(model: SketchModel, predicted: torch.Tensor, kind: str, final: bool = False):
     if kind == "none":
         return None
     if kind == "full":
-        return model.decode(predicted)  # (B, 1, H, W)
+        # The last step is the finished sketch; earlier ones skip the texture head (at 512 px
+        # it costs about four VQ decodes) and are only resized to the same size.
+        return model.decode(predicted, texture=final)  # (B, 1, H, W)
     g = model.cfg.grid
     luma = model.tokenizer.code_luma()[predicted]  # (B, N)
     return luma.view(-1, 1, g, g)
@@ -232,7 +234,8 @@ def iter_steps(
         yield StepResult(
             step=t, total=s.steps, tokens=tokens.clone(), mask=remask, newly_fixed=newly_fixed,
             predicted=predicted, confidence=confidence,
-            preview=_preview(model, predicted, "full" if (t == s.steps - 1 and s.preview != "none") else s.preview),
+            preview=_preview(model, predicted, "full" if (t == s.steps - 1 and s.preview != "none") else s.preview,
+                             final=t == s.steps - 1),
         )
 
 

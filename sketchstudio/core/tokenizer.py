@@ -158,12 +158,13 @@ class SketchTokenizer(nn.Module):
         return self.decode_latent(self.embed_ids(ids)).clamp(0, 1)
 
     @torch.no_grad()
-    def render(self, ids: torch.Tensor, size: tuple[int, int] | None = None) -> torch.Tensor:
+    def render(self, ids: torch.Tensor, size: tuple[int, int] | None = None, texture: bool = True) -> torch.Tensor:
         """ids (B, g*g) -> the finished sketch (B, 1, *size) in [0, 1]; size (H, W) defaults to
-        cfg.output_size square. Without a texture head the decode is resized (bicubic)."""
+        cfg.output_size square. Without a texture head (or with texture=False) the decode is
+        resized (bicubic)."""
         x = self.decode(ids)  # (B, 1, S, S)
         size = tuple(size) if size is not None else (self.cfg.output_size,) * 2
-        if self.upscaler is None:
+        if self.upscaler is None or not texture:
             return Upscaler.resize(x, size).clamp(0, 1)
         return self.upscaler(x, size).clamp(0, 1)
 
