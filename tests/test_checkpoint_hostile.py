@@ -46,6 +46,22 @@ def test_info_that_is_not_an_object(tiny_model, tmp_path, info):
     assert_clear_error(path, "bad info")
 
 
+@pytest.mark.parametrize("part, field, value", [
+    ("transformer", "width", 10**6), ("tokenizer", "upscale_channels", 100000), ("tokenizer", "codebook_size", 10**9),
+    ("encoder", "layers", 10**4), ("tokenizer", "ch_mult", [1] * 64), ("transformer", "mlp_ratio", 1e6),
+    ("tokenizer", "upscale", -2), ("transformer", "width", True),
+])
+def test_a_config_that_asks_for_an_absurd_model_is_refused_before_anything_is_built(tiny_model, tmp_path, part,
+                                                                                    field, value):
+    """A few bytes of config JSON must not make the loader allocate terabytes."""
+    cfg = json.loads(tiny_model.cfg.to_json())
+    cfg[part][field] = value
+    meta = metadata(tiny_model.cfg)
+    meta["config"] = json.dumps(cfg)
+    path = write(tmp_path / "m.safetensors", tiny_model.state_dict(), meta)
+    assert_clear_error(path, "bad config", field)
+
+
 # --- headers that lie ----------------------------------------------------------------------
 def split(path):
     raw = path.read_bytes()

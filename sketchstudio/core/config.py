@@ -102,6 +102,7 @@ class ModelConfig:
     styles: tuple[str, ...] = FS2K_STYLES
 
     def __post_init__(self) -> None:
+        _check_limits(self)
         if self.transformer.depth % 2 != 1:
             raise ValueError("transformer.depth must be odd (in-blocks, mid-block, out-blocks)")
         if self.encoder.image_size % self.encoder.patch_size:
@@ -159,6 +160,33 @@ class ModelConfig:
 
     def with_styles(self, styles: tuple[str, ...]) -> "ModelConfig":
         return dataclasses.replace(self, styles=tuple(styles))
+
+
+# Upper bounds on every size a config may ask for: a model file's config is built before its
+# weights are read, so without them a few bytes of JSON could ask for terabytes. The paper
+# preset (ViT-L/14, width 1024, 24 layers) sits well inside.
+_LIMITS = {
+    "EncoderConfig": {"image_size": 1024, "patch_size": 64, "width": 4096, "layers": 96, "head_width": 512},
+    "TokenizerConfig": {"image_size": 1024, "channels": 4, "unshuffle": 16, "ch": 512, "num_res_blocks": 8,
+                        "z_channels": 1024, "codebook_size": 65536, "code_dim": 1024, "refine_channels": 256,
+                        "upscale": 8, "upscale_channels": 256},
+    "TransformerConfig": {"width": 4096, "depth": 97, "heads": 64, "smooth_hidden": 4096},
+}
+
+
+def _check_limits(cfg: "ModelConfig") -> None:
+    for part in (cfg.encoder, cfg.tokenizer, cfg.transformer):
+        for name, top in _LIMITS[type(part).__name__].items():
+            v = getattr(part, name)
+            if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= top:
+                raise ValueError(f"{type(part).__name__}.{name} must be an integer in 0..{top}, got {v!r}")
+    mult = cfg.tokenizer.ch_mult
+    if not 1 <= len(mult) <= 8 or not all(isinstance(m, int) and 1 <= m <= 16 for m in mult):
+        raise ValueError(f"TokenizerConfig.ch_mult must be 1-8 integers in 1..16, got {mult!r}")
+    if not 0 < cfg.transformer.mlp_ratio <= 16:
+        raise ValueError(f"TransformerConfig.mlp_ratio must be in (0, 16], got {cfg.transformer.mlp_ratio!r}")
+    if len(cfg.styles) > 1024:
+        raise ValueError(f"at most 1024 styles, got {len(cfg.styles)}")
 
 
 def _raise_unknown(d: dict) -> dict:
