@@ -186,3 +186,25 @@ def test_intermediate_previews_skip_the_texture_head_and_the_last_one_is_the_fin
     last = steps[-1]
     assert torch.equal(last.preview, model.decode(last.tokens))
     assert not torch.allclose(last.preview, model.decode(last.tokens, texture=False))
+
+
+def test_a_resumed_upscale_run_matches_an_uninterrupted_one(hr_data, tmp_path):
+    from test_training import run_to_end
+
+    _, data = hr_data
+    opts = StageOptions(batch=2, warmup=2, disc_start=2)
+
+    def make():
+        stage = UpscaleStage(add_upscaler(tiny_model(data.styles), 2, 8), data, opts, 6)
+        stage.adaptive_every = 2  # measured at steps 2 and 4: the resumed half must restore it
+        return stage
+
+    straight, _ = run_to_end(make, tmp_path / "a", 6)
+    _, first = run_to_end(make, tmp_path / "b", 6, cancel_after=3)
+    assert first[-1].kind == "cancelled" and first[-1].step == 3
+    resumed, second = run_to_end(make, tmp_path / "b", 6, resume=True)
+    assert [e.step for e in second if e.kind == "step"] == [4, 5, 6]
+    a = {**straight.model.state_dict(), **{f"disc.{k}": v for k, v in straight.disc.state_dict().items()}}
+    b = {**resumed.model.state_dict(), **{f"disc.{k}": v for k, v in resumed.disc.state_dict().items()}}
+    for k in a:
+        assert torch.equal(a[k], b[k]), k

@@ -196,6 +196,27 @@ def add_refiner(model: SketchModel, width: int, clip_weights=None) -> SketchMode
     return grown.train(model.training)
 
 
+# --- the adversarial terms of VQ-GAN (taming), shared by the decoder and upscale stages --------
+def generator_loss(disc, fake: torch.Tensor) -> torch.Tensor:
+    """-D(fake) for images in [0, 1]; the discriminator's weights get no gradient from it."""
+    disc.requires_grad_(False)
+    g_loss = -disc(fake * 2 - 1).mean()
+    disc.requires_grad_(True)
+    return g_loss
+
+
+def adaptive_weight(nll: torch.Tensor, g_loss: torch.Tensor, last: torch.Tensor) -> torch.Tensor:
+    """taming's balance: |grad nll| / |grad g_loss| at the generator's last layer (detached)."""
+    nll_grad = torch.autograd.grad(nll, last, retain_graph=True)[0]
+    g_grad = torch.autograd.grad(g_loss, last, retain_graph=True)[0]
+    return (nll_grad.norm() / (g_grad.norm() + 1e-4)).clamp(0, 1e4).detach()
+
+
+def hinge_d_loss(disc, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    """The discriminator's hinge loss on real images vs (detached) generated ones, in [0, 1]."""
+    return 0.5 * (F.relu(1 - disc(real * 2 - 1)).mean() + F.relu(1 + disc(fake.detach() * 2 - 1)).mean())
+
+
 class DecoderStage(_Base):
     """Adversarial fine-tuning of the tokenizer's decoder on fixed tokens.
 
@@ -272,15 +293,9 @@ class DecoderStage(_Base):
         out = {"l1": l1.item(), "feature": feat.item()}
         gan_on = step >= o.disc_start
         if gan_on:
-            for p in self.disc.parameters():
-                p.requires_grad_(False)
-            g_loss = -self.disc(rec * 2 - 1).mean()
-            for p in self.disc.parameters():
-                p.requires_grad_(True)
+            g_loss = generator_loss(self.disc, rec)
             last = (tok.refine[-1] if tok.refine is not None else tok.decoder.conv_out).weight
-            nll_grad = torch.autograd.grad(nll, last, retain_graph=True)[0]
-            g_grad = torch.autograd.grad(g_loss, last, retain_graph=True)[0]
-            adaptive = (nll_grad.norm() / (g_grad.norm() + 1e-4)).clamp(0, 1e4).detach()
+            adaptive = adaptive_weight(nll, g_loss, last)
             loss = nll + o.disc_weight * adaptive * g_loss
             out.update(g_loss=g_loss.item(), adaptive=adaptive.item())
         else:
@@ -291,9 +306,7 @@ class DecoderStage(_Base):
         self.optimizer.step()  # discriminator grads are None here: only the decoder moves
         # Discriminator: hinge loss on real sketches vs the (detached) reconstructions.
         self.optimizer.zero_grad(set_to_none=True)
-        logits_real = self.disc(x * 2 - 1)
-        logits_fake = self.disc(rec.detach() * 2 - 1)
-        d_loss = 0.5 * (F.relu(1 - logits_real).mean() + F.relu(1 + logits_fake).mean())
+        d_loss = hinge_d_loss(self.disc, x, rec)
         d_loss.backward()
         self.optimizer.step()  # decoder grads are None now: only the discriminator moves
         out.update(d_loss=d_loss.item(), loss=loss.item())

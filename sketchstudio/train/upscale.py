@@ -29,7 +29,7 @@ from ..core.metrics import scoot, ssim
 from ..core.model import SketchModel
 from ..core.tokenizer import Upscaler, paper_grain
 from ..data.cache import TrainingData
-from .stages import StageOptions, _Base, _f, _grid, _tokenize
+from .stages import StageOptions, _Base, _f, _grid, _tokenize, adaptive_weight, generator_loss, hinge_d_loss
 
 CROP = 128  # drawing pixels per side of a training crop
 
@@ -144,14 +144,9 @@ class UpscaleStage(_Base):
         nll = l1 + tex
         out = {"l1": l1.item(), "contrast": tex.item()}
         if step >= o.disc_start:
-            self.disc.requires_grad_(False)
-            g_loss = -self.disc(rec * 2 - 1).mean()
-            self.disc.requires_grad_(True)
+            g_loss = generator_loss(self.disc, rec)
             if (step - o.disc_start) % self.adaptive_every == 0:
-                last = self.model.tokenizer.upscaler.head[-1].weight
-                nll_grad = torch.autograd.grad(nll, last, retain_graph=True)[0]
-                g_grad = torch.autograd.grad(g_loss, last, retain_graph=True)[0]
-                self.adaptive = (nll_grad.norm() / (g_grad.norm() + 1e-4)).clamp(0, 1e4).detach()
+                self.adaptive = adaptive_weight(nll, g_loss, self.model.tokenizer.upscaler.head[-1].weight)
             loss = nll + o.disc_weight * self.adaptive * g_loss
             out.update(g_loss=g_loss.item(), adaptive=self.adaptive.item())
         else:
@@ -161,9 +156,7 @@ class UpscaleStage(_Base):
         loss.backward()
         self.optimizer.step()  # only the head has gradients here
         self.optimizer.zero_grad(set_to_none=True)
-        logits_real = self.disc(target * 2 - 1)
-        logits_fake = self.disc(rec.detach() * 2 - 1)
-        d_loss = 0.5 * (F.relu(1 - logits_real).mean() + F.relu(1 + logits_fake).mean())
+        d_loss = hinge_d_loss(self.disc, target, rec)
         d_loss.backward()
         self.optimizer.step()  # only the discriminator has gradients now
         out.update(d_loss=d_loss.item(), loss=loss.item())
