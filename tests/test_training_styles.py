@@ -95,3 +95,27 @@ def test_pretrain_from_a_model_without_synthetic_styles_adds_them(tmp_path):
     list(run_pipeline([Source(photos)], tmp_path / "run", opts))
     model, _ = load_model(tmp_path / "run" / "pretrain.safetensors")
     assert model.styles == FS2K_STYLES + SYNTHETIC_STYLES
+
+
+def test_embedding_only_finetune_learns_the_new_row_and_leaves_the_old_styles_exactly(drawings, tmp_path):
+    base_path = tmp_path / "base.safetensors"
+    save_model(make_tiny(0), base_path)
+    opts = PipelineOptions(stages=("finetune",), config="tiny", steps={"finetune": 4}, init=str(base_path),
+                           checkpoint_every=2, preview_every=4,
+                           stage_options=StageOptions(batch=2, warmup=1, only_new_styles=True))
+    list(run_pipeline([Source(drawings, "inkwash")], tmp_path / "run", opts))
+    model, _ = load_model(tmp_path / "run" / "finetune.safetensors")
+    base, _ = load_model(base_path)
+    old, new = base.state_dict(), model.state_dict()
+    moved = {k for k in old if not torch.equal(old[k], new[k])}
+    assert moved == {"transformer.style_emb"}  # (it grew a row) every shared weight is bit for bit the same
+    emb = new["transformer.style_emb"]
+    assert torch.equal(emb[:3], old["transformer.style_emb"])
+    assert not torch.allclose(emb[3], old["transformer.style_emb"].mean(0), atol=1e-4)  # the new row learned
+    g = torch.Generator().manual_seed(0)
+    photo = torch.rand(1, 3, base.photo_size, base.photo_size, generator=g)
+    tokens = torch.randint(0, 32, (1, base.cfg.num_tokens), generator=g)
+    with torch.no_grad():
+        a = base.logits(tokens, base.condition(photo), torch.tensor([[0.0, 1.0, 0.0]]))
+        b = model.logits(tokens, model.condition(photo), torch.tensor([[0.0, 1.0, 0.0, 0.0]]))
+    assert torch.equal(a, b)  # the old styles draw exactly as before

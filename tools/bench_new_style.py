@@ -43,6 +43,7 @@ a handful of pairs and steps.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import random
 import shutil
@@ -262,7 +263,11 @@ def run(args) -> dict:
     cap = args.max_minutes * 60
     start = time.perf_counter()
     train_s = lambda: time.perf_counter() - start - eval_s  # noqa: E731
-    pipeline = run_pipeline(plan.sources(), run_dir, plan.pipeline_options(resume=False))
+    options = plan.pipeline_options(resume=False)
+    if args.only_new_styles:  # the experiment: learn only the new style's embedding row
+        options = dataclasses.replace(options, stage_options=dataclasses.replace(options.stage_options,
+                                                                                 only_new_styles=True))
+    pipeline = run_pipeline(plan.sources(), run_dir, options)
     try:
         for ev in pipeline:
             if ev.stage != "finetune" or ev.kind not in ("start", "step"):
@@ -346,6 +351,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--style-name", default="ink")
     ap.add_argument("--epochs", type=int, help="classifier epochs (default 12; --tiny 1)")
     ap.add_argument("--raw-classifier", action="store_true", help="classify raw sketches, not tokenizer round trips")
+    ap.add_argument("--only-new-styles", action="store_true",
+                    help="train only the new style's embedding row (StageOptions.only_new_styles), not the wizard's plan")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", help="output folder (default: a new temporary folder)")
     ap.add_argument("--json", action="store_true", help="print a JSON summary (the table goes to stderr)")

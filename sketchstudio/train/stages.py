@@ -52,6 +52,10 @@ class StageOptions:
     upscale_channels: int = 16  # upscale stage: width of the texture head it adds
     upscale_lr: float = 1e-3  # upscale stage: the new head's learning rate (its discriminator's is decoder_lr)
     keep_weight: float = 1.0  # finetune: distil the starting model's styles this data does not train
+    # finetune: train only the style-embedding rows of the styles in this data (the other
+    # styles then draw exactly as before), at new_style_lr, without weight decay.
+    only_new_styles: bool = False
+    new_style_lr: float = 5e-3
 
 
 def _lr_lambda(total: int, warmup: int):
@@ -329,10 +333,6 @@ class MaskedStage(_Base):
         if name not in ("pretrain", "finetune"):
             raise ValueError(name)
         self.name = name
-        for p in model.tokenizer.parameters():
-            p.requires_grad_(False)
-        params = [*model.encoder.parameters(), *model.transformer.parameters()]
-        super().__init__(model, data, opts, total, params)
         if name == "pretrain":
             self.photo_idx, sketches, self.style = data.synth_photo, data.synth_sketch, data.synth_style
         else:
@@ -340,15 +340,29 @@ class MaskedStage(_Base):
         if len(self.photo_idx) == 0:
             raise ValueError(f"the {name} stage has no training pairs in this data")
         self.sketches = sketches
+        trained = set(self.style.tolist())
+        self.kept = torch.tensor([i for i in range(len(model.styles)) if i not in trained], dtype=torch.long)
+        for p in model.tokenizer.parameters():
+            p.requires_grad_(False)
+        # Only the new styles' embedding rows: every shared weight stays, so the other styles draw
+        # exactly as before (textual-inversion-like); fine-tuning everything redraws them.
+        self.embedding_only = name == "finetune" and opts.only_new_styles and len(self.kept) > 0
+        if self.embedding_only:
+            model.requires_grad_(False)
+            model.transformer.style_emb.requires_grad_(True)
+            groups = [{"params": [model.transformer.style_emb], "weight_decay": 0.0,
+                       "lr_scale": opts.new_style_lr / opts.lr}]
+        else:
+            groups = [*model.encoder.parameters(), *model.transformer.parameters()]
+        super().__init__(model, data, opts, total, groups)
         # Styles the model has but this data does not train (the FS2K styles when an artist adds
         # one, the synthetic ones in the full pipeline): without a teacher, fine-tuning on one new
         # style redraws every old style in it within 25 steps (measured, docs/BENCHMARKS.md). The
         # starting model, frozen, keeps them: learning without forgetting (Li & Hoiem 2016).
-        trained = set(self.style.tolist())
-        self.kept = torch.tensor([i for i in range(len(model.styles)) if i not in trained], dtype=torch.long)
         self.teacher = None
-        if name == "finetune" and opts.keep_weight > 0 and len(self.kept):
+        if name == "finetune" and opts.keep_weight > 0 and len(self.kept) and not self.embedding_only:
             self.teacher = copy.deepcopy(model).eval().requires_grad_(False)
+        if name == "finetune" and len(self.kept):
             # The kept styles' own embedding rows stay as they were: distillation keeps their
             # look through the shared weights; a row is only ever trained by its own data.
             kept_rows = torch.zeros(len(model.styles), 1)
