@@ -262,7 +262,7 @@ class MainWindow(QMainWindow):
         cfg = s.model.cfg
         name = Path(s.model_path).name if s.model_path else "(in memory)"
         self.model_label.setText(f"{name}\n{s.model_id}\n{cfg.grid}×{cfg.grid} tokens, "
-                                 f"{cfg.tokenizer.image_size} px; styles: {', '.join(s.styles)}")
+                                 f"{s.model.output_size} px sketches; styles: {', '.join(s.styles)}")
         self.model_label.setToolTip(messages.plain_tooltip(s.model_path or ""))
         if s.photo is None:
             self.decode_view.clear("Open a photo, drop one here, paste one, or start the webcam.")
