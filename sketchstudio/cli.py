@@ -71,6 +71,19 @@ def write_png(im, path: Path, text: dict | None = None) -> bool:
     return True
 
 
+# The texture head draws --crop none sketches at the photo's own size, up to this many pixels
+# on the longer side (its activations are about 200 bytes a pixel); larger photos get the
+# sketch drawn at this size and resized.
+RENDER_MAX = 2048
+
+
+def render_size(photo_size: tuple[int, int]) -> tuple[int, int]:
+    """(W, H) of a photo -> (H, W) to draw its sketch at."""
+    w, h = photo_size
+    k = min(1.0, RENDER_MAX / max(w, h))
+    return max(1, round(h * k)), max(1, round(w * k))
+
+
 def cmd_sketch(args) -> int:
     import torch
     from tqdm import tqdm
@@ -116,10 +129,11 @@ def cmd_sketch(args) -> int:
         if not written:
             failures += 1
             continue
-        # --crop none: drawn at the photo's own size (the texture head draws at any size).
-        size = prep.original_size[::-1] if args.crop == "none" else None  # (H, W)
+        size = render_size(prep.original_size) if args.crop == "none" else None  # (H, W)
         with torch.inference_mode():  # last.tokens is an inference tensor; decoding must not track grads
             sketch = tensor_to_image(model.decode(last.tokens, size)[0])
+        if args.crop == "none" and sketch.size != prep.original_size:
+            sketch = sketch.resize(prep.original_size, resample=3)  # bicubic, up to a very large photo's size
         meta = {
             "style": format_style(weights, model.styles), "style_weights": dict(zip(model.styles, weights)),
             "seed": settings.seed, "steps": settings.steps, "temperature": settings.temperature,

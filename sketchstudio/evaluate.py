@@ -45,9 +45,12 @@ def generate(model, photo: Image.Image, style: str, settings: SamplerSettings) -
     w = torch.zeros(len(model.styles))
     w[model.styles.index(style)] = 1.0
     res = sample(model, prep.tensor, w, settings.with_(preview="none"))
-    # Drawn at the photo's size (= its drawing's): the texture head draws there directly;
-    # a model without one has its decode resized (bicubic, antialiased where it shrinks).
-    return model.decode(res.tokens, size=photo.size[::-1])[0, 0].mul(255).round().byte().numpy()
+    # Drawn at the photo's size (= its drawing's): the texture head draws there directly (up to
+    # the CLI's pixel budget); a model without one has its decode resized (bicubic).
+    from .cli import render_size
+
+    out = model.decode(res.tokens, size=render_size(photo.size))[0, 0].mul(255).round().byte().numpy()
+    return out if out.shape[::-1] == photo.size else cv2.resize(out, photo.size, interpolation=cv2.INTER_CUBIC)
 
 
 def saved_name(photo: Path) -> str:

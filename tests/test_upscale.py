@@ -208,3 +208,27 @@ def test_a_resumed_upscale_run_matches_an_uninterrupted_one(hr_data, tmp_path):
     b = {**resumed.model.state_dict(), **{f"disc.{k}": v for k, v in resumed.disc.state_dict().items()}}
     for k in a:
         assert torch.equal(a[k], b[k]), k
+
+
+def test_the_cli_draws_crop_none_sketches_at_the_photos_size_within_a_pixel_budget(tmp_path, monkeypatch):
+    import sketchstudio.cli as cli_mod
+
+    model = add_upscaler(tiny_model(), 2, 8)
+    path = tmp_path / "m.safetensors"
+    save_model(model, path)
+    photo = tmp_path / "wide.png"
+    Image.new("RGB", (300, 120), (200, 180, 160)).save(photo)
+    drawn = []
+    real_decode = SketchModel.decode
+
+    def spy(self, ids, size=None, texture=True):
+        drawn.append(size)
+        return real_decode(self, ids, size, texture)
+
+    monkeypatch.setattr(SketchModel, "decode", spy)
+    for budget, want in ((4096, (120, 300)), (100, (40, 100))):
+        monkeypatch.setattr(cli_mod, "RENDER_MAX", budget)
+        out = tmp_path / f"out{budget}"
+        assert cli_mod.main(["sketch", str(photo), "--out", str(out), "--model", str(path), "--crop", "none", "-q"]) == 0
+        assert drawn[-1] == want  # drawn by the head at the photo's size, or within the budget
+        assert Image.open(out / "wide.png").size == (300, 120)  # and always returned at the photo's size
