@@ -12,8 +12,8 @@ import pytest
 from sketchstudio.cli import main as cli_main
 from sketchstudio.core.checkpoint import TEMP_SUFFIX, load_model
 from sketchstudio.data.cache import TrainingData
-from sketchstudio.train.pipeline import STAGES, PipelineOptions, _model_for
-from sketchstudio.train.stages import DecoderStage, MaskedStage, StageOptions, TokenizerStage
+from sketchstudio.train.pipeline import STAGES, PipelineOptions, _model_for, build_stage
+from sketchstudio.train.stages import StageOptions
 from sketchstudio.train.state import load_state
 from sketchstudio.train.styles import align_styles
 
@@ -59,10 +59,7 @@ def restore_state(path, out):
     opts = PipelineOptions(config="tiny", stage_options=StageOptions(batch=BATCH))
     model = _model_for(name, out, data, opts, first=name == STAGES[0])
     stage_data = align_styles(data, model.styles)
-    if name in ("tokenizer", "decoder"):
-        stage = (TokenizerStage if name == "tokenizer" else DecoderStage)(model, stage_data, opts.stage_options, STEPS)
-    else:
-        stage = MaskedStage(name, model, stage_data, opts.stage_options, STEPS)
+    stage = build_stage(name, model, stage_data, opts.stage_options, STEPS)
     step, _, tensors = load_state(path, stage.model, stage.optimizer, stage.generator)
     stage.load_stage_tensors(tensors)
     return step

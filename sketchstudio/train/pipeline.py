@@ -102,6 +102,17 @@ def _model_for(stage: str, out: Path, data: TrainingData, opts: PipelineOptions,
     return add_styles(model, stage_styles(stage, data), opts.clip_weights)
 
 
+def build_stage(name: str, model: SketchModel, data: TrainingData, options: StageOptions, total: int):
+    """The Stage object that trains `name` (one of STAGES) for `total` steps."""
+    if name == "tokenizer":
+        return TokenizerStage(model, data, options, total)
+    if name == "decoder":
+        return DecoderStage(model, data, options, total)
+    if name == "upscale":
+        return UpscaleStage(model, data, options, total)
+    return MaskedStage(name, model, data, options, total)
+
+
 def run_pipeline(sources: list[Source], out_dir, opts: PipelineOptions,
                  cancel: CancelToken | None = None) -> Iterator[TrainEvent]:
     out = Path(out_dir)
@@ -135,14 +146,7 @@ def run_pipeline(sources: list[Source], out_dir, opts: PipelineOptions,
         torch.manual_seed(opts.stage_options.seed)
         model = _model_for(stage_name, out, data, opts, first=(n == 0))
         stage_data = align_styles(data, model.styles)  # style indices into this model's styles
-        if stage_name == "tokenizer":
-            stage = TokenizerStage(model, stage_data, opts.stage_options, steps[stage_name])
-        elif stage_name == "decoder":
-            stage = DecoderStage(model, stage_data, opts.stage_options, steps[stage_name])
-        elif stage_name == "upscale":
-            stage = UpscaleStage(model, stage_data, opts.stage_options, steps[stage_name])
-        else:
-            stage = MaskedStage(stage_name, model, stage_data, opts.stage_options, steps[stage_name])
+        stage = build_stage(stage_name, model, stage_data, opts.stage_options, steps[stage_name])
         run = RunOptions(steps[stage_name], opts.checkpoint_every, opts.preview_every, opts.resume)
         last = None
         for last in run_stage(stage, out, run, cancel):
