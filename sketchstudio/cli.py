@@ -257,7 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--json", action="store_true")
     b.set_defaults(func=cmd_bench)
 
-    t = sub.add_parser("train", help="train the tokenizer, its adversarial decoder, the 2x texture head, "
+    t = sub.add_parser("train", help="train the tokenizer, its adversarial decoder, the texture head, "
                                      "pre-train, fine-tune, or all five")
     t.add_argument("stage", choices=("tokenizer", "decoder", "upscale", "pretrain", "finetune", "all"))
     t.add_argument("--data", nargs="+", required=True, metavar="PATH",

@@ -18,7 +18,6 @@ Guidance, both optional and combinable on the logits ℓ:
 from __future__ import annotations
 
 import math
-
 import threading
 from dataclasses import dataclass, replace
 from typing import Iterator
@@ -77,7 +76,7 @@ class SamplerSettings:
 
 # Settings a model may recommend in its checkpoint info (`info["sampler"]`): what its card
 # measured as the best way to sample it. Callers apply them under what the user asked for.
-RECOMMENDABLE = ("steps", "temperature", "self_guidance", "style_guidance")
+RECOMMENDABLE = {"steps": int, "temperature": float, "self_guidance": float, "style_guidance": float}
 
 
 def recommended_settings(info: dict | None, base: SamplerSettings | None = None) -> SamplerSettings:
@@ -89,12 +88,11 @@ def recommended_settings(info: dict | None, base: SamplerSettings | None = None)
     rec = (info or {}).get("sampler") if isinstance(info, dict) else None
     if not isinstance(rec, dict):
         return base
-    kinds = {"steps": int, "temperature": float, "self_guidance": float, "style_guidance": float}
     changes = {}
-    for k in RECOMMENDABLE:
+    for k, kind in RECOMMENDABLE.items():
         v = rec.get(k)
         if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and 0 <= v <= 100:
-            changes[k] = kinds[k](v)
+            changes[k] = kind(v)
     try:
         return base.with_(**changes)
     except (TypeError, ValueError):
