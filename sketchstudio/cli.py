@@ -71,19 +71,6 @@ def write_png(im, path: Path, text: dict | None = None) -> bool:
     return True
 
 
-# The texture head draws --crop none sketches at the photo's own size, up to this many pixels
-# on the longer side (its activations are about 200 bytes a pixel); larger photos get the
-# sketch drawn at this size and resized.
-RENDER_MAX = 2048
-
-
-def render_size(photo_size: tuple[int, int]) -> tuple[int, int]:
-    """(W, H) of a photo -> (H, W) to draw its sketch at."""
-    w, h = photo_size
-    k = min(1.0, RENDER_MAX / max(w, h))
-    return max(1, round(h * k)), max(1, round(w * k))
-
-
 def cmd_sketch(args) -> int:
     import torch
     from tqdm import tqdm
@@ -91,6 +78,7 @@ def cmd_sketch(args) -> int:
     from .core.imaging import ImageLoadError, tensor_to_image
     from .core.sampler import iter_steps
     from .core.styles import StyleError, format_style, parse_style
+    from .core.tokenizer import render_size
     from .data.datasets import unique_stems
     from .data.prepare import prepare_photo
 

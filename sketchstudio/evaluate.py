@@ -20,6 +20,7 @@ from .core.imaging import load_image
 from .core.metrics import fsim, fsim_features, scoot, ssim_uint8
 from .core.sampler import SamplerSettings, sample
 from .core.styles import canonical
+from .core.tokenizer import render_size
 from .data.datasets import DataReport, load_fs2k
 from .data.prepare import prepare_image
 from .data.synthetic import xdog
@@ -46,9 +47,7 @@ def generate(model, photo: Image.Image, style: str, settings: SamplerSettings) -
     w[model.styles.index(style)] = 1.0
     res = sample(model, prep.tensor, w, settings.with_(preview="none"))
     # Drawn at the photo's size (= its drawing's): the texture head draws there directly (up to
-    # the CLI's pixel budget); a model without one has its decode resized (bicubic).
-    from .cli import render_size
-
+    # tokenizer.RENDER_MAX); a model without one has its decode resized (bicubic).
     out = model.decode(res.tokens, size=render_size(photo.size))[0, 0].mul(255).round().byte().numpy()
     return out if out.shape[::-1] == photo.size else cv2.resize(out, photo.size, interpolation=cv2.INTER_CUBIC)
 

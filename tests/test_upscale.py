@@ -212,6 +212,7 @@ def test_a_resumed_upscale_run_matches_an_uninterrupted_one(hr_data, tmp_path):
 
 def test_the_cli_draws_crop_none_sketches_at_the_photos_size_within_a_pixel_budget(tmp_path, monkeypatch):
     import sketchstudio.cli as cli_mod
+    import sketchstudio.core.tokenizer as tokenizer_mod
 
     model = add_upscaler(tiny_model(), 2, 8)
     path = tmp_path / "m.safetensors"
@@ -227,7 +228,7 @@ def test_the_cli_draws_crop_none_sketches_at_the_photos_size_within_a_pixel_budg
 
     monkeypatch.setattr(SketchModel, "decode", spy)
     for budget, want in ((4096, (120, 300)), (100, (40, 100))):
-        monkeypatch.setattr(cli_mod, "RENDER_MAX", budget)
+        monkeypatch.setattr(tokenizer_mod, "RENDER_MAX", budget)
         out = tmp_path / f"out{budget}"
         assert cli_mod.main(["sketch", str(photo), "--out", str(out), "--model", str(path), "--crop", "none", "-q"]) == 0
         assert drawn[-1] == want  # drawn by the head at the photo's size, or within the budget

@@ -39,6 +39,19 @@ def paper_grain(h: int, w: int) -> torch.Tensor:
     return torch.rand(1, 1, h, w, generator=torch.Generator().manual_seed(0))
 
 
+# The texture head draws a sketch at a photo's own size up to this many pixels on the longer
+# side (its activations are about 200 bytes a pixel); a larger photo's sketch is drawn at
+# this size and resized by the caller.
+RENDER_MAX = 2048
+
+
+def render_size(photo_size: tuple[int, int]) -> tuple[int, int]:
+    """(W, H) of a photo -> (H, W) to draw its sketch at, within RENDER_MAX."""
+    w, h = photo_size
+    k = min(1.0, RENDER_MAX / max(w, h))
+    return max(1, round(h * k)), max(1, round(w * k))
+
+
 class Upscaler(nn.Module):
     """Draws a sketch at any size: bicubic resize plus a residual conv head over paper grain.
 

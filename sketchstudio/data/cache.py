@@ -133,7 +133,7 @@ def build_training_data(
 
     photos, real_photo, real_sketch, real_style = [], [], [], []
     val_photo, val_sketch, val_style = [], [], []
-    real_hr, val_hr = [], []
+    real_own, val_own = [], []  # the drawings at their own resolution (native=True)
     synth_src: list[int] = []
     kept_val: list[Pair] = []
     work = len(train_pairs) + len(val_pairs) + len(photo_only)
@@ -149,18 +149,18 @@ def build_training_data(
         for q in group:
             try:
                 ph = _rgb_array(q.photo, size, crop=False)
-                sk, hr = _grey_arrays(q.sketch, size, native)
+                sk, own = _grey_arrays(q.sketch, size, native)
             except ImageLoadError as exc:
                 report.add(q.photo, str(exc).split(": ", 1)[-1])
                 tick()
                 continue
             if is_val:
                 val_photo.append(ph), val_sketch.append(sk), val_style.append(sidx[q.style])
-                val_hr.append(hr)
+                val_own.append(own)
                 kept_val.append(q)
             else:
                 real_photo.append(len(photos)), real_sketch.append(sk), real_style.append(sidx[q.style])
-                real_hr.append(hr)
+                real_own.append(own)
                 if synthetic_for_real:
                     synth_src.append(len(photos))
                 photos.append(ph)
@@ -190,8 +190,8 @@ def build_training_data(
     def idx(a):
         return torch.tensor(a, dtype=torch.long)
 
-    real_native, real_native_size = _canvas([a for a in real_hr if a is not None])
-    val_native, val_native_size = _canvas([a for a in val_hr if a is not None])
+    real_native, real_native_size = _canvas([a for a in real_own if a is not None])
+    val_native, val_native_size = _canvas([a for a in val_own if a is not None])
     data = TrainingData(
         styles=styles, photos=img(photos, 3), real_photo=idx(real_photo), real_sketch=img(real_sketch, 1),
         real_style=idx(real_style), synth_photo=idx(synth_photo), synth_sketch=img(synth_sketch, 1),

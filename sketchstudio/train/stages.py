@@ -221,6 +221,17 @@ def hinge_d_loss(disc, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
     return 0.5 * (F.relu(1 - disc(real * 2 - 1)).mean() + F.relu(1 + disc(fake.detach() * 2 - 1)).mean())
 
 
+def disc_tensors(disc) -> dict[str, torch.Tensor]:
+    """A discriminator's weights for a stage's training state, under `disc.`."""
+    return {f"disc.{k}": v for k, v in disc.state_dict().items()}
+
+
+def load_disc_tensors(disc, tensors: dict[str, torch.Tensor]) -> None:
+    state = {k[len("disc."):]: v for k, v in tensors.items() if k.startswith("disc.")}
+    if state:
+        disc.load_state_dict(state)
+
+
 class DecoderStage(_Base):
     """Adversarial fine-tuning of the tokenizer's decoder on fixed tokens.
 
@@ -261,12 +272,10 @@ class DecoderStage(_Base):
             : opts.preview_count * 2]
 
     def stage_tensors(self) -> dict[str, torch.Tensor]:
-        return {f"disc.{k}": v for k, v in self.disc.state_dict().items()}
+        return disc_tensors(self.disc)
 
     def load_stage_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
-        disc = {k[len("disc."):]: v for k, v in tensors.items() if k.startswith("disc.")}
-        if disc:
-            self.disc.load_state_dict(disc)
+        load_disc_tensors(self.disc, tensors)
 
     def _batch(self):
         b = self.opts.batch

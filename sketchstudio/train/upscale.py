@@ -29,7 +29,8 @@ from ..core.metrics import scoot, ssim
 from ..core.model import SketchModel
 from ..core.tokenizer import Upscaler, paper_grain
 from ..data.cache import TrainingData
-from .stages import StageOptions, _Base, _f, _grid, _tokenize, adaptive_weight, generator_loss, hinge_d_loss
+from .stages import (StageOptions, _Base, _f, _grid, _tokenize, adaptive_weight, disc_tensors, generator_loss,
+                     hinge_d_loss, load_disc_tensors)
 
 CROP = 128  # drawing pixels per side of a training crop
 
@@ -104,12 +105,10 @@ class UpscaleStage(_Base):
         return torch.cat([tok.decode(ids[i:i + 32]).half() for i in range(0, len(ids), 32)])
 
     def stage_tensors(self) -> dict[str, torch.Tensor]:
-        return {"adaptive": self.adaptive.clone(), **{f"disc.{k}": v for k, v in self.disc.state_dict().items()}}
+        return {"adaptive": self.adaptive.clone(), **disc_tensors(self.disc)}
 
     def load_stage_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
-        disc = {k[len("disc."):]: v for k, v in tensors.items() if k.startswith("disc.")}
-        if disc:
-            self.disc.load_state_dict(disc)
+        load_disc_tensors(self.disc, tensors)
         if "adaptive" in tensors:
             self.adaptive = tensors["adaptive"].clone()
 
