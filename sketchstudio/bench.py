@@ -58,7 +58,7 @@ def run(model, repeats: int = 10, ar_tokens: int = 256, steps: int = 8, flush_de
         model.tokenizer.code_luma()  # one-off per codebook, not per decode
         res["decoder_ms"] = _median_ms(lambda: model.tokenizer.decode(ids), repeats)
         res["output_size"] = model.output_size
-        res["render_ms"] = _median_ms(lambda: model.decode(ids), repeats)  # + the texture head, if any
+        res["render_ms"] = _median_ms(lambda: model.decode(ids), repeats)  # + the renderer or texture head, if any
 
         with FlopCounterMode(display=False) as fc:
             model.logits(masked, memory, w)
@@ -113,7 +113,7 @@ def format_table(res: dict) -> str:
         ("plain 1024² matmul rate", f"{res['matmul_gflops_rate']:.1f} GFLOP/s"),
         ("transformer / matmul", f"{res['forward_over_matmul']:.0%}"),
         ("VQ decoder", f"{res['decoder_ms']:.1f} ms"),
-        (f"finished sketch ({res['output_size']} px, decoder + texture head)", f"{res['render_ms']:.1f} ms"),
+        (f"finished sketch ({res['output_size']} px, decoder + renderer)", f"{res['render_ms']:.1f} ms"),
         (f"full {res['steps']}-step decode (median)", f"{res['decode_ms_median']:.0f} ms"
          + (f" (style guidance {res['style_guidance']:g}, self-guidance {res['self_guidance']:g}; "
             f"{res['decode_ms_unguided']:.0f} ms without)" if "decode_ms_unguided" in res else "")),

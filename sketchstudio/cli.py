@@ -152,10 +152,10 @@ def cmd_train(args) -> int:
     from .core.encoder import ClipWeightsError
     from .core.sampler import CancelToken
     from .data.cache import Source
-    from .train.pipeline import STAGES, PipelineOptions, run_pipeline
+    from .train.pipeline import ALL_STAGES, PipelineOptions, run_pipeline
     from .train.stages import StageOptions
 
-    stages = STAGES if args.stage == "all" else (args.stage,)
+    stages = ALL_STAGES if args.stage == "all" else (args.stage,)
     steps = {s: args.max_steps for s in stages} if args.max_steps else None
     opts = PipelineOptions(
         stages=stages, config=args.config, steps=steps, resume=args.resume, init=args.init,
@@ -246,9 +246,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--json", action="store_true")
     b.set_defaults(func=cmd_bench)
 
-    t = sub.add_parser("train", help="train the tokenizer, its adversarial decoder, the texture head, "
-                                     "pre-train, fine-tune, or all five")
-    t.add_argument("stage", choices=("tokenizer", "decoder", "upscale", "pretrain", "finetune", "all"))
+    t = sub.add_parser("train", help="train the tokenizer, its adversarial decoder, pre-train, fine-tune, "
+                                     "the stroke renderer, or all five (upscale: v3's texture head)")
+    t.add_argument("stage", choices=("tokenizer", "decoder", "upscale", "pretrain", "finetune", "render", "all"))
     t.add_argument("--data", nargs="+", required=True, metavar="PATH",
                    help="FS2K folders (pairs.csv), 'my drawings' folders (photos/ + drawings/), photo folders")
     t.add_argument("--out", required=True, help="run folder: checkpoints, previews, losses")

@@ -13,8 +13,8 @@ def test_train_all_then_eval(tmp_path, capsys):
                  "--max-steps", "3", "--batch", "2", "--checkpoint-every", "2", "--preview-every", "3", "-q"])
     assert code == 0
     err = capsys.readouterr().err
-    assert "[finetune] done" in err and "held out" in err
-    model = out / "finetune.safetensors"
+    assert "[render] done" in err and "held out" in err
+    model = out / "render.safetensors"
     assert model.exists()
 
     # Resume of a finished run does no work and still succeeds.

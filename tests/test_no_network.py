@@ -28,7 +28,7 @@ def test_sketch_train_eval_never_touch_the_network(no_network, tmp_path, tiny_ch
     fs2k = make_fs2k(tmp_path / "fs2k", per_style=2, size=40)
     assert main(["train", "all", "--data", str(fs2k), "--out", str(tmp_path / "run"), "--config", "tiny",
                  "--max-steps", "2", "--batch", "2", "-q"]) == 0
-    assert main(["eval", "--data", str(fs2k), "--model", str(tmp_path / "run" / "finetune.safetensors"),
+    assert main(["eval", "--data", str(fs2k), "--model", str(tmp_path / "run" / "render.safetensors"),
                  "--limit", "2", "--no-fsim", "--json"]) == 0
     assert no_network == []
 

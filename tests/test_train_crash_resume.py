@@ -12,7 +12,7 @@ import pytest
 from sketchstudio.cli import main as cli_main
 from sketchstudio.core.checkpoint import TEMP_SUFFIX, load_model
 from sketchstudio.data.cache import TrainingData
-from sketchstudio.train.pipeline import STAGES, PipelineOptions, _model_for, build_stage
+from sketchstudio.train.pipeline import ALL_STAGES as STAGES, PipelineOptions, _model_for, build_stage
 from sketchstudio.train.stages import StageOptions
 from sketchstudio.train.state import load_state
 from sketchstudio.train.styles import align_styles
@@ -108,11 +108,11 @@ def test_sigkill_at_random_moments_then_resume(tmp_path):
     print("kills (stage, step at kill, resumed at, files loaded, temporaries left):", record)
     assert len(record) >= 3, f"too few kills landed before training finished: {record}"
 
-    assert "[finetune] done" in log.read_text()
+    assert "[render] done" in log.read_text()
     assert not [p.name for p in out.rglob(f"*{TEMP_SUFFIX}")]  # the killed writes' temporaries are gone
     assert not list(out.glob("*.state.safetensors"))
     assert load_every_file(out) == 1 + len(STAGES)  # data + one model per stage
-    final = out / "finetune.safetensors"
+    final = out / "render.safetensors"
     photo = next((data / "photos").iterdir())
     assert cli_main(["sketch", str(photo), "--out", str(tmp_path / "sketch"), "--model", str(final),
                      "--steps", "4", "-q"]) == 0

@@ -2,7 +2,8 @@
 
     .venv/bin/python tools/ship_model.py runs/default [--from finetune] [--out models/sketchstudio-default.safetensors]
 
-`--from decoder` ships a model whose decoder was sharpened after fine-tuning
+`--from render` ships a model with the stroke renderer (v4: `train render --init
+runs/v4/finetune.safetensors`); `--from decoder` ships a model whose decoder was sharpened after fine-tuning
 (`sketchstudio train decoder --init runs/default/finetune.safetensors`); `--from upscale`
 one that got its texture head on top of a finished model (`train upscale --init MODEL`).
 A run started with --init carries the starting model's stage figures forward.
@@ -35,6 +36,26 @@ def stage_stats(run: Path, stage: str) -> dict:
     return out
 
 
+def run_history(run: Path) -> tuple[list[str], dict]:
+    """(data sources, per-stage figures) of a run and of the runs its --init model came from:
+    a run started from another run's model carries that run's figures forward."""
+    pipeline = json.loads((run / "pipeline.json").read_text())
+    init = pipeline["options"].get("init")
+    data, stages = [], {}
+    if init:
+        init_run = Path(init).parent
+        if (init_run / "pipeline.json").exists() and init_run.resolve() != run.resolve():
+            data, stages = run_history(init_run)
+        else:
+            info = load_model(init)[1]
+            data, stages = info.get("data", []), info.get("stages", {})
+    ours = {s: stage_stats(run, s) for s in ("tokenizer", "pretrain", "finetune", "decoder", "upscale", "render")
+            if (run / f"{s}.losses.csv").exists()}
+    for s in ours.keys() & stages.keys():  # a stage trained again from its earlier result
+        ours[s]["continued_from"] = stages[s]
+    return list(dict.fromkeys([*data, *(Path(s).name for s in pipeline["sources"])])), {**stages, **ours}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("run")
@@ -50,16 +71,12 @@ def main() -> None:
     torch.set_flush_denormal(True)
     run = Path(args.run)
     model, _ = load_model(run / f"{args.stage}.safetensors")
-    pipeline = json.loads((run / "pipeline.json").read_text())
-    init = pipeline["options"].get("init")
-    init_info = load_model(init)[1] if init else {}
-    earlier = init_info.get("stages", {})
+    data_sources, stages = run_history(run)
     info = {
         "name": "sketchstudio-default",
         "trained": dt.date.today().isoformat(),
-        "data": list(dict.fromkeys([*init_info.get("data", []), *(Path(s).name for s in pipeline["sources"])])),
-        "stages": {**earlier, **{s: stage_stats(run, s) for s in ("tokenizer", "pretrain", "finetune", "decoder", "upscale")
-                                 if (run / f"{s}.losses.csv").exists()}},
+        "data": data_sources,
+        "stages": stages,
         "licence_note": "FS2K (MIT, Fan et al. 2022); ORL faces courtesy of Olivetti Research Laboratory",
         **({"sampler": recommend} if recommend else {}),
     }

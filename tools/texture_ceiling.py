@@ -1,34 +1,47 @@
-"""How much SCOOT does a sketch lose to its resolution and to the tokenizer? (issue #4)
+"""Where does a sketch lose SCOOT: resolution, tokenizer, renderer or transformer? (issues #4, #12)
 
-    .venv/bin/python tools/texture_ceiling.py --data runs/v3/val [--model M ...] [--limit N] [--json]
+    .venv/bin/python tools/texture_ceiling.py --data runs/v4/val --model A.safetensors [B ...] \
+        [--sample] [--save DIR] [--limit N] [--json]
 
 SCOOT reads grey-level co-occurrence between neighbouring pixels at the drawing's own
-resolution, so pixel-scale texture decides it. For each held-out pair this scores, against
-the drawing itself:
-  * the drawing resized to the decoder's 256 px (area, as training sees it) and back (bicubic);
-  * the drawing resized to 512 px and back (area): why the head draws at the drawing's size
-    rather than at 2x and shrinking;
-  * each --model's tokenizer round trip: the drawing's own tokens (the best any transformer
-    can do) rendered by the model and resized to the drawing's size as `sketchstudio eval`
-    does. A model with a texture head is also scored with the head bypassed (its 256 px
-    decode, bicubic up), so the head's own gain is measured in the same run.
-Prints SCOOT per style and overall (mean over pairs); no sampling, so it runs in a minute.
+resolution. For each held-out pair this scores, against the drawing itself:
+  * the drawing resized to the decoder's 256 px and back, and via 512 px (resolution alone);
+  * for each --model M: the drawing's own tokens (what a perfect transformer would give)
+    drawn by M's head (texture head or stroke renderer) at the drawing's size, the same
+    tokens' 256 px decode only resized, and the tokens of a blank page drawn by M's head
+    (what the head draws with nothing to go on);
+  * with --sample, for each --model T whose codebook M shares: the tokens T's transformer
+    samples for the photo (T's recommended settings, the pair's style, seed = pair index,
+    the photo squashed to a square as `sketchstudio eval` does) drawn by M's head. The
+    rows "T sampled -> M" beside "M own tokens" show the gap the transformer leaves, and
+    the same tokens through two heads show what each head adds.
+It also prints each transformer's token statistics on the drawings' own tokens: accuracy and
+cross-entropy of its first decoding step (all tokens masked) and with half of them masked.
+--save DIR writes every rendered candidate as DIR/<row>/<photo folder>-<stem>.png (the
+names `tools/style_classifier.py --generated` reads).
 """
 from __future__ import annotations
 
 import argparse
 import json
+import re
 from collections import defaultdict
 from pathlib import Path
 
 import cv2
 import numpy as np
 import torch
+import torch.nn.functional as F
+from PIL import Image
 
 from sketchstudio.core.checkpoint import load_model
 from sketchstudio.core.imaging import load_image
 from sketchstudio.core.metrics import scoot
+from sketchstudio.core.sampler import recommended_settings, sample
+from sketchstudio.core.styles import canonical
 from sketchstudio.data.datasets import DataReport, load_fs2k
+from sketchstudio.data.prepare import prepare_image
+from sketchstudio.evaluate import saved_name
 
 
 def back(a: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -37,47 +50,98 @@ def back(a: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return cv2.resize(a, size, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC)
 
 
+def u8(t: torch.Tensor) -> np.ndarray:
+    return t[0, 0].mul(255).round().byte().numpy()
+
+
+def same_codebook(a, b) -> bool:
+    ca, cb = a.tokenizer.codebook(), b.tokenizer.codebook()
+    return ca.shape == cb.shape and torch.allclose(ca, cb, atol=1e-3)
+
+
+@torch.inference_mode()
+def token_stats(model, photo: torch.Tensor, style: torch.Tensor, ids: torch.Tensor, gen: torch.Generator) -> dict:
+    """Accuracy and cross-entropy of the transformer's predictions of `ids` (1, N)."""
+    mem = model.condition(photo)
+    out = {}
+    for name, frac in (("all masked", 1.0), ("half masked", 0.5)):
+        mask = torch.rand(ids.shape, generator=gen) < frac if frac < 1 else torch.ones_like(ids, dtype=torch.bool)
+        inputs = torch.where(mask, model.cfg.mask_id, ids)
+        logits = model.logits(inputs, mem, style)[mask].float()  # (M, K)
+        out[f"{name}: accuracy"] = (logits.argmax(-1) == ids[mask]).float().mean().item()
+        out[f"{name}: cross-entropy"] = F.cross_entropy(logits, ids[mask]).item()
+    return out
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", required=True, help="folder with pairs.csv (the held-out split)")
-    ap.add_argument("--model", nargs="*", default=[], help="models whose tokenizer round trip to score")
+    ap.add_argument("--model", nargs="*", default=[], help="models whose heads (and transformers) to score")
+    ap.add_argument("--sample", action="store_true", help="also sample each model's tokens (slower)")
+    ap.add_argument("--save", help="write every candidate under this folder")
     ap.add_argument("--limit", type=int)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     torch.set_flush_denormal(True)
     pairs = load_fs2k(Path(args.data), DataReport())[: args.limit]
-    models = {Path(m).stem: load_model(m)[0].eval() for m in args.model}
+    models = {}
+    for m in args.model:
+        model, info = load_model(m)
+        models[Path(m).stem] = (model.eval(), recommended_settings(info))
     scores: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
-    for pair in pairs:
+    stats: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    gen = torch.Generator().manual_seed(0)
+    for n, pair in enumerate(pairs):
         gt = np.asarray(load_image(pair.sketch).convert("L"))
         size = (gt.shape[1], gt.shape[0])
         cands = {
             "drawing via 256 px": back(cv2.resize(gt, (256, 256), interpolation=cv2.INTER_AREA), size),
             "drawing via 512 px": back(cv2.resize(gt, (512, 512), interpolation=cv2.INTER_CUBIC), size),
         }
-        for name, m in models.items():
+        photo = load_image(pair.photo)
+        sampled = {}
+        for name, (m, settings) in models.items():
             s = m.sketch_size
             x = torch.from_numpy(cv2.resize(gt, (s, s), interpolation=cv2.INTER_AREA)).float().div(255)[None, None]
             with torch.inference_mode():
                 ids = m.tokenizer.encode(x)
-                u8 = lambda t: t[0, 0].mul(255).round().byte().numpy()  # noqa: E731
-                cands[f"{name}: tokens, rendered"] = u8(m.decode(ids, size=gt.shape))
-                if m.tokenizer.upscaler is not None:
-                    plain = m.tokenizer.upscaler.resize(m.tokenizer.decode(ids), gt.shape).clamp(0, 1)
-                    cands[f"{name}: tokens, 256 px decode resized"] = u8(plain)
+                blank = m.tokenizer.encode(torch.ones_like(x))
+                cands[f"{name}: own tokens"] = u8(m.decode(ids, size=gt.shape))
+                cands[f"{name}: own tokens, decode resized"] = u8(m.decode(ids, size=gt.shape, texture=False))
+                cands[f"{name}: blank-page tokens"] = u8(m.decode(blank, size=gt.shape))
+            if args.sample:
+                w = torch.zeros(1, len(m.styles))
+                w[0, m.styles.index(canonical(pair.style, m.styles))] = 1.0
+                prep = prepare_image(photo, m.photo_size, crop="none").tensor
+                sampled[name] = sample(m, prep, w, settings.with_(seed=n, preview="none")).tokens
+                for k, v in token_stats(m, prep, w, ids, gen).items():
+                    stats[name][k].append(v)
+        for t_name, ids in sampled.items():
+            for r_name, (r, _) in models.items():
+                if same_codebook(models[t_name][0], r):
+                    with torch.inference_mode():
+                        cands[f"{t_name} sampled -> {r_name}"] = u8(r.decode(ids, size=gt.shape))
         for name, pred in cands.items():
             v = scoot(gt, pred)
             scores[name][pair.style].append(v)
             scores[name]["all"].append(v)
+            if args.save:
+                folder = Path(args.save) / re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_")
+                folder.mkdir(parents=True, exist_ok=True)
+                Image.fromarray(pred).save(folder / saved_name(pair.photo))
     table = {name: {k: float(np.mean(v)) for k, v in d.items()} for name, d in scores.items()}
+    token_table = {name: {k: float(np.mean(v)) for k, v in d.items()} for name, d in stats.items()}
     if args.json:
-        print(json.dumps(table, indent=2))
-    else:
-        cols = ["all"] + sorted({k for d in table.values() for k in d} - {"all"})
-        print(f"SCOOT against the drawing, {len(pairs)} held-out pairs")
-        print(f"{'':40s}" + "".join(f"{c:>10s}" for c in cols))
-        for name, d in table.items():
-            print(f"{name:40s}" + "".join(f"{d.get(c, float('nan')):10.3f}" for c in cols))
+        print(json.dumps({"scoot": table, "tokens": token_table}, indent=2))
+        return 0
+    cols = ["all"] + sorted({k for d in table.values() for k in d} - {"all"})
+    print(f"SCOOT against the drawing, {len(pairs)} held-out pairs")
+    print(f"{'':52s}" + "".join(f"{c:>10s}" for c in cols))
+    for name, d in table.items():
+        print(f"{name:52s}" + "".join(f"{d.get(c, float('nan')):10.3f}" for c in cols))
+    for name, d in token_table.items():
+        print(f"{name} transformer on the drawings' own tokens: "
+              + ", ".join(f"{k} {v:.3f}" for k, v in d.items()))
     return 0
 
 

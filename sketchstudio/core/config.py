@@ -68,6 +68,10 @@ class TokenizerConfig:
     # 250-475 px smooths away the pencil grain a drawing is made of.
     upscale: int = 1
     upscale_channels: int = 0
+    # The stroke renderer (core/renderer.py, model v4): a small U-Net of this base width (0:
+    # none) that draws the finished sketch in place of the texture head, with the context
+    # (about 40 px each side) that turns token decodes into strokes.
+    renderer_channels: int = 0
 
     @property
     def grid(self) -> int:
@@ -75,7 +79,7 @@ class TokenizerConfig:
 
     @property
     def output_size(self) -> int:
-        return self.image_size * (self.upscale if self.upscale_channels else 1)
+        return self.image_size * (self.upscale if self.upscale_channels or self.renderer_channels else 1)
 
 
 @dataclass(frozen=True)
@@ -169,7 +173,7 @@ _LIMITS = {
     "EncoderConfig": {"image_size": 1024, "patch_size": 64, "width": 4096, "layers": 96, "head_width": 512},
     "TokenizerConfig": {"image_size": 1024, "channels": 4, "unshuffle": 16, "ch": 512, "num_res_blocks": 8,
                         "z_channels": 1024, "codebook_size": 65536, "code_dim": 1024, "refine_channels": 256,
-                        "upscale": 8, "upscale_channels": 256},
+                        "upscale": 8, "upscale_channels": 256, "renderer_channels": 128},
     "TransformerConfig": {"width": 4096, "depth": 97, "heads": 64, "smooth_hidden": 4096},
 }
 

@@ -49,7 +49,7 @@ class SketchModel(nn.Module):
 
     def decode(self, ids: torch.Tensor, size: tuple[int, int] | None = None, texture: bool = True) -> torch.Tensor:
         """ids (B, N) -> the finished sketch (B, 1, H, W) in [0, 1]; (H, W) = size, by default
-        output_size square. texture=False: without the texture head, only resized (a cheap preview)."""
+        output_size square. texture=False: without the renderer (or texture head), only resized (a cheap preview)."""
         return self.tokenizer.render(ids, size, texture)
 
 

@@ -153,8 +153,8 @@ def _preview(model: SketchModel, predicted: torch.Tensor, kind: str, final: bool
     if kind == "none":
         return None
     if kind == "full":
-        # The last step is the finished sketch; earlier ones skip the texture head (at 512 px
-        # it costs about four VQ decodes) and are only resized to the same size.
+        # The last step is the finished sketch; earlier ones skip the renderer (at 512 px
+        # it costs several VQ decodes) and are only resized to the same size.
         return model.decode(predicted, texture=final)  # (B, 1, H, W)
     g = model.cfg.grid
     luma = model.tokenizer.code_luma()[predicted]  # (B, N)

@@ -9,7 +9,6 @@ low-dimensional and l2-normalised (cosine nearest code) and quantised by taming'
 from __future__ import annotations
 
 import contextlib
-import functools
 import io
 
 import torch
@@ -19,6 +18,7 @@ from taming.modules.diffusionmodules.model import Decoder, Encoder
 from taming.modules.vqvae.quantize import VectorQuantizer2
 
 from .config import TokenizerConfig
+from .renderer import StrokeRenderer, paper_grain
 
 
 def refiner(channels: int, width: int) -> nn.Sequential:
@@ -31,12 +31,6 @@ def refiner(channels: int, width: int) -> nn.Sequential:
     nn.init.zeros_(head[-1].weight)
     nn.init.zeros_(head[-1].bias)
     return head
-
-
-@functools.lru_cache(maxsize=32)
-def paper_grain(h: int, w: int) -> torch.Tensor:
-    """(1, 1, h, w) uniform noise in [0, 1], the same for every call with this size (seed 0)."""
-    return torch.rand(1, 1, h, w, generator=torch.Generator().manual_seed(0))
 
 
 # The texture head draws a sketch at a photo's own size up to this many pixels on the longer
@@ -120,6 +114,7 @@ class SketchTokenizer(nn.Module):
         self.shuffle = nn.PixelShuffle(r)
         self.refine = refiner(cfg.channels, cfg.refine_channels) if cfg.refine_channels else None
         self.upscaler = Upscaler(cfg.channels, cfg.upscale_channels) if cfg.upscale_channels else None
+        self.renderer = StrokeRenderer(cfg.channels, cfg.renderer_channels) if cfg.renderer_channels else None
         # Mean brightness of each code, for the sampler's cheap previews; filled lazily.
         self.register_buffer("_code_luma", torch.empty(0), persistent=False)
 
@@ -170,16 +165,22 @@ class SketchTokenizer(nn.Module):
         (what training compares with its sketches)."""
         return self.decode_latent(self.embed_ids(ids)).clamp(0, 1)
 
+    @property
+    def head(self) -> nn.Module | None:
+        """What draws the finished sketch from the decode: the stroke renderer, else the
+        texture head (models before v4), else None (the decode is only resized)."""
+        return self.renderer if self.renderer is not None else self.upscaler
+
     @torch.no_grad()
     def render(self, ids: torch.Tensor, size: tuple[int, int] | None = None, texture: bool = True) -> torch.Tensor:
         """ids (B, g*g) -> the finished sketch (B, 1, *size) in [0, 1]; size (H, W) defaults to
-        cfg.output_size square. Without a texture head (or with texture=False) the decode is
-        resized (bicubic)."""
+        cfg.output_size square. Without a head (or with texture=False) the decode is resized
+        (bicubic)."""
         x = self.decode(ids)  # (B, 1, S, S)
         size = tuple(size) if size is not None else (self.cfg.output_size,) * 2
-        if self.upscaler is None or not texture:
+        if self.head is None or not texture:
             return Upscaler.resize(x, size).clamp(0, 1)
-        return self.upscaler(x, size).clamp(0, 1)
+        return self.head(x, size).clamp(0, 1)
 
     def decode_soft(self, probs: torch.Tensor) -> torch.Tensor:
         """Differentiable decode of code probabilities (B, g*g, K) -> (B, 1, H, W)."""

@@ -1,4 +1,4 @@
-"""The whole pipeline: data cache, then tokenizer -> decoder -> upscale -> pretrain -> finetune, as one event stream.
+"""The whole pipeline: data cache, then tokenizer -> decoder -> pretrain -> finetune -> render, as one event stream.
 
 Each stage writes `<stage>.safetensors` (a complete, loadable model) into the
 output folder; the next stage starts from it. `resume` continues the stage
@@ -23,16 +23,22 @@ from ..data.cache import Source, TrainingData, build_training_data
 from ..data.datasets import DataReport, write_split
 from .runner import RunOptions, TrainEvent, run_stage
 from .stages import DecoderStage, MaskedStage, StageOptions, TokenizerStage, add_refiner
+from .render import RenderStage, add_renderer
 from .upscale import UpscaleStage, add_upscaler
 from .styles import add_styles, align_styles, stage_styles
 
-STAGES = ("tokenizer", "decoder", "upscale", "pretrain", "finetune")
+STAGES = ("tokenizer", "decoder", "upscale", "pretrain", "finetune", "render")
+# What `train all` runs: the texture head (upscale, model v3) is superseded by the renderer.
+ALL_STAGES = ("tokenizer", "decoder", "pretrain", "finetune", "render")
 DEFAULT_STEPS = {
-    "tiny": {"tokenizer": 30, "decoder": 30, "upscale": 30, "pretrain": 30, "finetune": 30},
-    "default": {"tokenizer": 2500, "decoder": 2000, "upscale": 1500, "pretrain": 2500, "finetune": 2500},
-    "paper": {"tokenizer": 20000, "decoder": 20000, "upscale": 10000, "pretrain": 50000, "finetune": 20000},
+    "tiny": {"tokenizer": 30, "decoder": 30, "upscale": 30, "pretrain": 30, "finetune": 30, "render": 30},
+    "default": {"tokenizer": 2500, "decoder": 2000, "upscale": 1500, "pretrain": 2500, "finetune": 2500,
+                "render": 2500},
+    "paper": {"tokenizer": 20000, "decoder": 20000, "upscale": 10000, "pretrain": 50000, "finetune": 20000,
+              "render": 10000},
 }
-PREVIOUS = {"decoder": "tokenizer", "upscale": "decoder", "pretrain": "upscale", "finetune": "pretrain"}
+PREVIOUS = {"decoder": "tokenizer", "upscale": "decoder", "pretrain": "upscale", "finetune": "pretrain",
+            "render": "finetune"}
 # Where a run lacks a stage's usual predecessor (runs made before that stage existed, or
 # pipelines that skip it), the stage starts from the one before.
 FALLBACK = {"upscale": "decoder", "decoder": "tokenizer"}
@@ -40,7 +46,7 @@ FALLBACK = {"upscale": "decoder", "decoder": "tokenizer"}
 
 @dataclasses.dataclass(frozen=True)
 class PipelineOptions:
-    stages: tuple[str, ...] = STAGES
+    stages: tuple[str, ...] = ALL_STAGES
     config: str = "default"
     steps: dict | None = None  # per-stage step counts; None: DEFAULT_STEPS[config]
     resume: bool = False
@@ -98,6 +104,8 @@ def _model_for(stage: str, out: Path, data: TrainingData, opts: PipelineOptions,
         model = add_refiner(model, so.refine_channels, opts.clip_weights)
     if stage == "upscale":
         model = add_upscaler(model, so.upscale, so.upscale_channels, opts.clip_weights)
+    if stage == "render":
+        model = add_renderer(model, so.upscale, so.renderer_channels, opts.clip_weights)
     # Deterministic (mean rows), so a resumed stage rebuilds the shape its state was saved with.
     return add_styles(model, stage_styles(stage, data), opts.clip_weights)
 
@@ -110,6 +118,8 @@ def build_stage(name: str, model: SketchModel, data: TrainingData, options: Stag
         return DecoderStage(model, data, options, total)
     if name == "upscale":
         return UpscaleStage(model, data, options, total)
+    if name == "render":
+        return RenderStage(model, data, options, total)
     return MaskedStage(name, model, data, options, total)
 
 
@@ -125,8 +135,9 @@ def run_pipeline(sources: list[Source], out_dir, opts: PipelineOptions,
     # Data at the size of the model training starts from: init's, else the preset's.
     size = (read_config(opts.init)[0] if opts.init else preset(opts.config)).tokenizer.image_size
     data = None
-    # The upscale stage learns from the drawings at their own resolution.
-    for item in prepare_data(sources, out, size, opts.resume, native="upscale" in opts.stages):
+    # The upscale and render stages learn from the drawings at their own resolution.
+    native = bool({"upscale", "render"} & set(opts.stages))
+    for item in prepare_data(sources, out, size, opts.resume, native=native):
         if isinstance(item, TrainingData):
             data = item
         else:
@@ -138,7 +149,7 @@ def run_pipeline(sources: list[Source], out_dir, opts: PipelineOptions,
             yield TrainEvent(stage_name, "done", steps[stage_name], steps[stage_name], path=str(final),
                              message="already finished")
             continue
-        if stage_name == "upscale" and len(data.real_native) == 0:
+        if stage_name in ("upscale", "render") and len(data.real_native) == 0:
             # Photo-only data (synthetic sketches exist only at the decoder's size), or a cache
             # built without them: the model keeps drawing as before.
             yield TrainEvent(stage_name, "done", 0, 0, message="skipped: no drawings at their own resolution in this data")

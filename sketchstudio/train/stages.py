@@ -4,10 +4,13 @@
   decoder    stage 0b: the tokenizer's decoder alone, adversarially (the "GAN" of
              VQ-GAN): encoder and codebook frozen, so token ids do not change and a
              trained transformer stays valid;
+  upscale    stage 0c (train/upscale.py): v3's texture head, superseded by `render`;
   pretrain   stage 1: masked-token modelling on synthetic photo->sketch pairs;
   finetune   stage 2: real pairs with their styles, plus pixel and feature losses
              on a differentiable (soft-codebook) decode, style dropout, and the
-             self-guidance smoothing head.
+             self-guidance smoothing head;
+  render     stage 3 (train/render.py): the stroke renderer, on the drawings' own
+             tokens and on tokens the finished transformer samples.
 """
 from __future__ import annotations
 
@@ -51,6 +54,10 @@ class StageOptions:
     upscale: int = 2  # upscale stage: output size / decoder size, for a model without a texture head
     upscale_channels: int = 16  # upscale stage: width of the texture head it adds
     upscale_lr: float = 1e-3  # upscale stage: the new head's learning rate (its discriminator's is decoder_lr)
+    renderer_channels: int = 32  # render stage: base width of the stroke renderer it adds
+    render_lr: float = 5e-4  # render stage
+    render_sampled: float = 0.5  # render stage: fraction of crops drawn from the transformer's sampled tokens
+    render_style_guidance: float = 0.75  # render stage: how those tokens are sampled (as v3 recommends)
     keep_weight: float = 1.0  # finetune: distil the starting model's styles this data does not train
     # finetune: train only the style-embedding rows of the styles in this data (the other
     # styles then draw exactly as before), at new_style_lr, without weight decay.

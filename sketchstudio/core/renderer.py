@@ -1,0 +1,90 @@
+"""The stroke renderer: turns a token decode into a drawing at any size.
+
+The VQ decoder draws 256 px from 16x16 tokens: every stroke it draws is the blurred mean of
+what its token may stand for. The texture head of model v3 (`tokenizer.Upscaler`, four 3x3
+convs) sees 9 px around each pixel, too little to tell a stroke from a smudge, so it sharpens
+smudges. The renderer probe (shared/ENVIRONMENT.md) found that context is what turns token
+decodes into strokes: a small U-Net over the resized decode draws crisp, continuous lines.
+
+This one is sized to the speed budget on a 2-core CPU. Its finest level runs at half the
+output size on a pixel-unshuffled input (a 2x2 block of output pixels per position, with
+the fixed paper-grain field beside the decode, so the grain still reaches every output
+pixel), two levels below it widen the context to about 60 output pixels, and a pixel
+shuffle draws the residual back at full size. The last conv starts at zero: a new renderer
+only resizes, like a new texture head.
+
+It is trained at the drawings' own resolution on the drawings' own tokens *and* on tokens
+the transformer samples for their photos (train/render.py), so it learns to mend sampling
+errors. It never sees the photo: the tokens alone decide what is drawn and in which style.
+"""
+from __future__ import annotations
+
+import functools
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+@functools.lru_cache(maxsize=32)
+def paper_grain(h: int, w: int) -> torch.Tensor:
+    """(1, 1, h, w) uniform noise in [0, 1], the same for every call with this size (seed 0):
+    the fixed texture of the paper, so every decode stays deterministic."""
+    return torch.rand(1, 1, h, w, generator=torch.Generator().manual_seed(0))
+
+
+def _block(c_in: int, c_out: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1), nn.SiLU(),
+                         nn.Conv2d(c_out, c_out, 3, padding=1), nn.SiLU())
+
+
+class StrokeRenderer(nn.Module):
+    """A three-level U-Net of widths (w, 2w, 4w) at 1/2, 1/4 and 1/8 of the output size."""
+
+    # Context a training crop gets each side: about the receptive field (42 output pixels),
+    # rounded up to the 8 px the levels divide by. A crop's interior then draws what the
+    # full render draws there, up to the pooling grid's phase.
+    MARGIN = 48
+    # Sides must be multiples of this (three halvings); other sizes are padded.
+    MULTIPLE = 8
+
+    def __init__(self, channels: int, width: int):
+        super().__init__()
+        w1, w2, w3 = width, 2 * width, 4 * width
+        self.unshuffle = nn.PixelUnshuffle(2)
+        self.down1 = _block(4 * (channels + 1), w1)  # (B, w1, H/2, W/2)
+        self.down2 = _block(w1, w2)  # (B, w2, H/4, W/4)
+        self.mid = _block(w2, w3)  # (B, w3, H/8, W/8)
+        self.up2 = nn.Sequential(nn.Conv2d(w3 + w2, w2, 3, padding=1), nn.SiLU())
+        self.up1 = nn.Sequential(nn.Conv2d(w2 + w1, w1, 3, padding=1), nn.SiLU())
+        self.out = nn.Conv2d(w1, 4 * channels, 3, padding=1)
+        self.shuffle = nn.PixelShuffle(2)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+    @staticmethod
+    def resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+        """(B, C, h, w) -> (B, C, H, W): bicubic, antialiased where it shrinks."""
+        if tuple(x.shape[-2:]) == tuple(size):
+            return x
+        return F.interpolate(x, size=size, mode="bicubic", align_corners=False, antialias=True)
+
+    def draw(self, up: torch.Tensor, grain: torch.Tensor) -> torch.Tensor:
+        """The renderer on an already resized decode (B, C, H, W) and its grain (B or 1, 1, H, W)."""
+        H, W = up.shape[-2:]
+        m = self.MULTIPLE
+        ph, pw = -H % m, -W % m
+        x = torch.cat([up * 2 - 1, grain.expand(up.shape[0], -1, -1, -1) * 2 - 1], dim=1)  # (B, C+1, H, W)
+        if ph or pw:
+            x = F.pad(x, (0, pw, 0, ph), mode="replicate")
+        h1 = self.down1(self.unshuffle(x))  # (B, w1, H/2, W/2)
+        h2 = self.down2(F.avg_pool2d(h1, 2))  # (B, w2, H/4, W/4)
+        h3 = self.mid(F.avg_pool2d(h2, 2))  # (B, w3, H/8, W/8)
+        u2 = self.up2(torch.cat([F.interpolate(h3, scale_factor=2.0, mode="nearest"), h2], dim=1))
+        u1 = self.up1(torch.cat([F.interpolate(u2, scale_factor=2.0, mode="nearest"), h1], dim=1))
+        res = self.shuffle(self.out(u1))[..., :H, :W]  # (B, C, H, W)
+        return up + res / 2
+
+    def forward(self, x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+        """x (B, C, h, w) in [0, 1] -> (B, C, *size) in [0, 1] (unclamped)."""
+        return self.draw(self.resize(x, size), paper_grain(*size))

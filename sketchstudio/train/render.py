@@ -1,0 +1,173 @@
+"""Stage 3, `render`: the stroke renderer that draws the finished sketch (model v4).
+
+The renderer (core/renderer.py) turns a token decode into a drawing at the drawing's own
+resolution. Trained only on each drawing's own tokens it would learn to draw what a perfect
+transformer gives, and meet something else at run time: tokens the transformer samples,
+which are right in the large and wrong in many details. So half of every batch is rendered
+from tokens the finished transformer sampled for the drawing's photo (its recommended
+settings, the pair's style), and the renderer learns to mend sampling errors towards the
+drawing. The sampled ids are drawn once, when the stage starts, and kept in its training
+state, so a resumed run sees the same ones.
+
+Loss: L1 and the local-contrast term of the upscale stage (pixel-to-pixel variation per
+16 x 16 window at SCOOT's offsets), on random crops at the drawing's own resolution with
+`StrokeRenderer.MARGIN` pixels of context each side. No adversarial term: v3's PatchGAN
+painted white holes and halos into dark areas. Only `tokenizer.renderer` moves: token ids,
+the decoder and the transformer are unchanged.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..core.metrics import scoot
+from ..core.model import SketchModel
+from ..core.renderer import StrokeRenderer, paper_grain
+from ..core.sampler import SamplerSettings, sample
+from ..data.cache import TrainingData
+from .stages import StageOptions, _Base, _f, _grid, _tokenize
+from .upscale import CROP, local_contrast
+
+
+def add_renderer(model: SketchModel, factor: int, width: int, clip_weights=None) -> SketchModel:
+    """`model` with an untrained stroke renderer (it only resizes until trained) in place of
+    any texture head, drawing at `factor` x the decoder's size unless asked for another; the
+    model itself if it has a renderer or `width` is 0."""
+    tcfg = model.cfg.tokenizer
+    if tcfg.renderer_channels or not width:
+        return model
+    factor = tcfg.upscale if tcfg.upscale_channels else factor
+    tok = dataclasses.replace(tcfg, upscale=factor, upscale_channels=0, renderer_channels=width)
+    grown = SketchModel(dataclasses.replace(model.cfg, tokenizer=tok), clip_weights)
+    state = {k: v for k, v in model.state_dict().items() if not k.startswith("tokenizer.upscaler.")}
+    missing, unexpected = grown.load_state_dict(state, strict=False)
+    assert not unexpected and all(k.startswith("tokenizer.renderer.") for k in missing), (missing, unexpected)
+    return grown.train(model.training)
+
+
+def sampled_ids(model: SketchModel, photos: torch.Tensor, styles: torch.Tensor, settings: SamplerSettings,
+                batch: int = 16) -> torch.Tensor:
+    """Token ids the model samples for uint8 photos (M, 3, S, S) in their styles (M,): (M, N).
+    Row i is sampled with seed settings.seed + i // batch (rows of one batch share a generator)."""
+    model = model.eval()
+    out = []
+    for i in range(0, len(photos), batch):
+        w = F.one_hot(styles[i:i + batch], len(model.styles)).float()  # (b, K)
+        res = sample(model, _f(photos[i:i + batch]), w, settings.with_(seed=settings.seed + i // batch, preview="none"))
+        out.append(res.tokens)
+    return torch.cat(out) if out else torch.zeros(0, model.cfg.num_tokens, dtype=torch.long)
+
+
+class RenderStage(_Base):
+    name = "render"
+
+    def __init__(self, model: SketchModel, data: TrainingData, opts: StageOptions, total: int):
+        tok = model.tokenizer
+        if tok.renderer is None:
+            raise ValueError("the render stage needs a model with a stroke renderer (add_renderer)")
+        if len(data.real_native) == 0:
+            raise ValueError("the render stage needs real drawings at their own resolution "
+                             "(a data cache built for it: run without --resume to rebuild it)")
+        model.requires_grad_(False)
+        params = list(tok.renderer.parameters())
+        for p in params:
+            p.requires_grad_(True)
+        super().__init__(model, data, opts, total, params, lr=opts.render_lr)
+        self.native, self.sizes = data.real_native, data.real_native_size  # (R, 1, Hm, Wm) uint8, (R, 2)
+        self.crop = int(min(CROP, self.sizes.min()))
+        self.own = [self._decode_all(ids) for ids in _tokenize(tok, data.real_sketch)]  # 2 x (R, 1, S, S)
+        self.sampled: torch.Tensor | None = None  # (R, 1, S, S) fp16, decodes of sampled ids
+        self.sampled_ids: torch.Tensor | None = None  # (R, N)
+        self.settings = SamplerSettings(steps=8, style_guidance=opts.render_style_guidance, seed=opts.seed)
+        n = opts.preview_count
+        if len(data.val_native):
+            self.check = data.val_photo[:n], data.val_sketch[:n], data.val_style[:n], data.val_native[:n], \
+                data.val_native_size[:n]
+        else:
+            self.check = data.photos[data.real_photo[:n]], data.real_sketch[:n], data.real_style[:n], \
+                self.native[:n], self.sizes[:n]
+
+    @torch.no_grad()
+    def _decode_all(self, ids: torch.Tensor) -> torch.Tensor:
+        tok = self.model.tokenizer.eval()
+        return torch.cat([tok.decode(ids[i:i + 32]).half() for i in range(0, len(ids), 32)])
+
+    def _ensure_sampled(self) -> None:
+        """Sample the transformer's tokens for every training photo, once (minutes on a CPU)."""
+        if self.sampled is not None:
+            return
+        if self.sampled_ids is None:
+            d = self.data
+            self.sampled_ids = sampled_ids(self.model, d.photos[d.real_photo], d.real_style, self.settings)
+        self.sampled = self._decode_all(self.sampled_ids)
+
+    def stage_tensors(self) -> dict[str, torch.Tensor]:
+        return {} if self.sampled_ids is None else {"sampled_ids": self.sampled_ids}
+
+    def load_stage_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
+        if "sampled_ids" in tensors:
+            self.sampled_ids, self.sampled = tensors["sampled_ids"].clone(), None
+
+    def _sample(self, j: int, flip: bool, use_sampled: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        """One training crop: (renderer output (1, 1, c, c), the drawing's crop (1, 1, c, c))."""
+        r, c, m = self.model.tokenizer.renderer, self.crop, StrokeRenderer.MARGIN
+        h, w = (int(v) for v in self.sizes[j])
+        if use_sampled:
+            base = self.sampled[j:j + 1].float()  # (1, 1, S, S)
+            base = base.flip(-1) if flip else base
+        else:
+            base = self.own[1 if flip else 0][j:j + 1].float()
+        drawing = _f(self.native[j:j + 1, :, :h, :w])  # (1, 1, h, w)
+        if flip:
+            drawing = drawing.flip(-1)
+        top, left = (int(torch.randint(0, n - c + 1, (1,), generator=self.generator)) for n in (h, w))
+        t0, l0 = max(0, top - m), max(0, left - m)
+        t1, l1 = min(h, top + c + m), min(w, left + c + m)
+        resized = StrokeRenderer.resize(base, (h, w))[..., t0:t1, l0:l1]  # (1, 1, h', w')
+        grain = paper_grain(h, w)[..., t0:t1, l0:l1]
+        out = r.draw(resized, grain)[..., top - t0:top - t0 + c, left - l0:left - l0 + c]
+        return out, drawing[..., top:top + c, left:left + c]
+
+    def train_step(self, step: int) -> dict[str, float]:
+        self._set_lr(step)
+        self._ensure_sampled()
+        j = self._pick(len(self.native))
+        flip = self._flip()
+        use = torch.rand(self.opts.batch, generator=self.generator) < self.opts.render_sampled
+        pairs = [self._sample(int(a), bool(b), bool(s)) for a, b, s in zip(j, flip, use)]
+        rec = torch.cat([p[0] for p in pairs])  # (B, 1, c, c)
+        target = torch.cat([p[1] for p in pairs])  # (B, 1, c, c)
+        l1 = (rec - target).abs().mean()
+        # Contrast maps are small numbers (squared grey differences): scaled to weigh like L1.
+        tex = 10 * (local_contrast(rec) - local_contrast(target)).abs().mean()
+        loss = l1 + tex
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        return {"l1": l1.item(), "contrast": tex.item(), "loss": loss.item()}
+
+    @torch.no_grad()
+    def preview(self):
+        """Check pairs at the drawing's size: rows of (drawing, own tokens rendered, sampled
+        tokens rendered) centre crops, and SCOOT of both renders."""
+        m = self.model
+        photos, low, styles, native, sizes = self.check
+        own = m.tokenizer.encode(_f(low))  # (n, N)
+        samp = sampled_ids(m, photos, styles, self.settings)
+        u8 = lambda t: t[0].mul(255).round().byte().numpy()  # noqa: E731
+        rows, own_scores, samp_scores = [], [], []
+        c = int(min(192, sizes.min()))
+        for i in range(len(low)):
+            h, w = (int(v) for v in sizes[i])
+            drawing = _f(native[i, :, :h, :w])  # (1, h, w)
+            a = m.decode(own[i:i + 1], (h, w))[0]
+            b = m.decode(samp[i:i + 1], (h, w))[0]
+            own_scores.append(scoot(u8(drawing), u8(a)))
+            samp_scores.append(scoot(u8(drawing), u8(b)))
+            t, left = (h - c) // 2, (w - c) // 2
+            rows.append([x[:, t:t + c, left:left + c] for x in (drawing, a, b)])
+        return _grid(rows), {"val_scoot_own": float(np.mean(own_scores)),
+                             "val_scoot_sampled": float(np.mean(samp_scores))}

@@ -1,0 +1,118 @@
+"""The stroke renderer (core/renderer.py) and its training stage (train/render.py)."""
+import dataclasses
+
+import pytest
+import torch
+
+from sketchstudio.core.checkpoint import load_model, save_model
+from sketchstudio.core.config import preset
+from sketchstudio.core.model import SketchModel
+from sketchstudio.core.renderer import StrokeRenderer
+from sketchstudio.data.cache import Source
+from sketchstudio.train.pipeline import PipelineOptions, run_pipeline
+from sketchstudio.train.render import RenderStage, add_renderer, sampled_ids
+from sketchstudio.train.stages import StageOptions
+from sketchstudio.train.upscale import add_upscaler
+
+from datagen import make_fs2k
+
+
+def tiny_model(styles=None):
+    torch.manual_seed(0)
+    cfg = preset("tiny")
+    return SketchModel(cfg.with_styles(styles) if styles else cfg).eval()
+
+
+def native_data(tmp_path, per_style=2, size=40):
+    from sketchstudio.data.cache import build_training_data
+    from sketchstudio.data.datasets import DataReport
+
+    fs2k = make_fs2k(tmp_path / "fs2k", per_style=per_style, size=size)
+    data, _ = build_training_data([Source(fs2k)], 32, DataReport(), native=True)
+    return fs2k, data
+
+
+def test_a_new_renderer_only_resizes_and_replaces_the_texture_head():
+    model = add_upscaler(tiny_model(), 2, 8).eval()
+    grown = add_renderer(model, 4, 8).eval()
+    assert grown.tokenizer.upscaler is None and grown.tokenizer.renderer is not None
+    assert grown.output_size == model.output_size  # keeps the texture head's output size
+    assert add_renderer(grown, 2, 16) is grown and add_renderer(model, 2, 0) is model
+    ids = torch.randint(0, grown.cfg.tokenizer.codebook_size, (2, grown.cfg.num_tokens))
+    plain = StrokeRenderer.resize(grown.tokenizer.decode(ids), (50, 37)).clamp(0, 1)
+    assert torch.allclose(grown.decode(ids, (50, 37)), plain, atol=1e-6)  # zero-initialised output
+
+
+def test_renderer_draws_any_size_and_depends_on_its_input():
+    r = StrokeRenderer(1, 8).eval()
+    torch.nn.init.normal_(r.out.weight, std=0.1)
+    a, b = torch.rand(1, 1, 32, 32), torch.rand(1, 1, 32, 32)
+    with torch.no_grad():
+        for size in ((64, 64), (45, 37), (1, 9)):
+            assert r(a, size).shape == (1, 1, *size)
+        out_a, out_b = r(a, (64, 64)), r(b, (64, 64))
+        assert not torch.allclose(out_a, out_b)
+        assert torch.equal(out_a, r(a, (64, 64)))  # deterministic: the grain is fixed
+
+
+def test_renderer_ignoring_its_tokens_is_caught():
+    """Two different token maps through a trained-looking renderer give clearly different
+    sketches: the renderer adds strokes to the decode, it does not replace it."""
+    model = add_renderer(tiny_model(), 2, 8).eval()
+    torch.nn.init.normal_(model.tokenizer.renderer.out.weight, std=0.05)
+    k, n = model.cfg.tokenizer.codebook_size, model.cfg.num_tokens
+    ids = torch.randint(0, k, (2, n), generator=torch.Generator().manual_seed(0))
+    a, b = model.decode(ids[:1]), model.decode(ids[1:])
+    da, db = model.tokenizer.decode(ids[:1]), model.tokenizer.decode(ids[1:])
+    plain_diff = (StrokeRenderer.resize(da, a.shape[-2:]) - StrokeRenderer.resize(db, a.shape[-2:])).abs().mean()
+    assert (a - b).abs().mean() > 0.5 * plain_diff
+
+
+def test_render_stage_trains_only_the_renderer_and_resumes_bit_for_bit(tmp_path):
+    fs2k, data = native_data(tmp_path)
+    base = add_upscaler(tiny_model(data.styles), 2, 8)
+    save_model(base, tmp_path / "base.safetensors")
+    opts = dict(stages=("render",), config="tiny", init=str(tmp_path / "base.safetensors"),
+                checkpoint_every=2, preview_every=3, stage_options=StageOptions(batch=2, render_sampled=0.5))
+
+    straight = list(run_pipeline([Source(fs2k)], tmp_path / "a", PipelineOptions(steps={"render": 6}, **opts)))
+    assert [e.stage for e in straight if e.kind == "done"] == ["data", "render"]
+    previews = [e for e in straight if e.kind == "preview"]
+    assert previews and {"val_scoot_own", "val_scoot_sampled"} <= set(previews[0].losses)
+    trained, info = load_model(tmp_path / "a" / "render.safetensors")
+    assert info["stage"] == "render"
+    before = base.state_dict()
+    moved = [k for k, v in trained.state_dict().items() if k in before and not torch.equal(v, before[k])]
+    assert moved == []  # everything but the renderer is as it was
+    assert any(v.abs().sum() > 0 for v in trained.tokenizer.renderer.out.parameters())
+
+    # Interrupted after 4 of 6 steps (cancel), then resumed: the same weights as straight through.
+    from sketchstudio.core.sampler import CancelToken
+
+    cancel = CancelToken()
+    for e in run_pipeline([Source(fs2k)], tmp_path / "b", PipelineOptions(steps={"render": 6}, **opts), cancel):
+        if e.kind == "checkpoint" and e.step == 4:
+            cancel.cancel()
+    list(run_pipeline([Source(fs2k)], tmp_path / "b", PipelineOptions(steps={"render": 6}, resume=True, **opts)))
+    resumed, _ = load_model(tmp_path / "b" / "render.safetensors")
+    for k, v in trained.state_dict().items():
+        assert torch.equal(v, resumed.state_dict()[k]), k
+
+
+def test_sampled_ids_follow_the_photo_and_seed():
+    model = tiny_model().eval()
+    photos = torch.randint(0, 256, (3, 3, 32, 32), dtype=torch.uint8)
+    styles = torch.tensor([0, 1, 2])
+    from sketchstudio.core.sampler import SamplerSettings
+
+    s = SamplerSettings(steps=2)
+    a = sampled_ids(model, photos, styles, s, batch=2)
+    assert a.shape == (3, model.cfg.num_tokens) and (a < model.cfg.tokenizer.codebook_size).all()
+    assert torch.equal(a, sampled_ids(model, photos, styles, s, batch=2))
+
+
+def test_render_stage_needs_native_drawings(tmp_path):
+    _, data = native_data(tmp_path)
+    data = dataclasses.replace(data, real_native=torch.zeros(0, 1, 0, 0, dtype=torch.uint8))
+    with pytest.raises(ValueError, match="own resolution"):
+        RenderStage(add_renderer(tiny_model(data.styles), 2, 8), data, StageOptions(batch=2), 2)
