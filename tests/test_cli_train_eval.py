@@ -77,3 +77,21 @@ def test_ctrl_c_during_training_checkpoints_then_resumes(tmp_path, capsys, monke
     monkeypatch.setattr("sketchstudio.train.pipeline.run_stage", real_run_stage)
     assert main(args + ["--resume"]) == 0
     assert (out / "tokenizer.safetensors").exists()
+
+
+def test_train_passes_keep_weight_to_the_stage(tmp_path, monkeypatch):
+    """--keep-weight reaches StageOptions (0 turns distillation of untrained styles off)."""
+    import sketchstudio.train.pipeline as pipeline
+
+    seen = []
+
+    def fake_run(sources, out, opts, cancel=None):
+        seen.append(opts.stage_options)
+        return iter(())
+
+    monkeypatch.setattr(pipeline, "run_pipeline", fake_run)
+    fs2k = make_fs2k(tmp_path / "fs2k", per_style=1, size=40)
+    base = ["train", "finetune", "--data", str(fs2k), "--out", str(tmp_path / "run"), "--config", "tiny", "-q"]
+    assert main(base + ["--keep-weight", "0"]) == 0
+    assert main(base) == 0
+    assert [o.keep_weight for o in seen] == [0.0, 1.0]

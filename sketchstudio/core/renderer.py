@@ -6,12 +6,13 @@ convs) sees 9 px around each pixel, too little to tell a stroke from a smudge, s
 smudges. The renderer probe (shared/ENVIRONMENT.md) found that context is what turns token
 decodes into strokes: a small U-Net over the resized decode draws crisp, continuous lines.
 
-This one is sized to the speed budget on a 2-core CPU. Its finest level runs at half the
-output size on a pixel-unshuffled input (a 2x2 block of output pixels per position, with
-the fixed paper-grain field beside the decode, so the grain still reaches every output
-pixel), two levels below it widen the context to about 60 output pixels, and a pixel
-shuffle draws the residual back at full size. The last conv starts at zero: a new renderer
-only resizes, like a new texture head.
+This one is sized to the speed budget on a 2-core CPU. Its U-Net runs at 1/2, 1/4 and 1/8 of
+the output size (context of about 45 output pixels each side), and a thin head at full size
+draws the residual from the U-Net's features (upsampled bilinearly), the resized decode and
+the fixed paper-grain field. A first version drew its residual through a pixel shuffle from
+the half-size level: within 500 training steps it painted a regular dot screen over every
+sketch (the cheapest way to add pixel-scale contrast), so the grain now enters only at full
+size. The last conv starts at zero: a new renderer only resizes, like a new texture head.
 
 It is trained at the drawings' own resolution on the drawings' own tokens *and* on tokens
 the transformer samples for their photos (train/render.py), so it learns to mend sampling
@@ -39,28 +40,34 @@ def _block(c_in: int, c_out: int) -> nn.Sequential:
 
 
 class StrokeRenderer(nn.Module):
-    """A three-level U-Net of widths (w, 2w, 4w) at 1/2, 1/4 and 1/8 of the output size."""
+    """A three-level U-Net of widths (w, 2w, 4w) at 1/2, 1/4 and 1/8 of the output size, and
+    a thin full-resolution head over its features, the resized decode and the paper grain."""
 
-    # Context a training crop gets each side: about the receptive field (42 output pixels),
+    # Context a training crop gets each side: about the receptive field (46 output pixels),
     # rounded up to the 8 px the levels divide by. A crop's interior then draws what the
     # full render draws there, up to the pooling grid's phase.
     MARGIN = 48
     # Sides must be multiples of this (three halvings); other sizes are padded.
     MULTIPLE = 8
+    HEAD = 16  # width of the full-resolution head
+    LIFT = 8  # feature channels the U-Net hands the head
 
     def __init__(self, channels: int, width: int):
         super().__init__()
         w1, w2, w3 = width, 2 * width, 4 * width
-        self.unshuffle = nn.PixelUnshuffle(2)
-        self.down1 = _block(4 * (channels + 1), w1)  # (B, w1, H/2, W/2)
+        self.down1 = _block(channels, w1)  # (B, w1, H/2, W/2)
         self.down2 = _block(w1, w2)  # (B, w2, H/4, W/4)
         self.mid = _block(w2, w3)  # (B, w3, H/8, W/8)
         self.up2 = nn.Sequential(nn.Conv2d(w3 + w2, w2, 3, padding=1), nn.SiLU())
-        self.up1 = nn.Sequential(nn.Conv2d(w2 + w1, w1, 3, padding=1), nn.SiLU())
-        self.out = nn.Conv2d(w1, 4 * channels, 3, padding=1)
-        self.shuffle = nn.PixelShuffle(2)
-        nn.init.zeros_(self.out.weight)
-        nn.init.zeros_(self.out.bias)
+        self.up1 = nn.Sequential(nn.Conv2d(w2 + w1, w1, 3, padding=1), nn.SiLU(), nn.Conv2d(w1, self.LIFT, 1))
+        # Full resolution: the U-Net's features (bilinear, so no block or shuffle pattern), the
+        # decode and the grain. The grain enters only here, where a pixel is a pixel.
+        self.head = nn.Sequential(
+            nn.Conv2d(self.LIFT + channels + 1, self.HEAD, 3, padding=1), nn.SiLU(),
+            nn.Conv2d(self.HEAD, channels, 3, padding=1),
+        )
+        nn.init.zeros_(self.head[-1].weight)
+        nn.init.zeros_(self.head[-1].bias)
 
     @staticmethod
     def resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -73,17 +80,17 @@ class StrokeRenderer(nn.Module):
         """The renderer on an already resized decode (B, C, H, W) and its grain (B or 1, 1, H, W)."""
         H, W = up.shape[-2:]
         m = self.MULTIPLE
+        x = up * 2 - 1  # (B, C, H, W)
         ph, pw = -H % m, -W % m
-        x = torch.cat([up * 2 - 1, grain.expand(up.shape[0], -1, -1, -1) * 2 - 1], dim=1)  # (B, C+1, H, W)
-        if ph or pw:
-            x = F.pad(x, (0, pw, 0, ph), mode="replicate")
-        h1 = self.down1(self.unshuffle(x))  # (B, w1, H/2, W/2)
+        xp = F.pad(x, (0, pw, 0, ph), mode="replicate") if ph or pw else x
+        h1 = self.down1(F.avg_pool2d(xp, 2))  # (B, w1, H/2, W/2)
         h2 = self.down2(F.avg_pool2d(h1, 2))  # (B, w2, H/4, W/4)
         h3 = self.mid(F.avg_pool2d(h2, 2))  # (B, w3, H/8, W/8)
-        u2 = self.up2(torch.cat([F.interpolate(h3, scale_factor=2.0, mode="nearest"), h2], dim=1))
-        u1 = self.up1(torch.cat([F.interpolate(u2, scale_factor=2.0, mode="nearest"), h1], dim=1))
-        res = self.shuffle(self.out(u1))[..., :H, :W]  # (B, C, H, W)
-        return up + res / 2
+        u2 = self.up2(torch.cat([F.interpolate(h3, scale_factor=2.0, mode="bilinear"), h2], dim=1))
+        u1 = self.up1(torch.cat([F.interpolate(u2, scale_factor=2.0, mode="bilinear"), h1], dim=1))
+        feat = F.interpolate(u1, scale_factor=2.0, mode="bilinear")[..., :H, :W]  # (B, LIFT, H, W)
+        g = grain.expand(up.shape[0], -1, -1, -1) * 2 - 1
+        return up + self.head(torch.cat([feat, x, g], dim=1)) / 2  # (B, C, H, W)
 
     def forward(self, x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
         """x (B, C, h, w) in [0, 1] -> (B, C, *size) in [0, 1] (unclamped)."""
