@@ -78,6 +78,8 @@ def main(argv=None) -> int:
     ap.add_argument("--data", required=True, help="folder with pairs.csv (the held-out split)")
     ap.add_argument("--model", nargs="*", default=[], help="models whose heads (and transformers) to score")
     ap.add_argument("--sample", action="store_true", help="also sample each model's tokens (slower)")
+    ap.add_argument("--style-guidance", type=float, help="sample every model at this style guidance "
+                    "(default: each model's recommendation)")
     ap.add_argument("--save", help="write every candidate under this folder")
     ap.add_argument("--limit", type=int)
     ap.add_argument("--json", action="store_true")
@@ -87,7 +89,10 @@ def main(argv=None) -> int:
     models = {}
     for m in args.model:
         model, info = load_model(m)
-        models[Path(m).stem] = (model.eval(), recommended_settings(info))
+        settings = recommended_settings(info)
+        if args.style_guidance is not None:
+            settings = settings.with_(style_guidance=args.style_guidance)
+        models[Path(m).stem] = (model.eval(), settings)
     scores: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     stats: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     gen = torch.Generator().manual_seed(0)
