@@ -32,7 +32,7 @@ def finetune(folder, init, out, resume=False, cancel_after=None):
     events = []
     for ev in run_pipeline([Source(folder, "ink")], out, opts, cancel):
         events.append(ev)
-        if cancel_after is not None and ev.kind == "step" and ev.step == cancel_after:
+        if cancel_after is not None and (ev.stage, ev.kind, ev.step) == ("finetune", "step", cancel_after):
             cancel.cancel()
     return [e for e in events if e.stage == "finetune"]
 
