@@ -149,8 +149,8 @@ def test_phase_congruency_properties():
     step[:, 16:] = 220
     pc, _ = fsim_features(step)
     assert 0 <= pc.min() and pc.max() <= 1 + 1e-9
-    assert np.argmax(pc[16]) in (15, 16)  # strongest at the step, on every row
-    assert pc[:, 15:17].mean() > 5 * pc[:, 4:8].mean()
+    assert np.allclose(pc, pc[0])  # the same on every row, as the image
+    assert np.argmax(pc[0]) in (15, 16) and pc[0, 15:17].min() > 0.6  # strongest at the step
     a = fsim_pairs()["face vs strokes"][0]
     assert fsim(a, a) == pytest.approx(1.0)
 
