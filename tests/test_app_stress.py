@@ -133,7 +133,7 @@ def test_style_storm_cancels_superseded_decodes_and_the_last_style_wins(qtbot, m
     window = make_window(grace_s=0.0)
     s = window.studio
     s.set_settings(LONG)
-    with qtbot.waitSignal(s.sketch_ready, timeout=30000):
+    with qtbot.waitSignal(s.sketch_ready, timeout=120000):
         window.open_path(SAMPLE)
     run = style_storm(qtbot, window, STORM_MOVES)
     assert run["failed"] == 0
