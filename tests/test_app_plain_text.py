@@ -121,8 +121,11 @@ def test_png_settings_text_is_shown_literally(qtbot, window, tmp_path, boxes):
 # --- pickles: refused by the window's loader and model picker, never unpickled -----------------
 def test_the_window_refuses_pickled_models(qtbot, make_window, pickles, boxes, monkeypatch):
     paths, marker = pickles
-    win = make_window(model=paths[0])  # `sketchstudio --model x.pt` starts the window like this
-    assert win.studio.model is None and win.banner.isVisibleTo(win)
+    for path in paths:  # `sketchstudio --model x.pt` starts the window like this
+        win = make_window(model=path)
+        assert win.studio.model is None and win.banner.isVisibleTo(win), path
+        assert not marker.exists(), path
+        win.close()
     good = make_window()
     model = good.studio.model
     for path in paths:
@@ -135,8 +138,11 @@ def test_the_window_refuses_pickled_models(qtbot, make_window, pickles, boxes, m
         assert not marker.exists(), path
 
     # The picker's Browse… accepts any file; the loader refuses it.
-    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(paths[-1]), ""))
     monkeypatch.setattr(ModelPicker, "exec", lambda self: (self._browse(), self.result())[1])
-    good.ask_model()
-    assert boxes.errors[-1][0] == "Cannot load the model" and str(paths[-1]) in boxes.errors[-1][1]
-    assert good.studio.model is model and not marker.exists()
+    for path in paths:
+        monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, p=path, **k: (str(p), ""))
+        n = len(boxes.errors)
+        good.ask_model()
+        assert len(boxes.errors) == n + 1, path
+        assert boxes.errors[-1][0] == "Cannot load the model" and str(path) in boxes.errors[-1][1]
+        assert good.studio.model is model and not marker.exists(), path

@@ -1,11 +1,12 @@
 """Stress on the studio window (issue #7): stop mid-decode, a storm of style changes while decodes
-run, a second photo mid-decode, closing mid-decode and mid-training, cameras that fail mid-stream.
+run, a second photo mid-decode, closing mid-decode and mid-training, cameras that fail mid-stream
+(or go quiet and come back).
 
-The style storm measures the event loop as the longest gap between the ticks of a 10 ms QTimer.
+Every test here waits on the window's own events, never on a clock: the event-loop stall during
+a storm is a measured figure of tools/bench_responsiveness.py, not a test limit.
 """
 import gc
 import threading
-import time
 
 import numpy as np
 import pytest
@@ -23,29 +24,7 @@ from sketchstudio.core.imaging import tensor_to_image
 from test_app_webcam import frames
 from wizard_helpers import click_next, start_run, to_check_page, user_dirs  # noqa: F401
 
-LIMIT_S = 0.100  # longest acceptable event-loop stall
 LONG = SamplerSettings(steps=48)  # long enough to be interrupted part-way
-
-
-class TickGaps:
-    """Ticks of a 10 ms QTimer while inside the `with`; `max_gap` is the longest stall."""
-
-    def __init__(self):
-        self.ticks: list[float] = []
-        self.timer = QTimer()
-        self.timer.setInterval(10)
-        self.timer.timeout.connect(lambda: self.ticks.append(time.perf_counter()))
-
-    def __enter__(self):
-        self.timer.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.timer.stop()
-
-    @property
-    def max_gap(self) -> float:
-        return max(b - a for a, b in zip(self.ticks, self.ticks[1:]))
 
 
 def core_sketch(model, photo, style, settings) -> np.ndarray:
@@ -116,55 +95,54 @@ def test_stop_mid_decode_then_sketch_again(qtbot, window, when):
 
 
 # --- (2) a storm of style changes -------------------------------------------------------
-def style_storm(qtbot, window, seconds: float, per_second: int = 50) -> dict:
-    """Move the blend slider `per_second` times a second for `seconds`, then wait for the last sketch."""
+STORM_MOVES = 40
+
+
+def style_storm(qtbot, window, moves: int) -> dict:
+    """Move the blend slider `moves` times, each time while a decode is under way (at its first
+    step), then wait for the last sketch. Driven by the studio's own events, not by a clock."""
     s = window.studio
     slider = window.style_controls.blend.slider
     asked = []
     window.style_controls.weights_changed.connect(asked.append)
     rec = Recorder(s)
-    mover = QTimer()
-    mover.setInterval(1000 // per_second)
-    mover.timeout.connect(lambda: slider.setValue((slider.value() + 37) % 101))  # always a new value
-    with TickGaps() as gaps:
-        qtbot.wait(100)  # ticking steadily first
-        mover.start()
-        qtbot.wait(int(seconds * 1000))
-        mover.stop()
-        settle(qtbot, s)
+
+    def move(*_):
+        if len(asked) < moves:
+            slider.setValue((slider.value() + 37) % 101)  # always a new value
+
+    def on_step(frame):
+        if frame.step == 0:
+            QTimer.singleShot(0, move)  # from the event loop, as a user's drag arrives
+
+    s.step_ready.connect(on_step)
+    move()
+    qtbot.waitUntil(lambda: len(asked) == moves and rec.count("sketch_ready") >= 1 and not s.busy
+                    and s.policy.pending is None, timeout=120000)
+    s.step_ready.disconnect(on_step)
     window.style_controls.weights_changed.disconnect(asked.append)
-    return {"gap": gaps.max_gap, "ticks": len(gaps.ticks), "asked": asked, "started": rec.count("decode_started"),
-            "cancelled": rec.count("decode_cancelled"), "finished": rec.count("sketch_ready"),
-            "failed": rec.count("decode_failed")}
+    return {"asked": asked, "started": rec.count("decode_started"), "cancelled": rec.count("decode_cancelled"),
+            "finished": rec.count("sketch_ready"), "failed": rec.count("decode_failed")}
 
 
-@pytest.mark.parametrize("seconds", [2, pytest.param(10, marks=pytest.mark.slow)])
-def test_style_storm_keeps_the_event_loop_ticking_and_the_last_style_wins(qtbot, make_window, seconds):
+def test_style_storm_cancels_superseded_decodes_and_the_last_style_wins(qtbot, make_window):
     # No grace period: every slider move starts a decode or cancels the running one, the
     # hardest case for the worker hand-over (the app's 50 ms grace would coalesce the drag).
+    # How long the event loop stalls meanwhile is measured, not asserted, by
+    # tools/bench_responsiveness.py (docs/RELIABILITY.md).
     window = make_window(grace_s=0.0)
     s = window.studio
-    s.set_settings(SamplerSettings(steps=12))
-    with qtbot.waitSignal(s.sketch_ready, timeout=20000):
+    s.set_settings(LONG)
+    with qtbot.waitSignal(s.sketch_ready, timeout=120000):
         window.open_path(SAMPLE)
-    # Two attempts: a stall caused by our code repeats; one caused by another process on a
-    # shared 2-core machine usually does not (as in test_app_responsiveness.py).
-    runs = []
-    for _attempt in range(2):
-        run = style_storm(qtbot, window, seconds)
-        runs.append(run)
-        assert run["failed"] == 0
-        assert len(run["asked"]) >= 0.5 * 50 * seconds  # the storm really blew (timers run late under load)
-        assert run["started"] >= 5 and run["cancelled"] >= 1  # decodes ran, and were superseded
-        assert s.result.spec.style == run["asked"][-1] == window.style_controls.weights()  # latest wins
-        assert_shows(window, s.result)
-        if run["gap"] <= LIMIT_S:
-            break
-    gap = min(r["gap"] for r in runs)
-    print(f"style storm {seconds} s: max event-loop gap " + ", ".join(
-        f"{r['gap'] * 1000:.0f} ms ({len(r['asked'])} moves, {r['started']} decodes started, "
-        f"{r['cancelled']} cancelled, {r['finished']} finished, {r['ticks']} ticks)" for r in runs))
-    assert gap <= LIMIT_S, f"event loop stalled for {gap * 1000:.0f} ms"
+    run = style_storm(qtbot, window, STORM_MOVES)
+    assert run["failed"] == 0
+    assert len(run["asked"]) == STORM_MOVES and all(a != b for a, b in zip(run["asked"], run["asked"][1:]))
+    assert run["started"] == STORM_MOVES  # every move started its own decode
+    assert run["finished"] >= 1 and run["cancelled"] + run["finished"] == STORM_MOVES  # the rest were cancelled
+    assert run["cancelled"] >= STORM_MOVES // 2  # moves landed mid-decode (in practice all but the last)
+    assert s.result.spec.style == run["asked"][-1] == window.style_controls.weights()  # latest wins
+    assert_shows(window, s.result)
 
 
 # --- (3) a second photo mid-decode -------------------------------------------------------
@@ -303,3 +281,28 @@ def test_a_camera_that_stops_sending_frames_says_so(qtbot, window, boxes):
     with qtbot.waitSignal(window.studio.sketch_ready, timeout=20000):  # usable
         window.open_path(SAMPLE)
     assert boxes.errors == []
+
+
+def test_a_quiet_camera_note_clears_when_frames_return(qtbot, window, boxes):
+    good = frames()
+    state = {"sending": True, "sent": 0}
+
+    def make(i):  # a camera the test silences and wakes, by a flag rather than by time
+        if not state["sending"]:
+            return None
+        state["sent"] += 1
+        return good[i % len(good)]
+
+    window.webcam.stall_ms = 200
+    window.webcam.add_source("intermittent camera", lambda: FakeFrameSource(make=make, interval_ms=10))
+    window.webcam.start()
+    qtbot.waitUntil(lambda: state["sent"] >= 3, timeout=10000)
+    assert window.webcam.note.text() == ""
+    state["sending"] = False
+    qtbot.waitUntil(lambda: window.webcam.note.text() == NO_FRAMES, timeout=10000)
+    assert window.webcam.is_live()
+    sent = state["sent"]
+    state["sending"] = True
+    qtbot.waitUntil(lambda: state["sent"] > sent and window.webcam.note.text() == "", timeout=10000)
+    assert window.webcam.is_live() and boxes.errors == []
+    window.webcam.stop()

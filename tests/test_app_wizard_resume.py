@@ -14,18 +14,44 @@ from wizard_helpers import click_next, start_run, user_dirs  # noqa: F401
 LONG = {"quick": 40, "standard": 60, "thorough": 80}  # long enough to stop part-way (tens of ms a step)
 
 
+class GateWatch:
+    """Wraps the run's PauseGate.wait (the worker calls it between training events): counts the
+    calls that found the gate closed and the ones that have returned since."""
+
+    def __init__(self, gate):
+        self.blocked = self.released = 0
+        real_wait = gate.wait
+
+        def wait(cancel):
+            if gate.paused:
+                self.blocked += 1
+            try:
+                real_wait(cancel)
+            finally:
+                if self.blocked > self.released:
+                    self.released += 1
+
+        gate.wait = wait
+
+    @property
+    def holding(self) -> bool:
+        """The worker is inside a paused wait now."""
+        return self.blocked > self.released
+
+
 def pause_after(qtbot, wiz, run, steps: int) -> int:
+    """Pause once `steps` are shown; returns the step the run holds at, checked by events, not time."""
+    watch = GateWatch(wiz.runner.gate)
     qtbot.waitUntil(lambda: run.bar.maximum() > 0 and run.bar.value() >= steps, timeout=20000)
     run.pause.click()
     assert wiz.runner.paused and run.pause.text() == "Continue"
-    held = -1
-    for _ in range(20):  # the step under way and the events queued arrive; then nothing moves
-        if run.bar.value() == held:
-            break
-        held = run.bar.value()
-        qtbot.wait(300)  # unpaused, a tiny run does several steps in this time
-    else:
-        raise AssertionError("training went on while paused")
+    # The step under way finishes, its events are sent, then the worker waits at the gate.
+    qtbot.waitUntil(lambda: watch.holding, timeout=20000)
+    qtbot.wait(50)  # deliver the progress it queued before it stopped
+    held = run.bar.value()
+    for _ in range(3):  # nothing moves while the worker holds there
+        qtbot.wait(20)
+        assert watch.holding and run.bar.value() == held
     assert wiz.training_running()
     return held
 

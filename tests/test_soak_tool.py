@@ -33,3 +33,18 @@ def test_soak_prints_a_table(qapp, tiny_checkpoint, capsys):
     assert soak.main(["--model", str(tiny_checkpoint), "--n", "4", "--steps", "2", "--path", "cli"]) == 0
     out = capsys.readouterr().out
     assert "RSS MB" in out and "growth after decode 2" in out and "gui" not in out
+
+
+def test_soak_exits_1_when_memory_grows_over_the_limit(qapp, tiny_checkpoint, capsys, monkeypatch):
+    soak = load_soak()
+    readings = iter(range(1000, 100000, 30))  # a leak: 30 MB more at every reading
+    monkeypatch.setattr(soak, "rss_mb", lambda: float(next(readings)))
+    args = ["--model", str(tiny_checkpoint), "--n", "4", "--steps", "1", "--every", "1", "--path", "cli", "--json"]
+    assert soak.main(args) == 1  # warm-up at decode 2, last reading at 4: +60 MB
+    report = json.loads(capsys.readouterr().out)
+    assert report["max_growth_mb"] == 50 and report["over_limit"] == ["cli"]
+    assert report["paths"]["cli"]["growth_mb"] == 60 and report["paths"]["cli"]["peak_growth_mb"] == 60
+    assert soak.main([*args, "--max-growth-mb", "60"]) == 0  # at the limit is within it
+    readings = iter([1000.0] * 20)  # flat: no growth
+    monkeypatch.setattr(soak, "rss_mb", lambda: next(readings))
+    assert soak.main(args) == 0

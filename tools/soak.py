@@ -10,6 +10,9 @@
 
 Resident memory (VmRSS from /proc/self/status) is read after a warm-up and every 100 decodes,
 after a gc.collect(); a leak shows as growth after the warm-up. Prints a table, or JSON.
+Exit code 1 when a path's growth (last reading minus the warm-up reading) is over
+--max-growth-mb (default 50 MB); the highest reading is reported beside it, not limited (the
+allocator keeps and returns buffers of a texture head's size between readings).
 This is a benchmark, not a test: run it alone on an idle machine.
 """
 from __future__ import annotations
@@ -34,6 +37,7 @@ from sketchstudio.data.prepare import prepare_photo
 from sketchstudio.paths import default_model_path, resources_dir
 
 PATHS = ("cli", "gui")
+MAX_GROWTH_MB = 50.0  # docs/RELIABILITY.md's limit on growth after the warm-up
 
 
 def rss_mb() -> float:
@@ -81,6 +85,7 @@ class Meter:
         last = self.rows[-1]
         after = self.n - self.warmup
         growth = last["rss_mb"] - warm["rss_mb"]
+        peak = max(r["rss_mb"] for r in self.rows if r["decode"] >= self.warmup) - warm["rss_mb"]
         return {
             "decodes": self.n,
             "warmup": self.warmup,
@@ -90,6 +95,7 @@ class Meter:
             "warm_rss_mb": warm["rss_mb"],
             "final_rss_mb": last["rss_mb"],
             "growth_mb": round(growth, 1),
+            "peak_growth_mb": round(peak, 1),
             "growth_kb_per_decode": round(growth * 1024 / after, 2) if after else None,
         }
 
@@ -174,6 +180,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--warmup", type=int, default=50, help="decodes before the reference reading (at most n/2)")
     p.add_argument("--every", type=int, default=100, help="read memory every this many decodes")
     p.add_argument("--photo", default=str(resources_dir() / "sample_face.png"))
+    p.add_argument("--max-growth-mb", type=float, default=MAX_GROWTH_MB,
+                   help="exit 1 when a path grows more than this after the warm-up (default %(default)s)")
     p.add_argument("--json", action="store_true", help="print a JSON summary instead of the table")
     return p
 
@@ -188,7 +196,8 @@ def print_table(report: dict) -> None:
             print(f"  {r['decode']:>7}  {r['rss_mb']:>8.1f}  {r['rss_mb'] - s['warm_rss_mb']:>+10.1f}  "
                   f"{r['elapsed_s']:>9.1f}")
         print(f"  growth after decode {s['warmup']}: {s['growth_mb']:+.1f} MB "
-              f"({s['growth_kb_per_decode']:+.2f} KB a decode)")
+              f"({s['growth_kb_per_decode']:+.2f} KB a decode; highest reading {s['peak_growth_mb']:+.1f} MB), "
+              f"limit {report['max_growth_mb']:.0f} MB")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -199,16 +208,22 @@ def main(argv: list[str] | None = None) -> int:
     model, _info, mid = load(args.model)
     warmup = max(1, min(args.warmup, args.n // 2))
     report = {"model": args.model, "model_id": mid, "n": args.n, "steps": args.steps,
-              "torch_threads": torch.get_num_threads(), "start_rss_mb": round(rss_mb(), 1), "paths": {}}
+              "torch_threads": torch.get_num_threads(), "start_rss_mb": round(rss_mb(), 1),
+              "max_growth_mb": args.max_growth_mb, "paths": {}}
     for name in PATHS if args.path == "both" else (args.path,):
         meter = Meter(args.n, warmup, args.every)
         (soak_cli if name == "cli" else soak_gui)(model, mid, Path(args.photo), args.n, args.steps, meter)
         report["paths"][name] = meter.summary()
+    over = [name for name, s in report["paths"].items() if s["growth_mb"] > args.max_growth_mb]
+    report["over_limit"] = over
     if args.json:
         print(json.dumps(report, indent=2))
     else:
         print_table(report)
-    return 0
+    for name in over:
+        print(f"soak: {name}: memory grew {report['paths'][name]['growth_mb']:+.1f} MB after the warm-up, "
+              f"over the {args.max_growth_mb:g} MB limit", file=sys.stderr)
+    return 1 if over else 0
 
 
 if __name__ == "__main__":
