@@ -13,7 +13,7 @@ from app_fixtures import SAMPLE, boxes, make_window, settle, window  # noqa: F40
 from hostile_files import pickles  # noqa: F401  (fixture)
 from sketchstudio.app import messages
 from sketchstudio.app.model_picker import ModelPicker
-from sketchstudio.cli import SKETCH_META_KEY
+from sketchstudio.sketch_file import SKETCH_META_KEY
 from sketchstudio.core import build_model, preset
 from sketchstudio.core.checkpoint import save_model
 

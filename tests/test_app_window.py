@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from app_fixtures import SAMPLE, boxes, make_window, settle, window  # noqa: F401  (fixtures)
 from sketchstudio.app import messages, model_picker
 from sketchstudio.app.settings import AppSettings
-from sketchstudio.cli import SKETCH_META_KEY
+from sketchstudio.sketch_file import SKETCH_META_KEY
 from sketchstudio.core.imaging import save_png
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -27,7 +27,8 @@ from pathlib import Path
 import torch
 from PIL import Image, ImageOps
 
-from sketchstudio.cli import SKETCH_META_KEY, load
+from sketchstudio.model_files import load
+from sketchstudio.sketch_file import SKETCH_META_KEY
 from sketchstudio.core.imaging import save_png, tensor_to_image
 from sketchstudio.core.sampler import SamplerSettings, iter_steps
 from sketchstudio.data.prepare import prepare_photo

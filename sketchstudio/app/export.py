@@ -1,44 +1,29 @@
 """Files the studio writes and reads back; Qt-free. Every write is atomic.
 
-A sketch PNG carries its settings as JSON in the `sketchstudio` text chunk, in the CLI's
-shape (style, style_weights, seed, steps, temperature, schedule, self_guidance,
-style_guidance, crop, model) plus what the studio needs to redo it exactly: the photo's
-path, the crop square, the re-drawn regions, noise and top_k.
+A sketch PNG holds its settings in the format of `sketchstudio.sketch_file` (the CLI's),
+plus what the studio needs to redo it exactly: the photo's path, the crop square and the
+re-drawn regions.
 """
 from __future__ import annotations
 
-import json
-import math
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
 
-from ..cli import SKETCH_META_KEY
 from ..core.checkpoint import atomic_write
-from ..core.imaging import ImageLoadError, read_png_text, save_png
-from ..core.sampler import SamplerSettings
-from ..core.styles import StyleError, canonical, format_style, parse_style
+from ..core.imaging import save_png
+from ..sketch_file import MetadataError, save_sketch_png, settings_from_metadata, sketch_metadata, style_from_metadata
 from .decode_job import Redraw, SketchResult, SketchSpec
 from .photo import Photo
 
 
-class MetadataError(ValueError):
-    """The file's sketchstudio settings cannot be used (one line, for a message box)."""
-
-
-def sketch_metadata(result: SketchResult, styles: tuple[str, ...], model_id: str) -> dict:
-    spec, s, photo = result.spec, result.spec.settings, result.photo
-    return {
-        "style": format_style(spec.style, styles), "style_weights": dict(zip(styles, map(float, spec.style))),
-        "seed": s.seed, "steps": s.steps, "temperature": s.temperature, "schedule": s.schedule,
-        "self_guidance": s.self_guidance, "style_guidance": s.style_guidance,
-        "crop": "none" if photo.crop is None else "face", "model": model_id,
-        "noise": s.noise, "top_k": s.top_k,
-        "crop_box": None if photo.crop is None else list(photo.crop),
-        "photo": photo.path,
-        "redraws": [{"cells": list(r.cells), "seed": r.seed} for r in spec.redraws],
-    }
+def studio_metadata(result: SketchResult, styles: tuple[str, ...], model_id: str) -> dict:
+    spec, photo = result.spec, result.photo
+    return sketch_metadata(
+        spec.style, styles, spec.settings, "none" if photo.crop is None else "face", model_id,
+        crop_box=None if photo.crop is None else list(photo.crop), photo=photo.path,
+        redraws=[{"cells": list(r.cells), "seed": r.seed} for r in spec.redraws])
 
 
 def sketch_image(result: SketchResult) -> Image.Image:
@@ -49,58 +34,17 @@ def sketch_image(result: SketchResult) -> Image.Image:
 
 
 def save_sketch(path, result: SketchResult, styles: tuple[str, ...], model_id: str) -> dict:
-    meta = sketch_metadata(result, styles, model_id)
-    save_png(sketch_image(result), path, {SKETCH_META_KEY: json.dumps(meta, sort_keys=True)})
-    return meta
-
-
-def read_metadata(path) -> dict | None:
-    """The PNG's settings, or None when it has none (then it is just a photo)."""
-    try:
-        text = read_png_text(path).get(SKETCH_META_KEY)
-    except FileNotFoundError:
-        raise ImageLoadError(f"{path}: file not found") from None
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
-        return None  # not a readable PNG: let the photo loader say why
-    if text is None:
-        return None
-    try:
-        meta = json.loads(text)
-    except ValueError:
-        raise MetadataError(f"{path}: the sketchstudio settings in this file are not valid JSON") from None
-    if not isinstance(meta, dict):
-        raise MetadataError(f"{path}: the sketchstudio settings in this file are not a JSON object")
+    meta = studio_metadata(result, styles, model_id)
+    save_sketch_png(sketch_image(result), path, meta)
     return meta
 
 
 def spec_from_metadata(meta: dict, styles: tuple[str, ...]) -> SketchSpec:
     """The settings of a sketch PNG (studio or CLI) for a model with `styles`."""
+    weights = style_from_metadata(meta, styles)
+    settings = settings_from_metadata(meta)
     try:
-        if isinstance(meta.get("style_weights"), dict):
-            weights = [0.0] * len(styles)
-            for name, w in meta["style_weights"].items():
-                w = float(w)
-                if not math.isfinite(w) or w < 0:
-                    raise MetadataError(f"bad weight {w} for style {name!r}")
-                weights[styles.index(canonical(name, styles))] += w
-            total = sum(weights)
-            if total <= 0:
-                raise MetadataError("the style mix has no positive weight")
-            weights = [w / total for w in weights]
-        else:
-            weights = parse_style(meta.get("style"), styles)
-        defaults = SamplerSettings()
-        settings = SamplerSettings(
-            steps=int(meta.get("steps", defaults.steps)), seed=int(meta.get("seed", defaults.seed)),
-            temperature=float(meta.get("temperature", defaults.temperature)),
-            schedule=str(meta.get("schedule", defaults.schedule)),
-            self_guidance=float(meta.get("self_guidance", 0.0)),
-            style_guidance=float(meta.get("style_guidance", 0.0)),
-            noise=float(meta.get("noise", defaults.noise)), top_k=int(meta.get("top_k", 0)),
-        )
         redraws = tuple(Redraw(tuple(int(c) for c in r["cells"]), int(r["seed"])) for r in meta.get("redraws") or ())
-    except StyleError as exc:
-        raise MetadataError(str(exc)) from None
     except (TypeError, ValueError, KeyError, AttributeError) as exc:
         raise MetadataError(f"unusable sketchstudio settings ({exc})") from None
     return SketchSpec(tuple(weights), settings, redraws)
