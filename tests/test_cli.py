@@ -8,8 +8,8 @@ import pytest
 from PIL import Image
 
 from sketchstudio.cli import main
-from sketchstudio.sketch_file import SKETCH_META_KEY
 from sketchstudio.core.imaging import read_png_text
+from sketchstudio.sketch_file import SKETCH_META_KEY
 
 
 @pytest.fixture

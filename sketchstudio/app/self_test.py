@@ -17,7 +17,7 @@ from PySide6.QtCore import QCoreApplication, QEventLoop, QThread
 
 from ..paths import resources_dir
 from ..sketch_file import read_metadata
-from .main_window import MainWindow
+from .studio.main_window import MainWindow
 
 SAMPLE = "sample_face.png"
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from ..core.checkpoint import atomic_write
-from ..core.imaging import save_png
-from ..sketch_file import MetadataError, save_sketch_png, settings_from_metadata, sketch_metadata, style_from_metadata
+from ...core.checkpoint import atomic_write
+from ...core.imaging import save_png
+from ...sketch_file import MetadataError, save_sketch_png, settings_from_metadata, sketch_metadata, style_from_metadata
 from .decode_job import Redraw, SketchResult, SketchSpec
 from .photo import Photo
 

@@ -15,26 +15,26 @@ from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QIm
 from PySide6.QtWidgets import (QApplication, QFileDialog, QFrame, QGroupBox, QHBoxLayout, QLabel, QMainWindow,
                                QPushButton, QSplitter, QTabWidget, QVBoxLayout, QWidget)
 
-from .. import __version__
-from ..core.imaging import ImageLoadError, load_image
-from ..core.sampler import RECOMMENDABLE, SamplerSettings, recommended_settings
-from ..core.sampler_settings_io import settings_from_dict, settings_to_dict
-from ..model_files import UserError, load
-from ..paths import default_model_path
-from ..sketch_file import MetadataError, read_metadata
-from . import messages
+from ... import __version__
+from ...core.imaging import ImageLoadError, load_image
+from ...core.sampler import RECOMMENDABLE, SamplerSettings, recommended_settings
+from ...core.sampler_settings_io import settings_from_dict, settings_to_dict
+from ...model_files import UserError, load
+from ...paths import default_model_path
+from ...sketch_file import MetadataError, read_metadata
+from .. import messages
+from ..logic.export import crop_from_metadata, spec_from_metadata
+from ..logic.photo import Photo
+from ..logic.settings import AppSettings
+from ..qt_images import pil_from_qimage
+from ..wizard.wizard import TrainingWizard
 from .decode_view import DecodeView
-from .export import crop_from_metadata, spec_from_metadata
 from .export_actions import ExportActions
 from .model_picker import ModelPicker
-from .photo import Photo
 from .photo_panel import PhotoPanel
-from .qt_images import pil_from_qimage
 from .sampler_controls import SamplerControls
-from .settings import AppSettings
 from .studio import Studio
 from .style_controls import StyleControls
-from .training_wizard import TrainingWizard
 from .webcam_panel import WebcamPanel
 
 # The sampler settings kept between sessions (settings.json); the rest stay at their defaults.

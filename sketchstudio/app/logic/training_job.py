@@ -14,14 +14,14 @@ from typing import Iterator
 
 import torch
 
-from ..core.checkpoint import load_model
-from ..core.sampler import CancelToken
-from ..data.cache import TrainingData
-from ..data.synthetic import SYNTHETIC_STYLES
-from ..train.pipeline import run_pipeline
-from ..train.runner import TrainEvent
-from ..train.stages import MaskedStage, StageOptions
-from ..train.styles import add_styles
+from ...core.checkpoint import load_model
+from ...core.sampler import CancelToken
+from ...data.cache import TrainingData
+from ...data.synthetic import SYNTHETIC_STYLES
+from ...train.pipeline import run_pipeline
+from ...train.runner import TrainEvent
+from ...train.stages import MaskedStage, StageOptions
+from ...train.styles import add_styles
 from .training_plan import RunRecord, TrainingPlan, publish
 
 
