@@ -154,7 +154,7 @@ class ProbeJob:
         self.plan, self.steps = plan, steps
 
     def run(self, cancel: CancelToken):
-        torch.set_flush_denormal(True)  # as the pipeline does: the timing must match it
+        # Denormals are flushed for the whole process (cli.main), as in the pipeline the probe times.
         base, _ = load_model(self.plan.base_model)
         out = {}
         for stage_name in self.plan.stages:
