@@ -138,17 +138,15 @@ def make_stubs(internal: Path, removed: dict[str, Path]) -> dict[str, int]:
     defs: dict[str, dict[str, tuple[str, str, int]]] = {}  # library -> symbol -> (version, type, size)
     for name, lib in removed.items():
         defs[name] = {n: (v, t, size) for n, v, t, size, d in dyn_symbols(lib) if d}
-    by_name = {}
-    for lib in elf_files(internal):
-        by_name.setdefault(lib.name, lib)
-    consumers = {lib: needed(lib) for lib in elf_files(internal)}
-    consumers = {lib: deps for lib, deps in consumers.items() if any(d in removed for d in deps)}
+    elves = {lib: needed(lib) for lib in elf_files(internal) if lib.name not in removed}  # not old stubs
+    by_name = {lib.name: lib for lib in elves}
+    consumers = {lib: deps for lib, deps in elves.items() if any(d in removed for d in deps)}
     closure, todo = set(), [d for deps in consumers.values() for d in deps if d in by_name]
     while todo:
         d = todo.pop()
         if d not in closure:
             closure.add(d)
-            todo += [e for e in needed(by_name[d]) if e in by_name]
+            todo += [e for e in elves[by_name[d]] if e in by_name]
     kept_defined = {n for d in closure for n, _v, _t, _s, defined in dyn_symbols(by_name[d]) if defined}
     wanted: dict[str, dict[str, tuple[str, int]]] = {}
     versions: dict[str, dict[str, str]] = {}
