@@ -12,6 +12,10 @@ the CPU; `torch.cuda.is_available()` is False.
 
 Needs a C compiler (`cc`) and binutils' `readelf`. Stubs are built per folder, from the
 symbols these exact binaries import, so a new torch gets matching stubs.
+
+EXPERIMENTAL: on torch 2.14.1 the slimmed folder (1.1 GB) still crashed (SIGSEGV) while
+importing torch, so some function called at import needs a real answer from its stub; see
+README (Build a standalone app). build.spec runs this only with SKETCHSTUDIO_SLIM=1.
 """
 from __future__ import annotations
 
