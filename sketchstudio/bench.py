@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import resource
 import statistics
-import sys
 import time
 
 import torch
@@ -127,7 +126,7 @@ def format_table(res: dict) -> str:
 
 
 def main(args) -> int:
-    from .cli import UserError, load
+    from .model_files import UserError, load
     from .core import build_model, preset
     from .core.encoder import ClipWeightsError
 
@@ -142,9 +141,3 @@ def main(args) -> int:
     res = run(model, repeats=max(1, args.repeats), ar_tokens=args.ar_tokens, info=info)
     print(json.dumps(res, indent=2) if args.json else format_table(res))
     return 0
-
-
-if __name__ == "__main__":
-    from .cli import main as cli_main
-
-    sys.exit(cli_main(["bench", *sys.argv[1:]]))

@@ -2,49 +2,11 @@
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
 import signal
 import sys
 from pathlib import Path
 
-SKETCH_META_KEY = "sketchstudio"  # PNG text chunk holding the settings as JSON
-
-
-class UserError(Exception):
-    """A problem the user can fix; printed as one line, no traceback."""
-
-
-def model_id(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return f"{path.stem}@{h.hexdigest()[:12]}"
-
-
-def load(path: str | None, clip_weights: str | None = None):
-    """Load the named model or the shipped default; CheckpointError becomes a UserError."""
-    from .core.checkpoint import CheckpointError, load_model
-    from .core.encoder import ClipWeightsError
-    from .paths import default_model_path
-
-    p = Path(path) if path else default_model_path()
-    if not path and not p.exists():
-        raise UserError(f"{p}: the shipped model is missing; pass --model PATH")
-    try:
-        model, info = load_model(p, clip_weights)
-    except (CheckpointError, ClipWeightsError) as exc:
-        raise UserError(str(exc)) from None
-    return model, info, model_id(p)
-
-
-def sampler_settings(args, info):
-    """The model's recommended sampler settings, under the options the user gave (None: not given)."""
-    from .core.sampler import RECOMMENDABLE, recommended_settings
-
-    given = {k: getattr(args, k) for k in RECOMMENDABLE if getattr(args, k, None) is not None}
-    return recommended_settings(info).with_(**given)
+from .model_files import UserError, load, sampler_settings
 
 
 def add_sampler_options(p) -> None:
@@ -77,10 +39,11 @@ def cmd_sketch(args) -> int:
 
     from .core.imaging import ImageLoadError, tensor_to_image
     from .core.sampler import iter_steps
-    from .core.styles import StyleError, format_style, parse_style
+    from .core.styles import StyleError, parse_style
     from .core.tokenizer import render_size
     from .data.datasets import unique_stems
     from .data.prepare import prepare_photo
+    from .sketch_file import png_text, sketch_metadata
 
     model, info, mid = load(args.model, args.clip_weights)
     try:
@@ -122,13 +85,8 @@ def cmd_sketch(args) -> int:
             sketch = tensor_to_image(model.decode(last.tokens, size)[0])
         if args.crop == "none" and sketch.size != prep.original_size:
             sketch = sketch.resize(prep.original_size, resample=3)  # bicubic, up to a very large photo's size
-        meta = {
-            "style": format_style(weights, model.styles), "style_weights": dict(zip(model.styles, weights)),
-            "seed": settings.seed, "steps": settings.steps, "temperature": settings.temperature,
-            "schedule": settings.schedule, "self_guidance": settings.self_guidance,
-            "style_guidance": settings.style_guidance, "crop": args.crop, "model": mid,
-        }
-        if not write_png(sketch, out / f"{stem}.png", {SKETCH_META_KEY: json.dumps(meta, sort_keys=True)}):
+        meta = sketch_metadata(weights, model.styles, settings, args.crop, mid)
+        if not write_png(sketch, out / f"{stem}.png", png_text(meta)):
             failures += 1
     bar.close()
     done = len(args.photos) - failures

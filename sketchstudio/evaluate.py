@@ -110,7 +110,7 @@ def format_report(res: dict) -> str:
 def main(args) -> int:
     from tqdm import tqdm
 
-    from .cli import UserError, load, sampler_settings
+    from .model_files import UserError, load, sampler_settings
 
     if not (Path(args.data) / "pairs.csv").is_file():
         raise UserError(f"{args.data}: no pairs.csv (expected an FS2K-style folder)")

@@ -6,9 +6,9 @@ import pytest
 from PySide6.QtWidgets import QFileDialog, QInputDialog
 
 from sketchstudio.app import messages
-from sketchstudio.app.main_window import MainWindow
-from sketchstudio.app.settings import AppSettings
-from sketchstudio.app.studio import Studio
+from sketchstudio.app.logic.settings import AppSettings
+from sketchstudio.app.studio.main_window import MainWindow
+from sketchstudio.app.studio.studio import Studio
 from sketchstudio.paths import resources_dir
 
 SAMPLE = resources_dir() / "sample_face.png"

@@ -4,18 +4,18 @@ import json
 import shutil
 
 import numpy as np
-import pytest
 from PIL import Image
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QProgressDialog, QPushButton
 
 from app_fixtures import SAMPLE, boxes, make_window, settle, window  # noqa: F401  (fixtures)
-from sketchstudio.cli import SKETCH_META_KEY, main as cli_main
+from sketchstudio.cli import main as cli_main
 from sketchstudio.core.imaging import read_png_text
 from sketchstudio.core.sampler import SamplerSettings
+from sketchstudio.sketch_file import SKETCH_META_KEY
 
-CLI_KEYS = {"style", "style_weights", "seed", "steps", "temperature", "schedule", "self_guidance",
-            "style_guidance", "crop", "model"}
+CLI_KEYS = {"style", "style_weights", "seed", "steps", "temperature", "schedule", "noise", "top_k",
+            "self_guidance", "style_guidance", "crop", "model"}
 
 
 def sketch_sample(qtbot, win, photo=SAMPLE):

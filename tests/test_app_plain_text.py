@@ -12,10 +12,10 @@ from PySide6.QtWidgets import QComboBox, QFileDialog, QLabel, QWidget
 from app_fixtures import SAMPLE, boxes, make_window, settle, window  # noqa: F401  (fixtures)
 from hostile_files import pickles  # noqa: F401  (fixture)
 from sketchstudio.app import messages
-from sketchstudio.app.model_picker import ModelPicker
-from sketchstudio.cli import SKETCH_META_KEY
+from sketchstudio.app.studio.model_picker import ModelPicker
 from sketchstudio.core import build_model, preset
 from sketchstudio.core.checkpoint import save_model
+from sketchstudio.sketch_file import SKETCH_META_KEY
 
 BOLD = "<b>bold</b><img src=x>"
 LINK = "<a href='https://example.invalid/'>click</a>"

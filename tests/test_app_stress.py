@@ -16,9 +16,9 @@ from PySide6.QtCore import QThread, QTimer
 
 from app_fixtures import SAMPLE, Recorder, boxes, make_window, settle, window  # noqa: F401  (fixtures)
 from datagen import make_drawings
-from sketchstudio.app.camera import FakeFrameSource
-from sketchstudio.app.webcam_panel import NO_FRAMES
-from sketchstudio.app.wizard_pages import NAME
+from sketchstudio.app.studio.camera import FakeFrameSource
+from sketchstudio.app.studio.webcam_panel import NO_FRAMES
+from sketchstudio.app.wizard.pages import NAME
 from sketchstudio.core import SamplerSettings, sample
 from sketchstudio.core.imaging import tensor_to_image
 from test_app_webcam import frames

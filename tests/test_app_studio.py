@@ -7,9 +7,9 @@ from PySide6.QtCore import QThread
 from PySide6.QtWidgets import QApplication
 
 from app_fixtures import SAMPLE, Recorder, settle, studio  # noqa: F401  (fixtures)
-from sketchstudio.app.decode_job import StepFrame
-from sketchstudio.app.photo import Photo
-from sketchstudio.app.worker import WorkerThread
+from sketchstudio.app.logic.decode_job import StepFrame
+from sketchstudio.app.logic.photo import Photo
+from sketchstudio.app.workers.thread import WorkerThread
 from sketchstudio.core import CancelToken, SamplerSettings, sample
 from sketchstudio.core.imaging import tensor_to_image
 
@@ -130,17 +130,17 @@ class Job:
 def test_worker_reports_failures_in_one_line_and_keeps_running(qtbot):
     t = WorkerThread("test-worker")
     got = []
-    t.worker.progress.connect(lambda e: got.append(e))
+    t.yielded.connect(lambda e: got.append(e))
     try:
-        with qtbot.waitSignal(t.worker.failed, timeout=5000) as failed:
+        with qtbot.waitSignal(t.failed, timeout=5000) as failed:
             t.submit(Job(5, fail_at=2), CancelToken())
         assert failed.args[0] == "RuntimeError: boom second line"
-        with qtbot.waitSignal(t.worker.finished, timeout=5000) as finished:
+        with qtbot.waitSignal(t.finished, timeout=5000) as finished:
             t.submit(Job(2), CancelToken())
         assert finished.args[0] == "result"
         cancel = CancelToken()
         cancel.cancel()
-        with qtbot.waitSignal(t.worker.cancelled, timeout=5000):
+        with qtbot.waitSignal(t.cancelled, timeout=5000):
             t.submit(Job(3), cancel)
         assert QThread.currentThread() is not t.thread
     finally:

@@ -4,9 +4,9 @@ import pytest
 from PIL import Image
 
 from app_fixtures import SAMPLE, Recorder, boxes, make_window, settle, window  # noqa: F401  (fixtures)
-from sketchstudio.app.camera import CameraFrameSource, FakeFrameSource, camera_devices
 from sketchstudio.app.qt_images import array_from_qimage
-from sketchstudio.app.webcam_panel import NO_CAMERA
+from sketchstudio.app.studio.camera import CameraFrameSource, FakeFrameSource, camera_devices
+from sketchstudio.app.studio.webcam_panel import NO_CAMERA
 
 
 def frames(n=4):

@@ -12,10 +12,11 @@ from PySide6.QtGui import QDropEvent, QImage, QMouseEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app_fixtures import SAMPLE, boxes, make_window, settle, window  # noqa: F401  (fixtures)
-from sketchstudio.app import messages, model_picker
-from sketchstudio.app.settings import AppSettings
-from sketchstudio.cli import SKETCH_META_KEY
+from sketchstudio.app import messages
+from sketchstudio.app.logic.settings import AppSettings
+from sketchstudio.app.studio import model_picker
 from sketchstudio.core.imaging import save_png
+from sketchstudio.sketch_file import SKETCH_META_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
 

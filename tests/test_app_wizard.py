@@ -5,9 +5,9 @@ from PySide6.QtWidgets import QWizard
 
 from app_fixtures import boxes, make_window, window  # noqa: F401  (fixtures)
 from datagen import make_drawings, make_photo_folder
-from sketchstudio.app import model_picker
-from sketchstudio.app.loss_plot import LossPlot
-from sketchstudio.app.wizard_pages import CHOOSE, FINISH, NAME
+from sketchstudio.app.studio import model_picker
+from sketchstudio.app.wizard.loss_plot import LossPlot
+from sketchstudio.app.wizard.pages import CHOOSE, FINISH, NAME
 from sketchstudio.core.checkpoint import read_config
 from sketchstudio.core.config import FS2K_STYLES
 from sketchstudio.data.synthetic import SYNTHETIC_STYLES

@@ -2,9 +2,9 @@
 import json
 
 from app_fixtures import boxes  # noqa: F401  (fixture)
-from sketchstudio.app.training_plan import RunRecord, TrainingPlan, name_problem, slug, unfinished_runs
-from sketchstudio.app.training_wizard import TrainingWizard
-from sketchstudio.app.wizard_pages import CHOOSE
+from sketchstudio.app.logic.training_plan import RunRecord, TrainingPlan, name_problem, slug, unfinished_runs
+from sketchstudio.app.wizard.pages import CHOOSE
+from sketchstudio.app.wizard.wizard import TrainingWizard
 
 
 def plan(name="ink", job="new_style"):

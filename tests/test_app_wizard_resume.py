@@ -6,8 +6,8 @@ from PySide6.QtWidgets import QWizard
 
 from app_fixtures import boxes, make_window, window  # noqa: F401  (fixtures)
 from datagen import make_drawings
-from sketchstudio.app.training_plan import unfinished_runs
-from sketchstudio.app.wizard_pages import CHOOSE, RUN
+from sketchstudio.app.logic.training_plan import unfinished_runs
+from sketchstudio.app.wizard.pages import CHOOSE, RUN
 from sketchstudio.core.checkpoint import read_config
 from wizard_helpers import click_next, start_run, user_dirs  # noqa: F401
 

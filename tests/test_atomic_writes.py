@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 from safetensors import SafetensorError
 
-from sketchstudio.app.settings import AppSettings
+from sketchstudio.app.logic.settings import AppSettings
 from sketchstudio.cli import main as cli_main
 from sketchstudio.core import checkpoint
 from sketchstudio.core.checkpoint import TEMP_SUFFIX, atomic_write, load_model, remove_stale_temps, save_model

@@ -18,7 +18,8 @@ from PySide6.QtWidgets import QApplication
 
 from app_fixtures import SAMPLE, boxes, make_window, window  # noqa: F401  (fixtures)
 from badimages import CASES, UNREADABLE, huge_png, loaded_size, write_corpus
-from sketchstudio.app import data_check, export_actions
+from sketchstudio.app.logic import data_check
+from sketchstudio.app.studio import export_actions
 from sketchstudio.cli import main
 from sketchstudio.data.datasets import unique_stems
 from sketchstudio.data.faces import detect_faces

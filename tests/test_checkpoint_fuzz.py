@@ -1,8 +1,6 @@
 """Flipped and truncated bytes in a model file give a clean CheckpointError, nothing else."""
 import random
 
-import pytest
-
 from sketchstudio.core.checkpoint import CheckpointError, load_model
 
 

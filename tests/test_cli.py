@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from sketchstudio.cli import SKETCH_META_KEY, main
+from sketchstudio.cli import main
 from sketchstudio.core.imaging import read_png_text
+from sketchstudio.sketch_file import SKETCH_META_KEY
 
 
 @pytest.fixture

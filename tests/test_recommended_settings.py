@@ -6,10 +6,11 @@ import math
 import pytest
 
 from app_fixtures import boxes, make_window  # noqa: F401  (fixtures)
-from sketchstudio.cli import SKETCH_META_KEY, main as cli
+from sketchstudio.cli import main as cli
 from sketchstudio.core.checkpoint import save_model
 from sketchstudio.core.imaging import read_png_text
 from sketchstudio.core.sampler import SamplerSettings, recommended_settings
+from sketchstudio.sketch_file import SKETCH_META_KEY
 from conftest import make_tiny
 from datagen import face_photo
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtWidgets import QWizard
 
-from sketchstudio.app.wizard_pages import CHECK, CHOOSE, FOLDERS, NAME, RUN
+from sketchstudio.app.wizard.pages import CHECK, CHOOSE, FOLDERS, NAME, RUN
 
 TINY_STEPS = {"quick": 3, "standard": 4, "thorough": 6}
 

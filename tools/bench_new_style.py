@@ -58,7 +58,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from sketchstudio.app.training_plan import PRESET_STEPS, TrainingPlan, name_problem
+from sketchstudio.app.logic.training_plan import PRESET_STEPS, TrainingPlan, name_problem
 from sketchstudio.core import build_model, preset
 from sketchstudio.core.checkpoint import load_model, read_config, save_model
 from sketchstudio.core.config import FS2K_STYLES

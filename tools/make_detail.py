@@ -44,7 +44,8 @@ def main() -> None:
     ap.add_argument("--out", default="docs/gallery-detail.png")
     args = ap.parse_args()
     rows = picks(Path(args.val))
-    columns = [("drawing", None), (Path(args.compare).stem, args.compare), (Path(args.model).stem if args.model else "shipped", args.model)]
+    columns = [("drawing", None), (Path(args.compare).stem, args.compare),
+               (Path(args.model).stem if args.model else "shipped", args.model)]
     sheet = Image.new("L", (CROP * len(columns), 24 + CROP * len(rows)), 255)
     draw = ImageDraw.Draw(sheet)
     with tempfile.TemporaryDirectory() as tmp:

@@ -18,9 +18,9 @@ from PIL import Image
 from PySide6.QtCore import QCoreApplication, QEventLoop, QThread
 from PySide6.QtWidgets import QApplication
 
-from sketchstudio.app.camera import FakeFrameSource
-from sketchstudio.app.main_window import MainWindow
-from sketchstudio.app.settings import AppSettings
+from sketchstudio.app.logic.settings import AppSettings
+from sketchstudio.app.studio.camera import FakeFrameSource
+from sketchstudio.app.studio.main_window import MainWindow
 from sketchstudio.paths import resources_dir
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,7 +52,7 @@ def main() -> int:
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    _app = QApplication.instance() or QApplication(sys.argv[:1])  # kept alive until the end
     win = MainWindow(AppSettings(), find_cameras=False)
     win.persist = False
     win.interactive = False

@@ -30,11 +30,12 @@ from pathlib import Path
 import torch
 from PIL import Image, ImageOps
 
-from sketchstudio.cli import SKETCH_META_KEY, load
 from sketchstudio.core.imaging import save_png, tensor_to_image
 from sketchstudio.core.sampler import SamplerSettings, iter_steps
 from sketchstudio.data.prepare import prepare_photo
+from sketchstudio.model_files import load
 from sketchstudio.paths import default_model_path, resources_dir
+from sketchstudio.sketch_file import SKETCH_META_KEY
 
 PATHS = ("cli", "gui")
 MAX_GROWTH_MB = 50.0  # docs/RELIABILITY.md's limit on growth after the warm-up
@@ -125,8 +126,8 @@ def soak_gui(model, mid: str, photo: Path, n: int, steps: int, meter: Meter) -> 
     from PySide6.QtCore import QCoreApplication, QEvent, QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from sketchstudio.app.photo import Photo
-    from sketchstudio.app.studio import Studio
+    from sketchstudio.app.logic.photo import Photo
+    from sketchstudio.app.studio.studio import Studio
 
     app = QApplication.instance() or QApplication([sys.argv[0]])  # noqa: F841  (kept alive)
     image = Image.open(photo).convert("RGB")

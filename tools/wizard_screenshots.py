@@ -77,9 +77,9 @@ def main() -> int:
 
     from PySide6.QtWidgets import QApplication
 
-    from sketchstudio.app.main_window import MainWindow
-    from sketchstudio.app.settings import AppSettings
-    from sketchstudio.app.wizard_pages import CHOOSE, NAME, RUN
+    from sketchstudio.app.studio.main_window import MainWindow
+    from sketchstudio.app.logic.settings import AppSettings
+    from sketchstudio.app.wizard.pages import CHOOSE, NAME, RUN
     from sketchstudio.paths import resources_dir
 
     base = make_base(fs2k, work)

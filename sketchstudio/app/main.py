@@ -6,8 +6,8 @@ import sys
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
-from .main_window import MainWindow
-from .settings import AppSettings
+from .logic.settings import AppSettings
+from .studio.main_window import MainWindow
 
 
 def run_app(model_path: str | None = None, self_test: bool = False) -> int:

@@ -5,7 +5,6 @@ exports a PNG to a temporary folder and checks its pixels and metadata. Returns 
 """
 from __future__ import annotations
 
-import json
 import shutil
 import sys
 import tempfile
@@ -16,10 +15,9 @@ import numpy as np
 from PIL import Image
 from PySide6.QtCore import QCoreApplication, QEventLoop, QThread
 
-from ..cli import SKETCH_META_KEY
-from ..core.imaging import read_png_text
 from ..paths import resources_dir
-from .main_window import MainWindow
+from ..sketch_file import read_metadata
+from .studio.main_window import MainWindow
 
 SAMPLE = "sample_face.png"
 
@@ -64,7 +62,7 @@ def run_self_test(window: MainWindow, timeout_s: float = 300.0) -> int:
             print(f"self-test: sketched the sample in style {name!r} ({studio.settings.steps} steps)")
         png = out / "self-test.png"
         check(window.exports.export_png(png), f"export failed: {errors}")
-        meta = json.loads(read_png_text(png)[SKETCH_META_KEY])
+        meta = read_metadata(png) or {}
         result = studio.result
         check(meta["model"] == studio.model_id and meta["seed"] == result.spec.settings.seed
               and meta["steps"] == result.spec.settings.steps and meta["style"] == studio.styles[-1]

@@ -70,25 +70,11 @@ def to_rgb(im: Image.Image) -> Image.Image:
     return im.convert("RGB")
 
 
-def center_square(im: Image.Image) -> Image.Image:
-    w, h = im.size
-    s = min(w, h)
-    left, top = (w - s) // 2, (h - s) // 2
-    return im.crop((left, top, left + s, top + s))
-
-
 def photo_tensor(im: Image.Image, size: int) -> torch.Tensor:
     """RGB image -> (1, 3, size, size) float in [0, 1] (squashed to square if it is not)."""
     im = im.convert("RGB").resize((size, size), Image.BICUBIC)
     a = np.asarray(im, dtype=np.float32) / 255.0  # (S, S, 3)
     return torch.from_numpy(a).permute(2, 0, 1).unsqueeze(0).contiguous()
-
-
-def sketch_tensor(im: Image.Image, size: int) -> torch.Tensor:
-    """Image -> greyscale (1, 1, size, size) float in [0, 1]."""
-    im = to_rgb(im).convert("L").resize((size, size), Image.BICUBIC)
-    a = np.asarray(im, dtype=np.float32) / 255.0
-    return torch.from_numpy(a)[None, None].contiguous()
 
 
 def tensor_to_image(t: torch.Tensor) -> Image.Image:

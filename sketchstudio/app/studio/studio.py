@@ -12,12 +12,12 @@ from dataclasses import replace
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from ..core.model import SketchModel
-from ..core.sampler import SamplerSettings
-from .decode_job import DecodeJob, DecodeRequest, Framed, MemoryCache, Redraw, SketchResult, SketchSpec, StepFrame
-from .live_policy import LivePolicy, RateMeter
-from .photo import Crop, Photo
-from .worker import WorkerThread
+from ...core.model import SketchModel
+from ...core.sampler import SamplerSettings
+from ..logic.decode_job import DecodeJob, DecodeRequest, Framed, MemoryCache, Redraw, SketchResult, SketchSpec, StepFrame
+from ..logic.live_policy import LivePolicy, RateMeter
+from ..logic.photo import Crop, Photo
+from ..workers.thread import WorkerThread
 
 MAX_SEED = 2**31 - 1
 
@@ -64,12 +64,8 @@ class Studio(QObject):
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self._pump)
         self._thread = WorkerThread("sketchstudio-sampler", self)
-        w = self._thread.worker
-        w.step_ready.connect(self._on_step)
-        w.progress.connect(self._on_progress)
-        w.finished.connect(self._on_finished)
-        w.failed.connect(self._on_failed)
-        w.cancelled.connect(self._on_cancelled)
+        self._thread.hook_up(yielded=self._on_yielded, finished=self._on_finished, failed=self._on_failed,
+                             cancelled=self._on_cancelled)
 
     # --- inputs ------------------------------------------------------------------------
     @property
@@ -218,6 +214,12 @@ class Studio(QObject):
         req = self.policy.running
         return None if req is None or req.cancel.cancelled else req
 
+    def _on_yielded(self, event) -> None:
+        if isinstance(event, StepFrame):
+            self._on_step(event)
+        elif isinstance(event, Framed):
+            self._on_framed(event)
+
     def _on_step(self, frame: StepFrame) -> None:
         if self._current() is None:
             return  # a cancelled decode's last steps
@@ -226,9 +228,9 @@ class Studio(QObject):
         self.frames.append(frame)
         self.step_ready.emit(frame)
 
-    def _on_progress(self, event) -> None:
+    def _on_framed(self, event: Framed) -> None:
         req = self._current()
-        if req is None or not isinstance(event, Framed):
+        if req is None:
             return
         if self.photo is req.photo:
             self.photo = event.photo

@@ -14,8 +14,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ..core.imaging import photo_tensor
-from ..data.faces import Box, detect_faces, face_crop_box
+from ...core.imaging import photo_tensor
+from ...data.faces import Box, detect_faces, face_crop_box
 
 Crop = tuple[int, int, int, int]
 _keys = itertools.count(1)

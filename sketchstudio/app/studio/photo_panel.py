@@ -5,10 +5,10 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from ..data.faces import Box
+from ...data.faces import Box
+from ..logic.photo import Photo
+from ..qt_images import qimage_from_pil
 from .crop_view import CropView
-from .photo import Photo
-from .qt_images import qimage_from_pil
 
 THUMB = 96
 

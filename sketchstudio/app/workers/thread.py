@@ -1,8 +1,8 @@
 """Runs Qt-free job generators on a QThread and reports through signals (after superqt's
 GeneratorWorker). No widget code here, and the jobs know nothing about Qt.
 
-A job is any object with `run(cancel) -> generator`: every `StepFrame` it yields becomes
-`step_ready`, anything else `progress`; its return value becomes `finished`, or `cancelled`
+A job is any object with `run(cancel) -> generator` (a decode, a batch, a training run):
+everything it yields becomes `yielded`; its return value becomes `finished`, or `cancelled`
 when it returned nothing after its CancelToken was set; an exception becomes `failed` with a
 one-line message (the traceback goes to the log, never to the user). Each job ends with
 exactly one of finished / cancelled / failed, and signals arrive in the order they were sent.
@@ -13,10 +13,9 @@ import logging
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from ..core.checkpoint import CheckpointError
-from ..core.imaging import ImageLoadError
-from ..core.sampler import CancelToken
-from .decode_job import StepFrame
+from ...core.checkpoint import CheckpointError
+from ...core.imaging import ImageLoadError
+from ...core.sampler import CancelToken
 
 log = logging.getLogger(__name__)
 
@@ -30,11 +29,10 @@ def user_message(exc: BaseException) -> str:
     return " ".join(text.split()) or type(exc).__name__
 
 
-class SamplerWorker(QObject):
+class JobWorker(QObject):
     """Lives on the worker thread; `run_job` is invoked there through a queued signal."""
 
-    step_ready = Signal(object)  # StepFrame
-    progress = Signal(object)  # any other yielded event
+    yielded = Signal(object)  # whatever the job yields
     finished = Signal(object)  # the job's return value
     failed = Signal(str)
     cancelled = Signal()
@@ -50,7 +48,7 @@ class SamplerWorker(QObject):
                 except StopIteration as stop:
                     result = stop.value
                     break
-                (self.step_ready if isinstance(event, StepFrame) else self.progress).emit(event)
+                self.yielded.emit(event)
         except Exception as exc:  # reported, not raised: the thread must survive a bad job
             log.exception("job %r failed", job)
             self.failed.emit(user_message(exc))
@@ -62,18 +60,39 @@ class SamplerWorker(QObject):
 
 
 class WorkerThread(QObject):
-    """Owns the thread and the worker; `submit` queues a job (one runs at a time)."""
+    """Owns the thread and its JobWorker; `submit` queues a job (one runs at a time).
 
+    Its own signals repeat the worker's on the thread that owns this object (the GUI thread),
+    so whatever `hook_up` connects runs there, a lambda included.
+    """
+
+    yielded = Signal(object)
+    finished = Signal(object)
+    failed = Signal(str)
+    cancelled = Signal()
     _submit = Signal(object, object)
 
     def __init__(self, name: str = "sketchstudio-worker", parent: QObject | None = None):
         super().__init__(parent)
         self.thread = QThread()
         self.thread.setObjectName(name)
-        self.worker = SamplerWorker()
+        self.worker = JobWorker()
         self.worker.moveToThread(self.thread)
         self._submit.connect(self.worker.run_job)  # receiver on another thread: queued
+        w = self.worker
+        # Receiver (self) on this thread: each hop from the worker thread is queued.
+        w.yielded.connect(self.yielded)
+        w.finished.connect(self.finished)
+        w.failed.connect(self.failed)
+        w.cancelled.connect(self.cancelled)
         self.thread.start()
+
+    def hook_up(self, yielded=None, finished=None, failed=None, cancelled=None) -> None:
+        """Hook up the receivers of a job's events (None: not wanted)."""
+        for signal, slot in ((self.yielded, yielded), (self.finished, finished),
+                             (self.failed, failed), (self.cancelled, cancelled)):
+            if slot is not None:
+                signal.connect(slot)
 
     def submit(self, job, cancel: CancelToken) -> None:
         self._submit.emit(job, cancel)

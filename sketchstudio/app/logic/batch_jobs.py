@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..core.imaging import ImageLoadError, load_image, tensor_to_image
-from ..core.model import SketchModel
-from ..core.sampler import CancelToken, iter_steps
+from ...core.imaging import ImageLoadError, load_image, tensor_to_image
+from ...core.model import SketchModel
+from ...core.sampler import CancelToken, iter_steps
 from .decode_job import MemoryCache, SketchResult, SketchSpec, condition
 from .export import save_sketch, sweep_sheet
 from .photo import Photo

@@ -14,10 +14,10 @@ from typing import Callable, Iterator
 import numpy as np
 import torch
 
-from ..core.imaging import tensor_to_image
-from ..core.model import SketchModel
-from ..core.sampler import CancelToken, SamplerSettings, StepResult, iter_steps
-from ..core.transformer import Memory
+from ...core.imaging import tensor_to_image
+from ...core.model import SketchModel
+from ...core.sampler import CancelToken, SamplerSettings, StepResult, iter_steps
+from ...core.transformer import Memory
 from .photo import Photo
 
 

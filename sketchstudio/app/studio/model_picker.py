@@ -7,8 +7,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QLabel, QListWidget, QListWidgetItem,
                                QPushButton, QVBoxLayout, QWidget)
 
-from ..paths import default_model_path, user_models_dir
-from .messages import plain_tooltip
+from ...paths import default_model_path, user_models_dir
+from ..messages import plain_tooltip
 
 
 def available_models(recent: list[str] = ()) -> list[tuple[str, Path]]:

@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from .. import __version__
-from ..core.checkpoint import CheckpointError, atomic_write, load_model, read_config, save_model
-from ..data.cache import Source, TrainingData
-from ..data.synthetic import SYNTHETIC_STYLES
-from ..paths import user_data_dir, user_models_dir
-from ..train.pipeline import PipelineOptions
-from ..train.stages import StageOptions
+from ... import __version__
+from ...core.checkpoint import CheckpointError, atomic_write, load_model, read_config, save_model
+from ...data.cache import Source, TrainingData
+from ...data.synthetic import SYNTHETIC_STYLES
+from ...paths import user_data_dir, user_models_dir
+from ...train.pipeline import PipelineOptions
+from ...train.stages import StageOptions
 
 JOBS = ("new_style", "pretrain", "full")
 JOB_STAGES = {"new_style": ("finetune",), "pretrain": ("pretrain",), "full": ("pretrain", "finetune")}

@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QGridLayout, QHBoxLayout, QLabel, QSlider, QTabWidget, QVBoxLayout,
                                QWidget)
 
-from .messages import plain_label
+from ..messages import plain_label
 
 STEPS = 100  # slider resolution
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 from PIL import Image, ImageOps
 
-from ..core.imaging import ImageLoadError, load_image, open_image
-from ..data.datasets import DataReport, Pair, list_images, load_drawings
-from ..data.faces import crop_face
+from ...core.imaging import ImageLoadError, load_image, open_image
+from ...data.datasets import DataReport, Pair, list_images, load_drawings
+from ...data.faces import crop_face
 
 # Shown when a pairs folder has drawings/ but no photos/ (and on the first page).
 DRAWINGS_ONLY = (

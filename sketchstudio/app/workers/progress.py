@@ -4,9 +4,9 @@ from __future__ import annotations
 from PySide6.QtCore import QEventLoop, QObject, Qt
 from PySide6.QtWidgets import QProgressDialog, QWidget
 
-from ..core.sampler import CancelToken
-from .batch_jobs import Progress
-from .worker import WorkerThread
+from ...core.sampler import CancelToken
+from ..logic.batch_jobs import Progress
+from .thread import WorkerThread
 
 
 class ProgressRun(QObject):
@@ -27,12 +27,8 @@ class ProgressRun(QObject):
         self.dialog.canceled.connect(self.cancel.cancel)
         self._loop = QEventLoop(self)
         self._thread = WorkerThread("sketchstudio-batch", self)
-        w = self._thread.worker
-        w.progress.connect(self._progress)
-        # Bound methods of this GUI-thread object: the hop from the worker thread is queued.
-        w.finished.connect(self._finished)
-        w.failed.connect(self._failed)
-        w.cancelled.connect(self._cancelled)
+        self._thread.hook_up(yielded=self._progress, finished=self._finished, failed=self._failed,
+                             cancelled=self._cancelled)
 
     def exec(self) -> tuple[str, object]:
         self._thread.submit(self.job, self.cancel)

@@ -8,14 +8,14 @@ from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (QButtonGroup, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit,
                                QProgressBar, QPushButton, QRadioButton, QVBoxLayout, QWidget, QWizard, QWizardPage)
 
-from ..core.checkpoint import read_config
-from .loss_plot import LossPlot
-from .qt_images import qimage_from_array
-from .training_job import JobProgress, ProbeJob, ProbeResult, TrainingResult
-from .training_plan import (JOB_STAGES, PRESETS, STAGE_TITLES, TrainingPlan, card_markdown, duration,
+from ...core.checkpoint import read_config
+from ..logic.training_job import JobProgress, ProbeJob, ProbeResult, TrainingResult
+from ..logic.training_plan import (JOB_STAGES, PRESETS, STAGE_TITLES, TrainingPlan, card_markdown, duration,
                             name_problem)
-from .training_worker import TrainingRunner
-from .wizard_pages import _label
+from ..qt_images import qimage_from_array
+from ..workers.training import TrainingRunner
+from .loss_plot import LossPlot
+from .pages import _label
 
 
 class NamePage(QWizardPage):
@@ -191,7 +191,7 @@ class RunPage(QWizardPage):
         self.resume.clicked.connect(lambda: self.wizard().start_training(resume=True))
 
     def connect_runner(self, r: TrainingRunner) -> None:
-        r.progress.connect(self.on_progress)
+        r.yielded.connect(self.on_progress)
         r.finished.connect(self.on_finished)
         r.cancelled.connect(self.on_cancelled)
         r.failed.connect(self.on_failed)

@@ -5,8 +5,8 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPainterPath, QPen, QWheelEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from .photo import Crop, Photo, clamp_crop
-from .qt_images import qimage_from_pil
+from ..logic.photo import Crop, Photo, clamp_crop
+from ..qt_images import qimage_from_pil
 
 HANDLE = 10  # px: how close to a corner a press resizes
 

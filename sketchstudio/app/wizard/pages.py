@@ -13,11 +13,11 @@ from PySide6.QtWidgets import (QButtonGroup, QComboBox, QFileDialog, QGridLayout
                                QLineEdit, QListView, QListWidget, QListWidgetItem, QPushButton, QRadioButton,
                                QVBoxLayout, QWidget, QWizardPage)
 
-from . import messages
-from .data_check import DataCheck, check_data, face_preview, thumbnail
-from .model_picker import ModelPicker
-from .qt_images import qimage_from_pil
-from .training_plan import unfinished_runs
+from .. import messages
+from ..logic.data_check import DataCheck, check_data, face_preview, thumbnail
+from ..logic.training_plan import unfinished_runs
+from ..qt_images import qimage_from_pil
+from ..studio.model_picker import ModelPicker
 
 CHOOSE, FOLDERS, CHECK, NAME, RUN, FINISH = range(6)
 MAX_THUMBS = 12

@@ -14,14 +14,14 @@ from typing import Iterator
 
 import torch
 
-from ..core.checkpoint import load_model
-from ..core.sampler import CancelToken
-from ..data.cache import TrainingData
-from ..data.synthetic import SYNTHETIC_STYLES
-from ..train.pipeline import run_pipeline
-from ..train.runner import TrainEvent
-from ..train.stages import MaskedStage, StageOptions
-from ..train.styles import add_styles
+from ...core.checkpoint import load_model
+from ...core.sampler import CancelToken
+from ...data.cache import TrainingData
+from ...data.synthetic import SYNTHETIC_STYLES
+from ...train.pipeline import run_pipeline
+from ...train.runner import TrainEvent
+from ...train.stages import MaskedStage, StageOptions
+from ...train.styles import add_styles
 from .training_plan import RunRecord, TrainingPlan, publish
 
 
@@ -154,7 +154,7 @@ class ProbeJob:
         self.plan, self.steps = plan, steps
 
     def run(self, cancel: CancelToken):
-        torch.set_flush_denormal(True)  # as the pipeline does: the timing must match it
+        # Denormals are flushed for the whole process (cli.main), as in the pipeline the probe times.
         base, _ = load_model(self.plan.base_model)
         out = {}
         for stage_name in self.plan.stages:

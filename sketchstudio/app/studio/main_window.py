@@ -15,26 +15,30 @@ from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QIm
 from PySide6.QtWidgets import (QApplication, QFileDialog, QFrame, QGroupBox, QHBoxLayout, QLabel, QMainWindow,
                                QPushButton, QSplitter, QTabWidget, QVBoxLayout, QWidget)
 
-from .. import __version__
-from ..cli import UserError, load
-from ..core.imaging import ImageLoadError, load_image
-from ..core.sampler import RECOMMENDABLE, SamplerSettings, recommended_settings
-from ..paths import default_model_path
-from . import messages
+from ... import __version__
+from ...core.imaging import ImageLoadError, load_image
+from ...core.sampler import RECOMMENDABLE, SamplerSettings, recommended_settings
+from ...core.sampler_settings_io import settings_from_dict, settings_to_dict
+from ...model_files import UserError, load
+from ...paths import default_model_path
+from ...sketch_file import MetadataError, read_metadata
+from .. import messages
+from ..logic.export import crop_from_metadata, spec_from_metadata
+from ..logic.photo import Photo
+from ..logic.settings import AppSettings
+from ..qt_images import pil_from_qimage
+from ..wizard.wizard import TrainingWizard
 from .decode_view import DecodeView
-from .export import MetadataError, crop_from_metadata, read_metadata, spec_from_metadata
 from .export_actions import ExportActions
 from .model_picker import ModelPicker
-from .photo import Photo
 from .photo_panel import PhotoPanel
-from .qt_images import pil_from_qimage
 from .sampler_controls import SamplerControls
-from .settings import AppSettings
 from .studio import Studio
 from .style_controls import StyleControls
-from .training_wizard import TrainingWizard
 from .webcam_panel import WebcamPanel
 
+# The sampler settings kept between sessions (settings.json); the rest stay at their defaults.
+SAVED_SETTINGS = ("steps", "temperature", "self_guidance", "style_guidance", "seed")
 PHOTO_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.webp *.tif *.tiff *.gif);;All files (*)"
 
 
@@ -449,9 +453,8 @@ class MainWindow(QMainWindow):
 
     def _restore(self) -> None:
         st = self.settings
-        kinds = {"steps": int, "seed": int, "temperature": float, "self_guidance": float, "style_guidance": float}
         try:
-            settings = SamplerSettings().with_(**{k: kinds[k](v) for k, v in st.sampler.items() if k in kinds})
+            settings = settings_from_dict({k: v for k, v in st.sampler.items() if k in SAVED_SETTINGS})
         except (TypeError, ValueError, OverflowError):
             settings = SamplerSettings()
         self.studio.settings = settings
@@ -469,8 +472,7 @@ class MainWindow(QMainWindow):
             return
         st, s = self.settings, self.studio
         x = s.settings
-        st.sampler = {"steps": x.steps, "temperature": x.temperature, "self_guidance": x.self_guidance,
-                      "style_guidance": x.style_guidance, "seed": x.seed, "seed_locked": s.seed_locked}
+        st.sampler = {**settings_to_dict(x, SAVED_SETTINGS), "seed_locked": s.seed_locked}
         if s.model is not None:
             st.style = dict(zip(s.styles, s.style))
         st.overlay = self.decode_view.overlay.currentData()

@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QFileDialog, QInputDialog
 
-from .batch_jobs import BatchJob, SweepJob, photos_in
-from .export import save_animation, save_sheet, save_sketch
-from .progress import ProgressRun
+from ..logic.batch_jobs import BatchJob, SweepJob, photos_in
+from ..logic.export import save_animation, save_sheet, save_sketch
+from ..workers.progress import ProgressRun
 
 if TYPE_CHECKING:
     from .main_window import MainWindow

@@ -8,10 +8,10 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from ..logic.photo import Photo
+from ..qt_images import pil_from_qimage
 from .camera import CameraFrameSource, FrameSource, camera_devices
 from .crop_view import CropView
-from .photo import Photo
-from .qt_images import pil_from_qimage
 
 MAX_SIDE = 640  # frames are shrunk to this before face detection and encoding
 NO_CAMERA = ("No camera was found on this computer, so webcam mode is off. "

@@ -10,13 +10,13 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QWidget, QWizard
 
-from . import messages
-from .data_check import DataCheck
-from .training_job import ProbeResult, TrainingJob, TrainingResult
-from .training_plan import PRESET_STEPS, RunRecord, TrainingPlan
-from .training_worker import TrainingRunner
-from .wizard_pages import CHECK, CHOOSE, FINISH, FOLDERS, NAME, RUN, CheckPage, ChoosePage, FoldersPage
-from .wizard_run import FinishPage, NamePage, RunPage
+from .. import messages
+from ..logic.data_check import DataCheck
+from ..logic.training_job import ProbeResult, TrainingJob, TrainingResult
+from ..logic.training_plan import PRESET_STEPS, RunRecord, TrainingPlan
+from ..workers.training import TrainingRunner
+from .pages import CHECK, CHOOSE, FINISH, FOLDERS, NAME, RUN, CheckPage, ChoosePage, FoldersPage
+from .run import FinishPage, NamePage, RunPage
 
 STOP_QUESTION = ("Stop training? It stops after the current step and keeps the last checkpoint; "
                  "Train → New style from my drawings… offers to resume it later.")

@@ -7,8 +7,8 @@ from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QP
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSlider, QSpinBox,
                                QVBoxLayout, QWidget)
 
-from .decode_job import StepFrame
-from .qt_images import qimage_from_array
+from ..logic.decode_job import StepFrame
+from ..qt_images import qimage_from_array
 
 OVERLAYS = {"none": "No overlay", "tokens": "Token states", "confidence": "Confidence"}
 MASKED = QColor(40, 110, 255, 95)

@@ -1,4 +1,4 @@
-"""Training on its own worker thread, as signals: the decode worker's pattern (worker.py) plus pause.
+"""Training on its own worker thread, as signals: a WorkerThread (thread.py) plus pause.
 
 One job at a time (a training run or a timing probe). `cancel` stops a run at its next step
 boundary after a checkpoint; `ended` follows every job's finished / cancelled / failed, so
@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
 
-from ..core.sampler import CancelToken
-from .training_job import PauseGate
-from .worker import WorkerThread
+from ...core.sampler import CancelToken
+from ..logic.training_job import PauseGate
+from .thread import WorkerThread
 
 
 class TrainingRunner(QObject):
-    progress = Signal(object)  # whatever the job yields (JobProgress for a run)
+    yielded = Signal(object)  # whatever the job yields (JobProgress for a run)
     finished = Signal(object)  # the job's result
     cancelled = Signal()
     failed = Signal(str)
@@ -26,12 +26,8 @@ class TrainingRunner(QObject):
         self.gate = PauseGate()
         self.cancel_token: CancelToken | None = None
         self._thread = WorkerThread(name, self)
-        w = self._thread.worker
-        # Bound methods of this GUI-thread object: the hop from the worker thread is queued.
-        w.progress.connect(self._progress)
-        w.finished.connect(self._finished)
-        w.cancelled.connect(self._cancelled)
-        w.failed.connect(self._failed)
+        self._thread.hook_up(yielded=self.yielded, finished=self._finished, failed=self._failed,
+                             cancelled=self._cancelled)
 
     @property
     def running(self) -> bool:
@@ -66,9 +62,6 @@ class TrainingRunner(QObject):
     def shutdown(self, timeout_ms: int = 120000) -> bool:
         self.cancel()
         return self._thread.stop(timeout_ms)
-
-    def _progress(self, item) -> None:
-        self.progress.emit(item)
 
     def _end(self) -> None:
         self.cancel_token = None

@@ -13,8 +13,8 @@ import numpy as np
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QImage
 
-from .qt_images import qimage_from_array
-from .worker import user_message
+from ..qt_images import qimage_from_array
+from ..workers.thread import user_message
 
 
 class FrameSource(QObject):

@@ -1,0 +1,48 @@
+"""Model files as both front ends open them: the command line and the window.
+
+`load` opens a model (the shipped one by default) and turns what can go wrong with the file
+into a `UserError`: a problem the user can fix, said in one line without a traceback.
+"""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+
+class UserError(Exception):
+    """A problem the user can fix; printed as one line, no traceback."""
+
+
+def model_id(path: Path) -> str:
+    """`STEM@` and the first 12 hex digits of the file's SHA-256: names the exact weights."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return f"{path.stem}@{h.hexdigest()[:12]}"
+
+
+def load(path: str | None, clip_weights: str | None = None):
+    """(model, info, model_id) of the named model or the shipped default; CheckpointError
+    becomes a UserError."""
+    from .core.checkpoint import CheckpointError, load_model
+    from .core.encoder import ClipWeightsError
+    from .paths import default_model_path
+
+    p = Path(path) if path else default_model_path()
+    if not path and not p.exists():
+        raise UserError(f"{p}: the shipped model is missing; pass --model PATH")
+    try:
+        model, info = load_model(p, clip_weights)
+    except (CheckpointError, ClipWeightsError) as exc:
+        raise UserError(str(exc)) from None
+    return model, info, model_id(p)
+
+
+def sampler_settings(options, info):
+    """The model's recommended sampler settings under what the user gave: `options` has the
+    attributes steps, temperature, self_guidance, style_guidance (None or absent: not given)."""
+    from .core.sampler import RECOMMENDABLE, recommended_settings
+
+    given = {k: getattr(options, k) for k in RECOMMENDABLE if getattr(options, k, None) is not None}
+    return recommended_settings(info).with_(**given)
