@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from sketch_measures import ROOT, edge_density, ink_fraction, model_card_checks
-from sketchstudio.cli import SKETCH_META_KEY
+from sketchstudio.sketch_file import SKETCH_META_KEY
 from sketchstudio.cli import main as cli_main
 from sketchstudio.paths import default_model_path
 

@@ -92,8 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
     from sketchstudio.app import messages
-    from sketchstudio.app.main_window import MainWindow
-    from sketchstudio.app.settings import AppSettings
+    from sketchstudio.app.studio.main_window import MainWindow
+    from sketchstudio.app.logic.settings import AppSettings
 
     torch.set_flush_denormal(True)  # as the app does
     app = QApplication.instance() or QApplication([sys.argv[0]])
