@@ -369,7 +369,11 @@ class MaskedStage(_Base):
             groups = [{"params": [model.transformer.style_emb], "weight_decay": 0.0,
                        "lr_scale": opts.new_style_lr / opts.lr}]
         else:
-            groups = [*model.encoder.parameters(), *model.transformer.parameters()]
+            emb = model.transformer.style_emb
+            rest = [p for p in [*model.encoder.parameters(), *model.transformer.parameters()] if p is not emb]
+            # No weight decay on the style rows: AdamW decays every parameter that has a
+            # gradient, so the rows of kept styles (gradient zeroed below) would still shrink.
+            groups = [{"params": rest}, {"params": [emb], "weight_decay": 0.0}]
         super().__init__(model, data, opts, total, groups)
         # Styles the model has but this data does not train (the FS2K styles when an artist adds
         # one, the synthetic ones in the full pipeline): without a teacher, fine-tuning on one new
