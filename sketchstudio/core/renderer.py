@@ -27,6 +27,13 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 
+def resize_sketch(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """(B, C, h, w) -> (B, C, H, W): bicubic, antialiased where it shrinks."""
+    if tuple(x.shape[-2:]) == tuple(size):
+        return x
+    return F.interpolate(x, size=size, mode="bicubic", align_corners=False, antialias=True)
+
+
 @functools.lru_cache(maxsize=32)
 def paper_grain(h: int, w: int) -> torch.Tensor:
     """(1, 1, h, w) uniform noise in [0, 1], the same for every call with this size (seed 0):
@@ -69,12 +76,7 @@ class StrokeRenderer(nn.Module):
         nn.init.zeros_(self.head[-1].weight)
         nn.init.zeros_(self.head[-1].bias)
 
-    @staticmethod
-    def resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-        """(B, C, h, w) -> (B, C, H, W): bicubic, antialiased where it shrinks."""
-        if tuple(x.shape[-2:]) == tuple(size):
-            return x
-        return F.interpolate(x, size=size, mode="bicubic", align_corners=False, antialias=True)
+    resize = staticmethod(resize_sketch)
 
     def draw(self, up: torch.Tensor, grain: torch.Tensor) -> torch.Tensor:
         """The renderer on an already resized decode (B, C, H, W) and its grain (B or 1, 1, H, W)."""

@@ -18,7 +18,7 @@ from taming.modules.diffusionmodules.model import Decoder, Encoder
 from taming.modules.vqvae.quantize import VectorQuantizer2
 
 from .config import TokenizerConfig
-from .renderer import StrokeRenderer, paper_grain
+from .renderer import StrokeRenderer, paper_grain, resize_sketch
 
 
 def refiner(channels: int, width: int) -> nn.Sequential:
@@ -71,12 +71,7 @@ class Upscaler(nn.Module):
         nn.init.zeros_(self.head[-1].weight)
         nn.init.zeros_(self.head[-1].bias)
 
-    @staticmethod
-    def resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-        """(B, C, h, w) -> (B, C, H, W): bicubic, antialiased where it shrinks."""
-        if tuple(x.shape[-2:]) == tuple(size):
-            return x
-        return F.interpolate(x, size=size, mode="bicubic", align_corners=False, antialias=True)
+    resize = staticmethod(resize_sketch)
 
     def draw(self, up: torch.Tensor, grain: torch.Tensor) -> torch.Tensor:
         """The head on an already resized sketch (B, C, H, W) and its grain (B or 1, 1, H, W)."""

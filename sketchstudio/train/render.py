@@ -25,11 +25,10 @@ import torch.nn.functional as F
 
 from ..core.metrics import scoot
 from ..core.model import SketchModel
-from ..core.renderer import StrokeRenderer, paper_grain
 from ..core.sampler import SamplerSettings, sample
 from ..data.cache import TrainingData
 from .stages import StageOptions, _Base, _f, _grid, _tokenize
-from .upscale import CROP, local_contrast
+from .upscale import CROP, crop_render, local_contrast
 
 
 def add_renderer(model: SketchModel, factor: int, width: int, clip_weights=None) -> SketchModel:
@@ -113,7 +112,6 @@ class RenderStage(_Base):
 
     def _sample(self, j: int, flip: bool, use_sampled: bool) -> tuple[torch.Tensor, torch.Tensor]:
         """One training crop: (renderer output (1, 1, c, c), the drawing's crop (1, 1, c, c))."""
-        r, c, m = self.model.tokenizer.renderer, self.crop, StrokeRenderer.MARGIN
         h, w = (int(v) for v in self.sizes[j])
         if use_sampled:
             base = self.sampled[j:j + 1].float()  # (1, 1, S, S)
@@ -123,13 +121,7 @@ class RenderStage(_Base):
         drawing = _f(self.native[j:j + 1, :, :h, :w])  # (1, 1, h, w)
         if flip:
             drawing = drawing.flip(-1)
-        top, left = (int(torch.randint(0, n - c + 1, (1,), generator=self.generator)) for n in (h, w))
-        t0, l0 = max(0, top - m), max(0, left - m)
-        t1, l1 = min(h, top + c + m), min(w, left + c + m)
-        resized = StrokeRenderer.resize(base, (h, w))[..., t0:t1, l0:l1]  # (1, 1, h', w')
-        grain = paper_grain(h, w)[..., t0:t1, l0:l1]
-        out = r.draw(resized, grain)[..., top - t0:top - t0 + c, left - l0:left - l0 + c]
-        return out, drawing[..., top:top + c, left:left + c]
+        return crop_render(self.model.tokenizer.renderer, base, drawing, self.crop, self.generator)
 
     def train_step(self, step: int) -> dict[str, float]:
         self._set_lr(step)

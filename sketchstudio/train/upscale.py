@@ -62,6 +62,22 @@ def local_contrast(x: torch.Tensor, window: int = 16) -> torch.Tensor:
     return F.avg_pool2d(d * d, window)
 
 
+def crop_render(head, base: torch.Tensor, drawing: torch.Tensor, crop: int, generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """A random training crop of a head drawing `base` (1, C, S, S) at `drawing`'s size (1, C, h, w):
+    (head output (1, C, c, c), the drawing's crop (1, C, c, c)). The head draws a window
+    `head.MARGIN` larger where the drawing has room, so the crop sees the context the full
+    render gives it."""
+    h, w = drawing.shape[-2:]
+    c, m = crop, head.MARGIN
+    top, left = (int(torch.randint(0, n - c + 1, (1,), generator=generator)) for n in (h, w))
+    t0, l0 = max(0, top - m), max(0, left - m)
+    t1, l1 = min(h, top + c + m), min(w, left + c + m)
+    resized = Upscaler.resize(base, (h, w))[..., t0:t1, l0:l1]  # (1, C, h', w')
+    grain = paper_grain(h, w)[..., t0:t1, l0:l1]
+    out = head.draw(resized, grain)[..., top - t0:top - t0 + c, left - l0:left - l0 + c]
+    return out, drawing[..., top:top + c, left:left + c]
+
+
 class UpscaleStage(_Base):
     name = "upscale"
     # taming's adaptive weight costs two extra backward passes; it moves slowly, so it is
@@ -114,20 +130,12 @@ class UpscaleStage(_Base):
 
     def _sample(self, j: int, flip: bool) -> tuple[torch.Tensor, torch.Tensor]:
         """One drawing's training crop: (head output (1, 1, c, c), the drawing's crop (1, 1, c, c))."""
-        up, c, m = self.model.tokenizer.upscaler, self.crop, Upscaler.MARGIN
         h, w = (int(v) for v in self.sizes[j])
         base = self.base[1 if flip else 0][j:j + 1].float()  # (1, 1, S, S)
         drawing = _f(self.native[j:j + 1, :, :h, :w])  # (1, 1, h, w)
         if flip:
             drawing = drawing.flip(-1)
-        top, left = (int(torch.randint(0, n - c + 1, (1,), generator=self.generator)) for n in (h, w))
-        # A window MARGIN larger where the drawing has room, so the crop equals the full render.
-        t0, l0 = max(0, top - m), max(0, left - m)
-        t1, l1 = min(h, top + c + m), min(w, left + c + m)
-        resized = Upscaler.resize(base, (h, w))[..., t0:t1, l0:l1]  # (1, 1, h', w')
-        grain = paper_grain(h, w)[..., t0:t1, l0:l1]
-        out = up.draw(resized, grain)[..., top - t0:top - t0 + c, left - l0:left - l0 + c]
-        return out, drawing[..., top:top + c, left:left + c]
+        return crop_render(self.model.tokenizer.upscaler, base, drawing, self.crop, self.generator)
 
     def train_step(self, step: int) -> dict[str, float]:
         self._set_lr(step)
