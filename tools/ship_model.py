@@ -25,6 +25,7 @@ import torch
 from sketchstudio.core.checkpoint import load_model, save_model
 from sketchstudio.core.sampler import SamplerSettings, sample
 from sketchstudio.data.cache import TrainingData
+from sketchstudio.train.pipeline import STAGES
 
 
 def stage_stats(run: Path, stage: str) -> dict:
@@ -49,8 +50,7 @@ def run_history(run: Path) -> tuple[list[str], dict]:
         else:
             info = load_model(init)[1]
             data, stages = info.get("data", []), info.get("stages", {})
-    ours = {s: stage_stats(run, s) for s in ("tokenizer", "pretrain", "finetune", "decoder", "upscale", "render")
-            if (run / f"{s}.losses.csv").exists()}
+    ours = {s: stage_stats(run, s) for s in STAGES if (run / f"{s}.losses.csv").exists()}
     for s in ours.keys() & stages.keys():  # a stage trained again from its earlier result
         ours[s]["continued_from"] = stages[s]
     return list(dict.fromkeys([*data, *(Path(s).name for s in pipeline["sources"])])), {**stages, **ours}

@@ -28,7 +28,7 @@ from ..core.model import SketchModel
 from ..core.sampler import SamplerSettings, sample
 from ..data.cache import TrainingData
 from .stages import StageOptions, _Base, _f, _grid, _tokenize
-from .upscale import CROP, crop_render, local_contrast
+from .upscale import CROP, crop_render, decode_all, local_contrast, require_native
 
 
 def add_renderer(model: SketchModel, factor: int, width: int, clip_weights=None) -> SketchModel:
@@ -67,9 +67,7 @@ class RenderStage(_Base):
         tok = model.tokenizer
         if tok.renderer is None:
             raise ValueError("the render stage needs a model with a stroke renderer (add_renderer)")
-        if len(data.real_native) == 0:
-            raise ValueError("the render stage needs real drawings at their own resolution "
-                             "(a data cache built for it: run without --resume to rebuild it)")
+        require_native(data, self.name)
         model.requires_grad_(False)
         params = list(tok.renderer.parameters())
         for p in params:
@@ -77,7 +75,7 @@ class RenderStage(_Base):
         super().__init__(model, data, opts, total, params, lr=opts.render_lr)
         self.native, self.sizes = data.real_native, data.real_native_size  # (R, 1, Hm, Wm) uint8, (R, 2)
         self.crop = int(min(CROP, self.sizes.min()))
-        self.own = [self._decode_all(ids) for ids in _tokenize(tok, data.real_sketch)]  # 2 x (R, 1, S, S)
+        self.own = [decode_all(tok, ids) for ids in _tokenize(tok, data.real_sketch)]  # 2 x (R, 1, S, S)
         self.sampled: torch.Tensor | None = None  # (R, 1, S, S) fp16, decodes of sampled ids
         self.sampled_ids: torch.Tensor | None = None  # (R, N)
         self.settings = SamplerSettings(steps=8, style_guidance=opts.render_style_guidance, seed=opts.seed)
@@ -89,11 +87,6 @@ class RenderStage(_Base):
             self.check = data.photos[data.real_photo[:n]], data.real_sketch[:n], data.real_style[:n], \
                 self.native[:n], self.sizes[:n]
 
-    @torch.no_grad()
-    def _decode_all(self, ids: torch.Tensor) -> torch.Tensor:
-        tok = self.model.tokenizer.eval()
-        return torch.cat([tok.decode(ids[i:i + 32]).half() for i in range(0, len(ids), 32)])
-
     def _ensure_sampled(self) -> None:
         """Sample the transformer's tokens for every training photo, once (minutes on a CPU)."""
         if self.sampled is not None:
@@ -101,7 +94,7 @@ class RenderStage(_Base):
         if self.sampled_ids is None:
             d = self.data
             self.sampled_ids = sampled_ids(self.model, d.photos[d.real_photo], d.real_style, self.settings)
-        self.sampled = self._decode_all(self.sampled_ids)
+        self.sampled = decode_all(self.model.tokenizer, self.sampled_ids)
 
     def stage_tensors(self) -> dict[str, torch.Tensor]:
         return {} if self.sampled_ids is None else {"sampled_ids": self.sampled_ids}

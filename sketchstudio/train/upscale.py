@@ -62,6 +62,21 @@ def local_contrast(x: torch.Tensor, window: int = 16) -> torch.Tensor:
     return F.avg_pool2d(d * d, window)
 
 
+@torch.no_grad()
+def decode_all(tok, ids: torch.Tensor) -> torch.Tensor:
+    """Token ids (M, N) -> their 256 px decodes (M, 1, S, S) in fp16, 32 at a time (a frozen
+    decoder's output, computed once per stage)."""
+    tok = tok.eval()
+    return torch.cat([tok.decode(ids[i:i + 32]).half() for i in range(0, len(ids), 32)])
+
+
+def require_native(data: TrainingData, stage: str) -> None:
+    """The upscale and render stages learn from the drawings at their own resolution."""
+    if len(data.real_native) == 0:
+        raise ValueError(f"the {stage} stage needs real drawings at their own resolution "
+                         "(a data cache built for it: run without --resume to rebuild it)")
+
+
 def crop_render(head, base: torch.Tensor, drawing: torch.Tensor, crop: int, generator) -> tuple[torch.Tensor, torch.Tensor]:
     """A random training crop of a head drawing `base` (1, C, S, S) at `drawing`'s size (1, C, h, w):
     (head output (1, C, c, c), the drawing's crop (1, C, c, c)). The head draws a window
@@ -90,9 +105,7 @@ class UpscaleStage(_Base):
         tok = model.tokenizer
         if tok.upscaler is None:
             raise ValueError("the upscale stage needs a model with a texture head (add_upscaler)")
-        if len(data.real_native) == 0:
-            raise ValueError("the upscale stage needs real drawings at their own resolution "
-                             "(a data cache built for it: run without --resume to rebuild it)")
+        require_native(data, self.name)
         model.requires_grad_(False)
         head = list(tok.upscaler.parameters())
         for p in head:
@@ -107,18 +120,13 @@ class UpscaleStage(_Base):
         self.native, self.sizes = data.real_native, data.real_native_size  # (R, 1, Hm, Wm) uint8, (R, 2)
         self.crop = int(min(CROP, self.sizes.min()))
         # The decoder is frozen: decode every drawing's tokens (and its mirror image's) once.
-        self.base = [self._decode_all(ids) for ids in _tokenize(tok, data.real_sketch)]  # 2 x (R, 1, S, S) fp16
+        self.base = [decode_all(tok, ids) for ids in _tokenize(tok, data.real_sketch)]  # 2 x (R, 1, S, S) fp16
         self.adaptive = torch.zeros(())
         n = opts.preview_count
         if len(data.val_native):
             self.check = data.val_sketch[:n], data.val_native[:n], data.val_native_size[:n]
         else:
             self.check = data.real_sketch[:n], self.native[:n], self.sizes[:n]
-
-    @torch.no_grad()
-    def _decode_all(self, ids: torch.Tensor) -> torch.Tensor:
-        tok = self.model.tokenizer.eval()
-        return torch.cat([tok.decode(ids[i:i + 32]).half() for i in range(0, len(ids), 32)])
 
     def stage_tensors(self) -> dict[str, torch.Tensor]:
         return {"adaptive": self.adaptive.clone(), **disc_tensors(self.disc)}
