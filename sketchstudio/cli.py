@@ -82,7 +82,7 @@ def cmd_sketch(args) -> int:
             continue
         size = render_size(prep.original_size) if args.crop == "none" else None  # (H, W)
         with torch.inference_mode():  # last.tokens is an inference tensor; decoding must not track grads
-            sketch = tensor_to_image(model.decode(last.tokens, size)[0])
+            sketch = tensor_to_image(model.decode(last.tokens, size, style=last.style)[0])
         if args.crop == "none" and sketch.size != prep.original_size:
             sketch = sketch.resize(prep.original_size, resample=3)  # bicubic, up to a very large photo's size
         meta = sketch_metadata(weights, model.styles, settings, args.crop, mid)

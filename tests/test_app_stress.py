@@ -31,7 +31,7 @@ def core_sketch(model, photo, style, settings) -> np.ndarray:
     """The sketch the core sampler makes for these inputs, as the CLI decodes it."""
     last = sample(model, photo.tensor(model.photo_size), torch.tensor(style), settings.with_(preview="none"))
     with torch.inference_mode():
-        return np.asarray(tensor_to_image(model.decode(last.tokens)[0]))
+        return np.asarray(tensor_to_image(model.decode(last.tokens, style=last.style)[0]))
 
 
 def assert_shows(window, result) -> None:

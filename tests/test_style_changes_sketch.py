@@ -41,7 +41,7 @@ def draw(model, style: str):
     weights = torch.tensor(parse_style(style, model.styles))
     last = sample(model, photo, weights, SamplerSettings(steps=8, seed=0, preview="none"))
     with torch.inference_mode():
-        sketch = np.asarray(tensor_to_image(model.decode(last.tokens)[0]))
+        sketch = np.asarray(tensor_to_image(model.decode(last.tokens, style=last.style)[0]))
     return last.tokens[0].clone(), sketch
 
 

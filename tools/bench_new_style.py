@@ -178,7 +178,7 @@ def draw(model, photos: torch.Tensor, styles: list[int]) -> torch.Tensor:
         w = F.one_hot(torch.tensor(styles[i:i + DECODE_CHUNK]), len(model.styles)).float()  # (b, K)
         batch = photos[i:i + DECODE_CHUNK].float() / 255.0  # (b, 3, S, S)
         res = sample(model, batch, w, SamplerSettings(steps=8, seed=c, preview="none"))
-        out.append(model.decode(res.tokens))
+        out.append(model.decode(res.tokens, style=res.style))
     return torch.cat(out)
 
 

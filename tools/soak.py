@@ -113,7 +113,7 @@ def soak_cli(model, mid: str, photo: Path, n: int, steps: int, meter: Meter) -> 
             for last in iter_steps(model, prep.tensor, torch.tensor(weights), settings):
                 pass
             with torch.inference_mode():
-                sketch = tensor_to_image(model.decode(last.tokens)[0])
+                sketch = tensor_to_image(model.decode(last.tokens, style=last.style)[0])
             meta = {"style_weights": dict(zip(model.styles, weights)), "seed": settings.seed,
                     "steps": settings.steps, "model": mid}
             save_png(sketch, Path(out) / "soak.png", {SKETCH_META_KEY: json.dumps(meta, sort_keys=True)})

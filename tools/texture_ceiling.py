@@ -108,15 +108,15 @@ def main(argv=None) -> int:
         for name, (m, settings) in models.items():
             s = m.sketch_size
             x = torch.from_numpy(cv2.resize(gt, (s, s), interpolation=cv2.INTER_AREA)).float().div(255)[None, None]
+            w = torch.zeros(1, len(m.styles))  # the drawing's style (a style-aware renderer draws it)
+            w[0, m.styles.index(canonical(pair.style, m.styles))] = 1.0
             with torch.inference_mode():
                 ids = m.tokenizer.encode(x)
                 blank = m.tokenizer.encode(torch.ones_like(x))
-                cands[f"{name}: own tokens"] = u8(m.decode(ids, size=gt.shape))
+                cands[f"{name}: own tokens"] = u8(m.decode(ids, size=gt.shape, style=w))
                 cands[f"{name}: own tokens, decode resized"] = u8(m.decode(ids, size=gt.shape, texture=False))
-                cands[f"{name}: blank-page tokens"] = u8(m.decode(blank, size=gt.shape))
+                cands[f"{name}: blank-page tokens"] = u8(m.decode(blank, size=gt.shape, style=w))
             if args.sample:
-                w = torch.zeros(1, len(m.styles))
-                w[0, m.styles.index(canonical(pair.style, m.styles))] = 1.0
                 prep = prepare_image(photo, m.photo_size, crop="none").tensor
                 sampled[name] = sample(m, prep, w, settings.with_(seed=n, preview="none")).tokens
                 for k, v in token_stats(m, prep, w, ids, gen).items():
@@ -125,7 +125,9 @@ def main(argv=None) -> int:
             for r_name, (r, _) in models.items():
                 if same_codebook(models[t_name][0], r):
                     with torch.inference_mode():
-                        cands[f"{t_name} sampled -> {r_name}"] = u8(r.decode(ids, size=gt.shape))
+                        rw = torch.zeros(1, len(r.styles))
+                        rw[0, r.styles.index(canonical(pair.style, r.styles))] = 1.0
+                        cands[f"{t_name} sampled -> {r_name}"] = u8(r.decode(ids, size=gt.shape, style=rw))
         for name, pred in cands.items():
             v = scoot(gt, pred)
             scores[name][pair.style].append(v)

@@ -72,6 +72,9 @@ class TokenizerConfig:
     # none) that draws the finished sketch in place of the texture head, with the context
     # (about 40 px each side) that turns token decodes into strokes.
     renderer_channels: int = 0
+    # A style-aware renderer (model v5) takes the style weights: this many styles, which must
+    # be the model's own number of styles (0: style-blind, as in v4).
+    renderer_styles: int = 0
 
     @property
     def grid(self) -> int:
@@ -95,6 +98,10 @@ class TransformerConfig:
     # Add each photo patch token to the sketch token at the same grid position (needs equal
     # grids): a direct local path from photo to sketch besides cross-attention.
     aligned_condition: bool = True
+    # Styles an artist added that own low-rank adapters of this rank (issue 13; model v5):
+    # only a sketch in one of them runs its adapter, so the other styles are untouched.
+    adapter_rank: int = 0
+    adapter_styles: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -117,6 +124,14 @@ class ModelConfig:
             raise ValueError("a model needs at least one style")
         if len(set(self.styles)) != len(self.styles):
             raise ValueError(f"duplicate style names: {self.styles}")
+        t = self.transformer
+        if t.adapter_styles and (not t.adapter_rank or not set(t.adapter_styles) <= set(self.styles)
+                                 or len(set(t.adapter_styles)) != len(t.adapter_styles)):
+            raise ValueError(f"adapter styles {t.adapter_styles} must be distinct styles of the model "
+                             f"{self.styles}, with adapter_rank > 0")
+        if self.tokenizer.renderer_styles not in (0, len(self.styles)):
+            raise ValueError(f"a style-aware renderer needs one column per style: renderer_styles "
+                             f"{self.tokenizer.renderer_styles}, styles {len(self.styles)}")
 
     @property
     def grid(self) -> int:
@@ -163,7 +178,11 @@ class ModelConfig:
         return cls.from_dict(json.loads(text))
 
     def with_styles(self, styles: tuple[str, ...]) -> "ModelConfig":
-        return dataclasses.replace(self, styles=tuple(styles))
+        """The same model with other styles (a style-aware renderer follows their number)."""
+        tok = self.tokenizer
+        if tok.renderer_styles:
+            tok = dataclasses.replace(tok, renderer_styles=len(styles))
+        return dataclasses.replace(self, styles=tuple(styles), tokenizer=tok)
 
 
 # Upper bounds on every size a config may ask for: a model file's config is built before its
@@ -173,8 +192,9 @@ _LIMITS = {
     "EncoderConfig": {"image_size": 1024, "patch_size": 64, "width": 4096, "layers": 96, "head_width": 512},
     "TokenizerConfig": {"image_size": 1024, "channels": 4, "unshuffle": 16, "ch": 512, "num_res_blocks": 8,
                         "z_channels": 1024, "codebook_size": 65536, "code_dim": 1024, "refine_channels": 256,
-                        "upscale": 8, "upscale_channels": 256, "renderer_channels": 128},
-    "TransformerConfig": {"width": 4096, "depth": 97, "heads": 64, "smooth_hidden": 4096},
+                        "upscale": 8, "upscale_channels": 256, "renderer_channels": 128,
+                        "renderer_styles": 1024},
+    "TransformerConfig": {"width": 4096, "depth": 97, "heads": 64, "smooth_hidden": 4096, "adapter_rank": 256},
 }
 
 
@@ -189,7 +209,7 @@ def _check_limits(cfg: "ModelConfig") -> None:
         raise ValueError(f"TokenizerConfig.ch_mult must be 1-8 integers in 1..16, got {mult!r}")
     if not 0 < cfg.transformer.mlp_ratio <= 16:
         raise ValueError(f"TransformerConfig.mlp_ratio must be in (0, 16], got {cfg.transformer.mlp_ratio!r}")
-    if len(cfg.styles) > 1024:
+    if len(cfg.styles) > 1024 or len(cfg.transformer.adapter_styles) > 1024:
         raise ValueError(f"at most 1024 styles, got {len(cfg.styles)}")
 
 

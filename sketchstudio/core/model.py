@@ -47,10 +47,13 @@ class SketchModel(nn.Module):
     def logits(self, tokens, memory: Memory, style_weights, return_smooth: bool = False):
         return self.transformer(tokens, memory, style_weights, return_smooth=return_smooth)
 
-    def decode(self, ids: torch.Tensor, size: tuple[int, int] | None = None, texture: bool = True) -> torch.Tensor:
+    def decode(self, ids: torch.Tensor, size: tuple[int, int] | None = None, texture: bool = True,
+               style: torch.Tensor | None = None) -> torch.Tensor:
         """ids (B, N) -> the finished sketch (B, 1, H, W) in [0, 1]; (H, W) = size, by default
-        output_size square. texture=False: without the renderer (or texture head), only resized (a cheap preview)."""
-        return self.tokenizer.render(ids, size, texture)
+        output_size square. texture=False: without the renderer (or texture head), only resized
+        (a cheap preview). style: the weights (K,) or (B, K) the tokens were sampled with; a
+        style-aware renderer draws that style's strokes (None: its style-blind strokes)."""
+        return self.tokenizer.render(ids, size, texture, style)
 
 
 def build_model(cfg: ModelConfig, clip_weights=None) -> SketchModel:

@@ -16,7 +16,15 @@ size. The last conv starts at zero: a new renderer only resizes, like a new text
 
 It is trained at the drawings' own resolution on the drawings' own tokens *and* on tokens
 the transformer samples for their photos (train/render.py), so it learns to mend sampling
-errors. It never sees the photo: the tokens alone decide what is drawn and in which style.
+errors. It never sees the photo: the tokens decide what is drawn.
+
+Style (model v5): the v4 renderer drew one stroke texture for every style, so charcoal read
+as pencil a third of the time although its tokens said charcoal. A style-aware renderer
+(`styles` > 0) also takes the style weights (B, K) and modulates every level's features
+(FiLM: h * (1 + scale) + shift) by a table that is linear in the weights, one column per
+style: a mix of styles gets the same mix of modulations, so the style slider stays gradual,
+and an all-zero vector (or no style) is the style-blind renderer. The table starts at zero,
+so turning a v4 renderer style-aware changes nothing until it trains.
 """
 from __future__ import annotations
 
@@ -59,9 +67,11 @@ class StrokeRenderer(nn.Module):
     HEAD = 16  # width of the full-resolution head
     LIFT = 8  # feature channels the U-Net hands the head
 
-    def __init__(self, channels: int, width: int):
+    def __init__(self, channels: int, width: int, styles: int = 0):
         super().__init__()
         w1, w2, w3 = width, 2 * width, 4 * width
+        # Channels each FiLM site modulates: down1, down2, mid, up2, the head's hidden layer.
+        self.film_sizes = (w1, w2, w3, w2, self.HEAD)
         self.down1 = _block(channels, w1)  # (B, w1, H/2, W/2)
         self.down2 = _block(w1, w2)  # (B, w2, H/4, W/4)
         self.mid = _block(w2, w3)  # (B, w3, H/8, W/8)
@@ -75,25 +85,57 @@ class StrokeRenderer(nn.Module):
         )
         nn.init.zeros_(self.head[-1].weight)
         nn.init.zeros_(self.head[-1].bias)
+        # Style weights (B, K) -> (scale, shift) for every FiLM site; linear and bias-free, so
+        # column k is style k's modulation and no style is no modulation.
+        self.style_film = nn.Linear(styles, 2 * sum(self.film_sizes), bias=False) if styles else None
+        if self.style_film is not None:
+            nn.init.zeros_(self.style_film.weight)
+
+    @property
+    def styles(self) -> int:
+        return 0 if self.style_film is None else self.style_film.in_features
+
+    def _films(self, style: torch.Tensor | None, batch: int) -> list[tuple[torch.Tensor, torch.Tensor] | None]:
+        """Per FiLM site (scale, shift), each (B, c, 1, 1); None everywhere when style-blind."""
+        if self.style_film is None or style is None:
+            return [None] * len(self.film_sizes)
+        w = torch.as_tensor(style, dtype=self.style_film.weight.dtype, device=self.style_film.weight.device)
+        w = w.unsqueeze(0) if w.dim() == 1 else w
+        if w.shape[-1] != self.styles:
+            raise ValueError(f"style weights must have {self.styles} entries, got {tuple(w.shape)}")
+        params = self.style_film(w.expand(batch, -1))  # (B, 2 * sum(film_sizes))
+        out, i = [], 0
+        for c in self.film_sizes:
+            scale, shift = params[:, i:i + c], params[:, i + c:i + 2 * c]
+            out.append((scale[..., None, None], shift[..., None, None]))
+            i += 2 * c
+        return out
+
+    @staticmethod
+    def _film(h: torch.Tensor, film) -> torch.Tensor:
+        return h if film is None else h * (1 + film[0]) + film[1]
 
     resize = staticmethod(resize_sketch)
 
-    def draw(self, up: torch.Tensor, grain: torch.Tensor) -> torch.Tensor:
-        """The renderer on an already resized decode (B, C, H, W) and its grain (B or 1, 1, H, W)."""
+    def draw(self, up: torch.Tensor, grain: torch.Tensor, style: torch.Tensor | None = None) -> torch.Tensor:
+        """The renderer on an already resized decode (B, C, H, W) and its grain (B or 1, 1, H, W);
+        style: weights (B, K) or (K,) over the model's styles (ignored by a style-blind renderer)."""
         H, W = up.shape[-2:]
+        f = self._films(style, up.shape[0])
         m = self.MULTIPLE
         x = up * 2 - 1  # (B, C, H, W)
         ph, pw = -H % m, -W % m
         xp = F.pad(x, (0, pw, 0, ph), mode="replicate") if ph or pw else x
-        h1 = self.down1(F.avg_pool2d(xp, 2))  # (B, w1, H/2, W/2)
-        h2 = self.down2(F.avg_pool2d(h1, 2))  # (B, w2, H/4, W/4)
-        h3 = self.mid(F.avg_pool2d(h2, 2))  # (B, w3, H/8, W/8)
-        u2 = self.up2(torch.cat([F.interpolate(h3, scale_factor=2.0, mode="bilinear"), h2], dim=1))
+        h1 = self._film(self.down1(F.avg_pool2d(xp, 2)), f[0])  # (B, w1, H/2, W/2)
+        h2 = self._film(self.down2(F.avg_pool2d(h1, 2)), f[1])  # (B, w2, H/4, W/4)
+        h3 = self._film(self.mid(F.avg_pool2d(h2, 2)), f[2])  # (B, w3, H/8, W/8)
+        u2 = self._film(self.up2(torch.cat([F.interpolate(h3, scale_factor=2.0, mode="bilinear"), h2], dim=1)), f[3])
         u1 = self.up1(torch.cat([F.interpolate(u2, scale_factor=2.0, mode="bilinear"), h1], dim=1))
         feat = F.interpolate(u1, scale_factor=2.0, mode="bilinear")[..., :H, :W]  # (B, LIFT, H, W)
         g = grain.expand(up.shape[0], -1, -1, -1) * 2 - 1
-        return up + self.head(torch.cat([feat, x, g], dim=1)) / 2  # (B, C, H, W)
+        hidden = self._film(self.head[1](self.head[0](torch.cat([feat, x, g], dim=1))), f[4])  # (B, HEAD, H, W)
+        return up + self.head[2](hidden) / 2  # (B, C, H, W)
 
-    def forward(self, x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, size: tuple[int, int], style: torch.Tensor | None = None) -> torch.Tensor:
         """x (B, C, h, w) in [0, 1] -> (B, C, *size) in [0, 1] (unclamped)."""
-        return self.draw(self.resize(x, size), paper_grain(*size))
+        return self.draw(self.resize(x, size), paper_grain(*size), style)

@@ -109,6 +109,7 @@ class StepResult:
     predicted: torch.Tensor  # (B, N) long: the model's token for every position (x0 estimate)
     confidence: torch.Tensor  # (B, N) float in [0, 1]: probability of `predicted`
     preview: torch.Tensor | None  # (B, 1, g, g) for "cheap", (B, 1, H, W) for "full", in [0, 1]
+    style: torch.Tensor | None = None  # (B, K): the style weights decoded with (model.decode(tokens, style=...))
 
     @property
     def done(self) -> bool:
@@ -149,13 +150,13 @@ def _guided_logits(model: SketchModel, tokens, memory: Memory, style_w, s: Sampl
     return guided  # (B, N, K)
 
 
-def _preview(model: SketchModel, predicted: torch.Tensor, kind: str, final: bool = False):
+def _preview(model: SketchModel, predicted: torch.Tensor, kind: str, final: bool = False, style=None):
     if kind == "none":
         return None
     if kind == "full":
         # The last step is the finished sketch; earlier ones skip the renderer (at 512 px
         # it costs several VQ decodes) and are only resized to the same size.
-        return model.decode(predicted, texture=final)  # (B, 1, H, W)
+        return model.decode(predicted, texture=final, style=style)  # (B, 1, H, W)
     g = model.cfg.grid
     luma = model.tokenizer.code_luma()[predicted]  # (B, N)
     return luma.view(-1, 1, g, g)
@@ -233,7 +234,8 @@ def iter_steps(
             step=t, total=s.steps, tokens=tokens.clone(), mask=remask, newly_fixed=newly_fixed,
             predicted=predicted, confidence=confidence,
             preview=_preview(model, predicted, "full" if (t == s.steps - 1 and s.preview != "none") else s.preview,
-                             final=t == s.steps - 1),
+                             final=t == s.steps - 1, style=style_w),
+            style=style_w,
         )
 
 

@@ -10,6 +10,11 @@ and as an extra cross-attention token.
 Cross-attention keys/values of the photo tokens do not depend on the sketch, so
 `prepare_memory` computes them once per photo and the sampler reuses them at
 every decoding step.
+
+Styles an artist adds (issue 13) may own low-rank adapters (LoRA, Hu et al. 2021) on
+every block's attention and MLP projections, gated by that style's weight: a sketch in
+any other style never runs them and is computed exactly as without them, so adding a
+style cannot change the styles a model had; a mix gets the adapter in proportion.
 """
 from __future__ import annotations
 
@@ -26,67 +31,96 @@ def modulate(x: torch.Tensor, shift: torch.Tensor, scale: torch.Tensor) -> torch
     return x * (1 + scale.unsqueeze(1)) + shift.unsqueeze(1)  # (B, N, C)
 
 
+class AdaptedLinear(nn.Linear):
+    """A linear layer plus `slots` low-rank adapters, each scaled by its style's weight.
+
+    y = W x + b + sum_s gate_s * B_s A_s x. B starts at zero (a new adapter changes
+    nothing until trained). gate None (no adapted style in the batch) skips them: the
+    layer is then exactly nn.Linear, bit for bit."""
+
+    def __init__(self, in_features: int, out_features: int, slots: int = 0, rank: int = 0):
+        super().__init__(in_features, out_features)
+        if slots and rank:
+            self.lora_a = nn.Parameter(torch.randn(slots, rank, in_features) / in_features ** 0.5)
+            self.lora_b = nn.Parameter(torch.zeros(slots, out_features, rank))
+        else:
+            self.register_parameter("lora_a", None)
+            self.register_parameter("lora_b", None)
+
+    def forward(self, x: torch.Tensor, gate: torch.Tensor | None = None) -> torch.Tensor:
+        y = super().forward(x)  # (B, N, out)
+        if gate is None or self.lora_a is None:
+            return y
+        t = torch.einsum("bni,sri->bnsr", x, self.lora_a) * gate[:, None, :, None].to(x.dtype)  # (B, N, S, r)
+        return y + torch.einsum("bnsr,sor->bno", t, self.lora_b)
+
+
 class SelfAttention(nn.Module):
-    def __init__(self, width: int, heads: int):
+    def __init__(self, width: int, heads: int, slots: int = 0, rank: int = 0):
         super().__init__()
         self.heads = heads
-        self.qkv = nn.Linear(width, 3 * width)
-        self.proj = nn.Linear(width, width)
+        self.qkv = AdaptedLinear(width, 3 * width, slots, rank)
+        self.proj = AdaptedLinear(width, width, slots, rank)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, gate: torch.Tensor | None = None) -> torch.Tensor:
         B, N, C = x.shape
-        qkv = self.qkv(x).view(B, N, 3, self.heads, C // self.heads).permute(2, 0, 3, 1, 4)
+        qkv = self.qkv(x, gate).view(B, N, 3, self.heads, C // self.heads).permute(2, 0, 3, 1, 4)
         y = F.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2])  # (B, h, N, c)
-        return self.proj(y.transpose(1, 2).reshape(B, N, C))
+        return self.proj(y.transpose(1, 2).reshape(B, N, C), gate)
 
 
 class CrossAttention(nn.Module):
-    def __init__(self, width: int, heads: int):
+    def __init__(self, width: int, heads: int, slots: int = 0, rank: int = 0):
         super().__init__()
         self.heads = heads
-        self.q = nn.Linear(width, width)
-        self.kv = nn.Linear(width, 2 * width)
-        self.proj = nn.Linear(width, width)
+        self.q = AdaptedLinear(width, width, slots, rank)
+        self.kv = nn.Linear(width, 2 * width)  # the photo's keys/values: computed once per photo, never adapted
+        self.proj = AdaptedLinear(width, width, slots, rank)
 
     def keys_values(self, memory: torch.Tensor) -> torch.Tensor:
         """memory (B, M, C) -> stacked keys/values (2, B, h, M, c)."""
         B, M, C = memory.shape
         return self.kv(memory).view(B, M, 2, self.heads, C // self.heads).permute(2, 0, 3, 1, 4)
 
-    def forward(self, x: torch.Tensor, kv: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, kv: torch.Tensor, gate: torch.Tensor | None = None) -> torch.Tensor:
         B, N, C = x.shape
-        q = self.q(x).view(B, N, self.heads, C // self.heads).transpose(1, 2)  # (B, h, N, c)
+        q = self.q(x, gate).view(B, N, self.heads, C // self.heads).transpose(1, 2)  # (B, h, N, c)
         y = F.scaled_dot_product_attention(q, kv[0], kv[1])  # (B, h, N, c)
-        return self.proj(y.transpose(1, 2).reshape(B, N, C))
+        return self.proj(y.transpose(1, 2).reshape(B, N, C), gate)
 
 
 class Block(nn.Module):
-    def __init__(self, width: int, heads: int, mlp_ratio: float, dropout: float, skip: bool):
+    def __init__(self, width: int, heads: int, mlp_ratio: float, dropout: float, skip: bool,
+                 slots: int = 0, rank: int = 0):
         super().__init__()
         # U-ViT long skip: concat(deep, shallow) -> linear back to width.
         self.skip = nn.Linear(2 * width, width) if skip else None
         self.norm1 = nn.LayerNorm(width, elementwise_affine=False)
-        self.attn = SelfAttention(width, heads)
+        self.attn = SelfAttention(width, heads, slots, rank)
         self.norm2 = nn.LayerNorm(width, elementwise_affine=False)
-        self.cross = CrossAttention(width, heads)
+        self.cross = CrossAttention(width, heads, slots, rank)
         self.norm3 = nn.LayerNorm(width, elementwise_affine=False)
         hidden = int(width * mlp_ratio)
         self.mlp = nn.Sequential(
-            nn.Linear(width, hidden), nn.GELU(approximate="tanh"), nn.Dropout(dropout),
-            nn.Linear(hidden, width),
+            AdaptedLinear(width, hidden, slots, rank), nn.GELU(approximate="tanh"), nn.Dropout(dropout),
+            AdaptedLinear(hidden, width, slots, rank),
         )
         # Style -> (shift, scale, gate) for the three sub-layers; zero-init = identity start.
         self.ada = nn.Linear(width, 9 * width)
         nn.init.zeros_(self.ada.weight)
         nn.init.zeros_(self.ada.bias)
 
-    def forward(self, x, style, kv, skip=None):
+    def _mlp(self, x: torch.Tensor, gate: torch.Tensor | None) -> torch.Tensor:
+        fc1, act, drop, fc2 = self.mlp
+        return fc2(drop(act(fc1(x, gate))), gate)
+
+    def forward(self, x, style, kv, skip=None, gate=None):
         if self.skip is not None:
             x = self.skip(torch.cat([x, skip], dim=-1))  # (B, N, C)
         s1, c1, g1, s2, c2, g2, s3, c3, g3 = self.ada(F.silu(style)).chunk(9, dim=-1)  # 9 x (B, C)
-        x = x + (1 + g1.unsqueeze(1)) * self.attn(modulate(self.norm1(x), s1, c1))
-        x = x + (1 + g2.unsqueeze(1)) * self.cross(modulate(self.norm2(x), s2, c2), kv)
-        x = x + (1 + g3.unsqueeze(1)) * self.mlp(modulate(self.norm3(x), s3, c3))
+        x = x + (1 + g1.unsqueeze(1)) * self.attn(modulate(self.norm1(x), s1, c1), gate)
+        x = x + (1 + g2.unsqueeze(1)) * self.cross(modulate(self.norm2(x), s2, c2), kv, gate)
+        x = x + (1 + g3.unsqueeze(1)) * self._mlp(modulate(self.norm3(x), s3, c3), gate)
         return x
 
 
@@ -136,9 +170,12 @@ class MaskedTokenTransformer(nn.Module):
         self.style_emb = nn.Parameter(torch.randn(self.num_styles, C) * 0.02)
         self.null_style = nn.Parameter(torch.zeros(C))
         half = t.depth // 2
-        self.in_blocks = nn.ModuleList(Block(C, t.heads, t.mlp_ratio, t.dropout, False) for _ in range(half))
-        self.mid_block = Block(C, t.heads, t.mlp_ratio, t.dropout, False)
-        self.out_blocks = nn.ModuleList(Block(C, t.heads, t.mlp_ratio, t.dropout, True) for _ in range(half))
+        # Styles with adapters, as indices into the style weights (their gates).
+        self.adapter_index = [cfg.styles.index(s) for s in t.adapter_styles]
+        ad = (len(self.adapter_index), t.adapter_rank)
+        self.in_blocks = nn.ModuleList(Block(C, t.heads, t.mlp_ratio, t.dropout, False, *ad) for _ in range(half))
+        self.mid_block = Block(C, t.heads, t.mlp_ratio, t.dropout, False, *ad)
+        self.out_blocks = nn.ModuleList(Block(C, t.heads, t.mlp_ratio, t.dropout, True, *ad) for _ in range(half))
         self.norm_out = nn.LayerNorm(C, elementwise_affine=False)
         self.ada_out = nn.Linear(C, 2 * C)
         nn.init.zeros_(self.ada_out.weight)
@@ -161,6 +198,14 @@ class MaskedTokenTransformer(nn.Module):
         w = weights.to(self.style_emb.dtype)
         return w @ self.style_emb + (1 - w.sum(dim=1, keepdim=True)) * self.null_style
 
+    def adapter_gate(self, weights: torch.Tensor) -> torch.Tensor | None:
+        """weights (B, K) -> each adapter's gate (B, S): its style's weight; None when no
+        sketch in the batch uses an adapted style (then no adapter runs)."""
+        if not self.adapter_index:
+            return None
+        gate = weights[:, self.adapter_index]  # (B, S)
+        return gate if bool(gate.any()) else None
+
     def prepare_memory(self, photo_tokens: torch.Tensor) -> Memory:
         """photo_tokens (B, M, encoder width) -> cached cross-attention state."""
         m = self.mem_proj(photo_tokens) + self.mem_pos  # (B, M, C)
@@ -175,6 +220,7 @@ class MaskedTokenTransformer(nn.Module):
                 return_smooth: bool = False):
         """tokens (B, N) ids (mask id where masked) -> logits (B, N, K) [, smoothed logits]."""
         style = self.style_vector(style_weights)  # (B, C)
+        gate = self.adapter_gate(style_weights)
         x = self.tok_emb(tokens) + self.pos_emb  # (B, N, C)
         if self.align is not None:
             x = x + self.align(memory.tokens)  # photo patch at the same grid position
@@ -184,12 +230,12 @@ class MaskedTokenTransformer(nn.Module):
         for i, block in enumerate(blocks):
             kv = self._with_style_token(memory, i, block, style)
             if i < half:
-                x = block(x, style, kv)
+                x = block(x, style, kv, gate=gate)
                 skips.append(x)
             elif i == half:
-                x = block(x, style, kv)
+                x = block(x, style, kv, gate=gate)
             else:
-                x = block(x, style, kv, skips.pop())
+                x = block(x, style, kv, skips.pop(), gate=gate)
         shift, scale = self.ada_out(F.silu(style)).chunk(2, dim=-1)  # (B, C) each
         h = modulate(self.norm_out(x), shift, scale)  # (B, N, C)
         logits = self.head(h)  # (B, N, K)

@@ -25,7 +25,7 @@ from .runner import RunOptions, TrainEvent, run_stage
 from .stages import DecoderStage, MaskedStage, StageOptions, TokenizerStage, add_refiner
 from .render import RenderStage, add_renderer
 from .upscale import UpscaleStage, add_upscaler
-from .styles import add_styles, align_styles, stage_styles
+from .styles import add_adapters, add_styles, align_styles, stage_styles
 
 STAGES = ("tokenizer", "decoder", "upscale", "pretrain", "finetune", "render")
 # What `train all` runs: the texture head (upscale, model v3) is superseded by the renderer.
@@ -99,15 +99,25 @@ def _model_for(stage: str, out: Path, data: TrainingData, opts: PipelineOptions,
         raise FileNotFoundError(f"{out / (prev + '.safetensors')}: run the {prev} stage first (or pass --init MODEL)")
     else:
         return SketchModel(preset(opts.config).with_styles(data.styles), opts.clip_weights)
-    so = opts.stage_options
+    return stage_model(stage, model, data, opts.stage_options, opts.clip_weights)
+
+
+def stage_model(stage: str, model: SketchModel, data: TrainingData, so: StageOptions, clip_weights=None) -> SketchModel:
+    """`model` grown for what `stage` trains on `data`: the head the stage adds, the styles it
+    lacks, their adapters. Deterministic (mean rows, seeded adapters after torch.manual_seed),
+    so a resumed stage rebuilds the shape its state was saved with."""
     if stage == "decoder":
-        model = add_refiner(model, so.refine_channels, opts.clip_weights)
+        model = add_refiner(model, so.refine_channels, clip_weights)
     if stage == "upscale":
-        model = add_upscaler(model, so.upscale, so.upscale_channels, opts.clip_weights)
+        model = add_upscaler(model, so.upscale, so.upscale_channels, clip_weights)
     if stage == "render":
-        model = add_renderer(model, so.upscale, so.renderer_channels, opts.clip_weights)
-    # Deterministic (mean rows), so a resumed stage rebuilds the shape its state was saved with.
-    return add_styles(model, stage_styles(stage, data), opts.clip_weights)
+        model = add_renderer(model, so.upscale, so.renderer_channels, clip_weights, styled=so.render_styled)
+    trained = stage_styles(stage, data)
+    new = [s for s in trained if s not in model.styles]
+    model = add_styles(model, trained, clip_weights)
+    if stage == "finetune" and so.adapter_rank and new:
+        model = add_adapters(model, new, so.adapter_rank, clip_weights)
+    return model
 
 
 def build_stage(name: str, model: SketchModel, data: TrainingData, options: StageOptions, total: int):

@@ -31,17 +31,24 @@ from .stages import StageOptions, _Base, _f, _grid, _tokenize
 from .upscale import CROP, crop_render, decode_all, local_contrast, require_native
 
 
-def add_renderer(model: SketchModel, factor: int, width: int, clip_weights=None) -> SketchModel:
-    """`model` with an untrained stroke renderer (it only resizes until trained) in place of
-    any texture head, drawing at `factor` x the decoder's size unless asked for another; the
-    model itself if it has a renderer or `width` is 0."""
+def add_renderer(model: SketchModel, factor: int, width: int, clip_weights=None, styled: bool = True) -> SketchModel:
+    """`model` with a stroke renderer: an untrained one (it only resizes until trained) in
+    place of any texture head, drawing at `factor` x the decoder's size unless asked for
+    another; with `styled`, a style-blind renderer (model v4) becomes style-aware with a zero
+    style table (it draws as before until trained). The model itself if there is nothing to
+    add or `width` is 0."""
     tcfg = model.cfg.tokenizer
-    if tcfg.renderer_channels or not width:
+    if not width or (tcfg.renderer_channels and (tcfg.renderer_styles or not styled)):
         return model
-    factor = tcfg.upscale if tcfg.upscale_channels else factor
-    tok = dataclasses.replace(tcfg, upscale=factor, upscale_channels=0, renderer_channels=width)
+    if tcfg.renderer_channels:  # v4's renderer: keep it, add the style table
+        tok = dataclasses.replace(tcfg, renderer_styles=len(model.styles))
+        state = model.state_dict()
+    else:
+        factor = tcfg.upscale if tcfg.upscale_channels else factor
+        tok = dataclasses.replace(tcfg, upscale=factor, upscale_channels=0, renderer_channels=width,
+                                  renderer_styles=len(model.styles) if styled else 0)
+        state = {k: v for k, v in model.state_dict().items() if not k.startswith("tokenizer.upscaler.")}
     grown = SketchModel(dataclasses.replace(model.cfg, tokenizer=tok), clip_weights)
-    state = {k: v for k, v in model.state_dict().items() if not k.startswith("tokenizer.upscaler.")}
     missing, unexpected = grown.load_state_dict(state, strict=False)
     assert not unexpected and all(k.startswith("tokenizer.renderer.") for k in missing), (missing, unexpected)
     return grown.train(model.training)
@@ -69,9 +76,23 @@ class RenderStage(_Base):
             raise ValueError("the render stage needs a model with a stroke renderer (add_renderer)")
         require_native(data, self.name)
         model.requires_grad_(False)
-        params = list(tok.renderer.parameters())
-        for p in params:
-            p.requires_grad_(True)
+        trained = {model.styles[i] for i in data.real_style.unique().tolist()}
+        kept = [i for i, s in enumerate(model.styles) if s not in trained]
+        # Styles added with adapters (the wizard's new style): only their own columns of the
+        # renderer's style table train, so every other style renders bit for bit as before.
+        film = tok.renderer.style_film
+        self.columns_only = (film is not None and len(kept) > 0
+                             and trained <= set(model.cfg.transformer.adapter_styles))
+        if self.columns_only:
+            film.weight.requires_grad_(True)
+            keep = torch.zeros(1, len(model.styles))
+            keep[0, kept] = 1.0
+            film.weight.register_hook(lambda g: g * (1 - keep))
+            params = [{"params": [film.weight], "weight_decay": 0.0, "lr_scale": opts.adapter_lr / opts.render_lr}]
+        else:
+            params = list(tok.renderer.parameters())
+            for p in params:
+                p.requires_grad_(True)
         super().__init__(model, data, opts, total, params, lr=opts.render_lr)
         self.native, self.sizes = data.real_native, data.real_native_size  # (R, 1, Hm, Wm) uint8, (R, 2)
         self.crop = int(min(CROP, self.sizes.min()))
@@ -114,7 +135,8 @@ class RenderStage(_Base):
         drawing = _f(self.native[j:j + 1, :, :h, :w])  # (1, 1, h, w)
         if flip:
             drawing = drawing.flip(-1)
-        return crop_render(self.model.tokenizer.renderer, base, drawing, self.crop, self.generator)
+        style = F.one_hot(self.data.real_style[j:j + 1], len(self.model.styles)).float()  # (1, K)
+        return crop_render(self.model.tokenizer.renderer, base, drawing, self.crop, self.generator, style)
 
     def train_step(self, step: int) -> dict[str, float]:
         self._set_lr(step)
@@ -148,8 +170,9 @@ class RenderStage(_Base):
         for i in range(len(low)):
             h, w = (int(v) for v in sizes[i])
             drawing = _f(native[i, :, :h, :w])  # (1, h, w)
-            a = m.decode(own[i:i + 1], (h, w))[0]
-            b = m.decode(samp[i:i + 1], (h, w))[0]
+            style = F.one_hot(styles[i:i + 1], len(m.styles)).float()  # (1, K)
+            a = m.decode(own[i:i + 1], (h, w), style=style)[0]
+            b = m.decode(samp[i:i + 1], (h, w), style=style)[0]
             own_scores.append(scoot(u8(drawing), u8(a)))
             samp_scores.append(scoot(u8(drawing), u8(b)))
             t, left = (h - c) // 2, (w - c) // 2

@@ -58,11 +58,17 @@ class StageOptions:
     render_lr: float = 5e-4  # render stage
     render_sampled: float = 0.5  # render stage: fraction of crops drawn from the transformer's sampled tokens
     render_style_guidance: float = 0.75  # render stage: how those tokens are sampled (as v3 recommends)
+    render_styled: bool = True  # render stage: a style-aware renderer (a v4 renderer gets a style table)
     keep_weight: float = 1.0  # finetune: distil the starting model's styles this data does not train
     # finetune: train only the style-embedding rows of the styles in this data (the other
     # styles then draw exactly as before), at new_style_lr, without weight decay.
     only_new_styles: bool = False
     new_style_lr: float = 5e-3
+    # finetune and render: a style this data trains that the starting model lacks gets a
+    # low-rank adapter of this rank (0: none), and only what it owns trains: its embedding row
+    # and adapter, its renderer column. Every other style then draws bit for bit as before.
+    adapter_rank: int = 0
+    adapter_lr: float = 2e-3
 
 
 def _lr_lambda(total: int, warmup: int):
@@ -363,7 +369,20 @@ class MaskedStage(_Base):
         # Only the new styles' embedding rows: every shared weight stays, so the other styles draw
         # exactly as before (textual-inversion-like); fine-tuning everything redraws them.
         self.embedding_only = name == "finetune" and opts.only_new_styles and len(self.kept) > 0
-        if self.embedding_only:
+        # Adapter mode: every trained style owns an adapter (train/styles.py add_adapters).
+        adapted = set(model.cfg.transformer.adapter_styles)
+        self.adapter_only = (name == "finetune" and len(self.kept) > 0 and bool(adapted)
+                             and {model.styles[i] for i in trained} <= adapted and not self.embedding_only)
+        if self.adapter_only:
+            model.requires_grad_(False)
+            lora = [p for n, p in model.transformer.named_parameters() if n.endswith((".lora_a", ".lora_b"))]
+            for p in [model.transformer.style_emb, *lora]:
+                p.requires_grad_(True)
+            # No weight decay: other adapters' slots share these tensors and get no gradient.
+            groups = [{"params": [model.transformer.style_emb], "weight_decay": 0.0,
+                       "lr_scale": opts.new_style_lr / opts.lr},
+                      {"params": lora, "weight_decay": 0.0, "lr_scale": opts.adapter_lr / opts.lr}]
+        elif self.embedding_only:
             model.requires_grad_(False)
             model.transformer.style_emb.requires_grad_(True)
             groups = [{"params": [model.transformer.style_emb], "weight_decay": 0.0,
@@ -380,7 +399,7 @@ class MaskedStage(_Base):
         # style redraws every old style in it within 25 steps (measured, docs/BENCHMARKS.md). The
         # starting model, frozen, keeps them: learning without forgetting (Li & Hoiem 2016).
         self.teacher = None
-        if name == "finetune" and opts.keep_weight > 0 and len(self.kept) and not self.embedding_only:
+        if name == "finetune" and opts.keep_weight > 0 and len(self.kept) and not (self.embedding_only or self.adapter_only):
             self.teacher = copy.deepcopy(model).eval().requires_grad_(False)
         if name == "finetune" and len(self.kept):
             # The kept styles' own embedding rows stay as they were: distillation keeps their
@@ -388,6 +407,12 @@ class MaskedStage(_Base):
             kept_rows = torch.zeros(len(model.styles), 1)
             kept_rows[self.kept] = 1.0
             model.transformer.style_emb.register_hook(lambda g: g * (1 - kept_rows))
+        if self.adapter_only:
+            # Adapter slots of styles this data does not train (an earlier added style) stay too.
+            t = model.cfg.transformer
+            kept_slots = torch.tensor([float(model.styles.index(s) in self.kept.tolist()) for s in t.adapter_styles])
+            for p in lora:
+                p.register_hook(lambda g, k=kept_slots: g * (1 - k).view(-1, *([1] * (g.dim() - 1))))
         self.ids, self.ids_flip = _tokenize(model.tokenizer, sketches)
         cb = model.tokenizer.codebook().detach()  # (K, d) unit vectors
         # Semantic smoothing targets: code k's target spreads over codes near it.

@@ -48,7 +48,7 @@ def _decode(model: SketchModel, photo: Photo, spec: SketchSpec, cache: MemoryCac
     if last is None or not last.done:
         return None
     with torch.inference_mode():
-        return np.asarray(tensor_to_image(model.decode(last.tokens)[0])), last.tokens
+        return np.asarray(tensor_to_image(model.decode(last.tokens, style=last.style)[0])), last.tokens
 
 
 class BatchJob:

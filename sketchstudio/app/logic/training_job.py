@@ -7,6 +7,7 @@ an ETA that leaves paused time out.
 """
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from dataclasses import dataclass
@@ -18,10 +19,9 @@ from ...core.checkpoint import load_model
 from ...core.sampler import CancelToken
 from ...data.cache import TrainingData
 from ...data.synthetic import SYNTHETIC_STYLES
-from ...train.pipeline import run_pipeline
+from ...train.pipeline import build_stage, run_pipeline, stage_model
 from ...train.runner import TrainEvent
-from ...train.stages import MaskedStage, StageOptions
-from ...train.styles import add_styles
+from ...train.styles import align_styles
 from .training_plan import RunRecord, TrainingPlan, publish
 
 
@@ -134,17 +134,23 @@ class ProbeResult:
         return sum(s * steps for s in self.seconds_per_step.values())
 
 
-def _random_data(model, style: int, n: int = 4) -> TrainingData:
-    """Stand-in data of the model's shapes: a step costs the same whatever the pixels are."""
+def _random_data(model, style: str, n: int = 4) -> TrainingData:
+    """Stand-in data of the model's shapes, every pair in `style`: a step costs the same
+    whatever the pixels are. Drawings at their own size too (the render stage's), as large as
+    the finished sketch."""
     g = torch.Generator().manual_seed(0)
 
     def img(c, size):
         return torch.randint(0, 256, (n, c, size, size), generator=g, dtype=torch.uint8)  # (n, c, S, S)
 
-    idx, styles = torch.arange(n), torch.full((n,), style, dtype=torch.long)
-    photos, sketches = img(3, model.photo_size), img(1, model.sketch_size)
-    return TrainingData(model.styles, photos, idx, sketches, styles, idx, sketches, styles,
-                        photos[:0], sketches[:0], styles[:0])
+    styles = tuple(dict.fromkeys(model.styles + (style,)))
+    idx, labels = torch.arange(n), torch.full((n,), styles.index(style), dtype=torch.long)
+    photos, sketches, native = img(3, model.photo_size), img(1, model.sketch_size), img(1, model.output_size)
+    sizes = torch.full((n, 2), model.output_size, dtype=torch.long)
+    real = (idx, sketches, labels) if style not in SYNTHETIC_STYLES else (idx[:0], sketches[:0], labels[:0])
+    synth = (idx, sketches, labels) if style in SYNTHETIC_STYLES else (idx[:0], sketches[:0], labels[:0])
+    return TrainingData(styles, photos, *real, *synth, photos[:0], sketches[:0], labels[:0],
+                        real_native=native, real_native_size=sizes)
 
 
 class ProbeJob:
@@ -155,14 +161,16 @@ class ProbeJob:
 
     def run(self, cancel: CancelToken):
         # Denormals are flushed for the whole process (cli.main), as in the pipeline the probe times.
-        base, _ = load_model(self.plan.base_model)
+        model, _ = load_model(self.plan.base_model)
+        so = dataclasses.replace(self.plan.stage_options(), warmup=1)
         out = {}
         for stage_name in self.plan.stages:
-            new = ("(new style)",) if stage_name == "finetune" else SYNTHETIC_STYLES
-            model = add_styles(base, new)
-            data = _random_data(model, model.styles.index(new[0]))
-            stage = MaskedStage(stage_name, model, data, StageOptions(batch=self.plan.batch, warmup=1),
-                                self.steps + 1)
+            # The stage as the pipeline builds it (a new style's adapters included); the render
+            # stage times the model fine-tuning made.
+            style = SYNTHETIC_STYLES[0] if stage_name == "pretrain" else "(new style)"
+            data = _random_data(model, style)
+            model = stage_model(stage_name, model, data, so)
+            stage = build_stage(stage_name, model, align_styles(data, model.styles), so, self.steps + 1)
             model.train()
             times = []
             for step in range(self.steps + 1):

@@ -26,7 +26,24 @@ from ...train.stages import StageOptions
 JOBS = ("new_style", "pretrain", "full")
 JOB_STAGES = {"new_style": ("finetune",), "pretrain": ("pretrain",), "full": ("pretrain", "finetune")}
 JOB_LABELS = {"new_style": "new style", "pretrain": "pre-training", "full": "both stages"}
-STAGE_TITLES = {"pretrain": "pre-training on synthetic sketches", "finetune": "fine-tuning on your drawings"}
+STAGE_TITLES = {"pretrain": "pre-training on synthetic sketches", "finetune": "fine-tuning on your drawings",
+                "render": "teaching the renderer your strokes"}
+# A new style owns low-rank adapters of this rank (and its own renderer column): only they
+# train, so the styles the model had draw exactly as before (issue 13, docs/BENCHMARKS.md).
+ADAPTER_RANK = 16
+
+
+def job_stages(job: str, base_model: str | None) -> tuple[str, ...]:
+    """The stages a job runs. A new style on a model with a stroke renderer also teaches the
+    renderer its strokes (a `render` stage after fine-tuning)."""
+    stages = JOB_STAGES[job]
+    if job == "new_style" and base_model:
+        try:
+            if read_config(base_model)[0].tokenizer.renderer_channels:
+                stages = stages + ("render",)
+        except (CheckpointError, OSError, ValueError):
+            pass  # an unreadable base model fails later, with the pipeline's own message
+    return stages
 PRESETS = ("quick", "standard", "thorough")
 # Steps per stage. Fine-tuning starts from a trained model, so a few hundred steps already move
 # it; `thorough` is still well under the 2,500 of a from-scratch stage (train/pipeline.py).
@@ -74,7 +91,7 @@ class TrainingPlan:
 
     @property
     def stages(self) -> tuple[str, ...]:
-        return JOB_STAGES[self.job]
+        return job_stages(self.job, self.base_model)
 
     @property
     def total_steps(self) -> int:
@@ -92,12 +109,16 @@ class TrainingPlan:
             out.append(Source(Path(self.photos)))
         return out
 
+    def stage_options(self) -> StageOptions:
+        return StageOptions(batch=self.batch, warmup=max(1, min(100, self.steps // 10)),
+                            adapter_rank=ADAPTER_RANK if self.job == "new_style" else 0)
+
     def pipeline_options(self, resume: bool) -> PipelineOptions:
         # A preview about every 5% and a checkpoint every 10% (and always on cancel).
         return PipelineOptions(
             stages=self.stages, steps={s: self.steps for s in self.stages}, resume=resume, init=self.base_model,
             checkpoint_every=max(1, self.steps // 10), preview_every=max(1, self.steps // 20),
-            stage_options=StageOptions(batch=self.batch, warmup=max(1, min(100, self.steps // 10))),
+            stage_options=self.stage_options(),
         )
 
 

@@ -1,0 +1,118 @@
+"""Adding a style keeps the styles a model had (issue 13): style-gated adapters in the
+transformer, style columns in the renderer, and the fine-tuning that trains only those."""
+import pytest
+import torch
+
+from sketchstudio.core.checkpoint import load_model, save_model
+from sketchstudio.core.config import FS2K_STYLES, ModelConfig
+from sketchstudio.core.transformer import AdaptedLinear
+from sketchstudio.data.cache import Source
+from sketchstudio.train.pipeline import PipelineOptions, run_pipeline
+from sketchstudio.train.render import add_renderer
+from sketchstudio.train.stages import StageOptions
+from sketchstudio.train.styles import add_adapters, add_styles
+from conftest import make_tiny
+from datagen import make_drawings
+
+
+@pytest.fixture(scope="module")
+def drawings(tmp_path_factory):
+    return make_drawings(tmp_path_factory.mktemp("mine") / "inkwash", n=6, size=48, strays=False)
+
+
+def logits_in(model, style: str | dict, seed: int = 0):
+    """The model's logits for a fixed photo and tokens in `style` (a name or {name: weight})."""
+    g = torch.Generator().manual_seed(seed)
+    photo = torch.rand(2, 3, model.photo_size, model.photo_size, generator=g)
+    tokens = torch.randint(0, 32, (2, model.cfg.num_tokens), generator=g)
+    w = torch.zeros(2, len(model.styles))
+    for name, v in ({style: 1.0} if isinstance(style, str) else style).items():
+        w[:, model.styles.index(name)] = v
+    with torch.no_grad():
+        return model.logits(tokens, model.condition(photo), w)
+
+
+def test_adapted_linear_is_a_plain_linear_without_a_gate():
+    torch.manual_seed(0)
+    layer = AdaptedLinear(8, 6, slots=2, rank=3)
+    torch.nn.init.normal_(layer.lora_b)
+    x = torch.randn(3, 5, 8)
+    plain = torch.nn.functional.linear(x, layer.weight, layer.bias)
+    assert torch.equal(layer(x), plain)
+    assert torch.equal(layer(x, torch.zeros(3, 2))[:, :], plain + 0.0)
+    # A gate scales its adapter linearly, per sample.
+    one = layer(x, torch.tensor([[1.0, 0.0]] * 3)) - plain
+    half = layer(x, torch.tensor([[0.5, 0.0]] * 3)) - plain
+    assert one.abs().max() > 1e-3 and torch.allclose(half, one / 2, atol=1e-6)
+
+
+def test_an_added_adapter_changes_nothing_until_trained_and_survives_a_round_trip(tmp_path):
+    base = make_tiny(0)
+    grown = add_adapters(add_styles(base, ("inkwash",)), ("inkwash",), rank=4)
+    t = grown.cfg.transformer
+    assert t.adapter_styles == ("inkwash",) and t.adapter_rank == 4
+    for style in FS2K_STYLES:
+        assert torch.equal(logits_in(base, style), logits_in(grown, style))
+    # The new style starts as the old ones' average look (mean row) with a zero adapter.
+    assert torch.allclose(logits_in(add_styles(base, ("inkwash",)), "inkwash"), logits_in(grown, "inkwash"), atol=1e-5)
+    save_model(grown, tmp_path / "m.safetensors")
+    back, _ = load_model(tmp_path / "m.safetensors")
+    assert back.cfg == grown.cfg
+    assert torch.equal(logits_in(back, "inkwash"), logits_in(grown, "inkwash"))
+    # A second added style gets its own slot; the first keeps its tensors.
+    with torch.no_grad():
+        for n, p in grown.named_parameters():
+            if n.endswith("lora_b"):
+                p.normal_()
+    two = add_adapters(add_styles(grown, ("woodcut",)), ("woodcut",), rank=8)
+    assert two.cfg.transformer.adapter_styles == ("inkwash", "woodcut") and two.cfg.transformer.adapter_rank == 4
+    assert torch.equal(logits_in(two, "inkwash"), logits_in(grown, "inkwash"))
+
+
+def test_config_rejects_adapters_of_unknown_styles():
+    cfg = make_tiny(0).cfg
+    bad = cfg.to_dict()
+    bad["transformer"]["adapter_rank"] = 4
+    bad["transformer"]["adapter_styles"] = ["nope"]
+    with pytest.raises(ValueError, match="adapter styles"):
+        ModelConfig.from_dict(bad)
+
+
+def test_adding_a_style_with_adapters_leaves_the_old_styles_bit_for_bit(drawings, tmp_path):
+    """The wizard's new-style job: finetune then render, with adapters. Every old style's
+    logits and finished sketch stay exactly; the new style learns."""
+    torch.manual_seed(0)
+    base = add_renderer(make_tiny(0), 2, 4).eval()
+    with torch.no_grad():  # a trained-looking renderer: non-zero output and style columns
+        for p in base.tokenizer.renderer.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+    base_path = tmp_path / "base.safetensors"
+    save_model(base, base_path)
+    base, _ = load_model(base_path)
+    opts = PipelineOptions(stages=("finetune", "render"), config="tiny", steps={"finetune": 6, "render": 4},
+                           init=str(base_path), checkpoint_every=3, preview_every=6,
+                           stage_options=StageOptions(batch=2, warmup=1, adapter_rank=4, adapter_lr=2e-2,
+                                                      new_style_lr=2e-2))
+    list(run_pipeline([Source(drawings, "inkwash")], tmp_path / "run", opts))
+    model, _ = load_model(tmp_path / "run" / "render.safetensors")
+    assert model.styles == FS2K_STYLES + ("inkwash",)
+    assert model.cfg.transformer.adapter_styles == ("inkwash",)
+    old, new = base.state_dict(), model.state_dict()
+    moved = {k for k in old if not torch.equal(old[k], new[k])}
+    assert moved == {"transformer.style_emb", "tokenizer.renderer.style_film.weight"}  # both grew for the new style
+    assert torch.equal(new["transformer.style_emb"][:3], old["transformer.style_emb"])
+    film_old, film_new = old["tokenizer.renderer.style_film.weight"], new["tokenizer.renderer.style_film.weight"]
+    assert torch.equal(film_new[:, :3], film_old)
+    assert not torch.allclose(film_new[:, 3], film_old.mean(1), atol=1e-5)  # the new column learned
+    assert any(new[k].abs().max() > 0 for k in new if k.endswith("lora_b"))  # the adapter learned
+    ids = torch.randint(0, 32, (1, model.cfg.num_tokens), generator=torch.Generator().manual_seed(1))
+    for style in FS2K_STYLES:
+        assert torch.equal(logits_in(base, style), logits_in(model, style))
+        w_old = torch.nn.functional.one_hot(torch.tensor(base.styles.index(style)), 3).float()
+        w_new = torch.nn.functional.one_hot(torch.tensor(model.styles.index(style)), 4).float()
+        assert torch.equal(base.decode(ids, (40, 40), style=w_old), model.decode(ids, (40, 40), style=w_new))
+    grown = add_adapters(add_styles(base, ("inkwash",)), ("inkwash",), rank=4)
+    assert not torch.allclose(logits_in(grown, "inkwash"), logits_in(model, "inkwash"), atol=1e-4)
+    # A mix with the new style runs its adapter in proportion: between the pure styles.
+    mix = logits_in(model, {"contour": 0.5, "inkwash": 0.5})
+    assert not torch.allclose(mix, logits_in(model, "contour"), atol=1e-4)
