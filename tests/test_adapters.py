@@ -116,3 +116,37 @@ def test_adding_a_style_with_adapters_leaves_the_old_styles_bit_for_bit(drawings
     # A mix with the new style runs its adapter in proportion: between the pure styles.
     mix = logits_in(model, {"contour": 0.5, "inkwash": 0.5})
     assert not torch.allclose(mix, logits_in(model, "contour"), atol=1e-4)
+
+
+def test_rename_and_remove_a_style_touch_only_that_style():
+    from sketchstudio.core.style_edit import remove_style, rename_style
+    from sketchstudio.core.styles import StyleError
+
+    base = add_renderer(make_tiny(0), 2, 4).eval()
+    model = add_adapters(add_styles(base, ("inkwash", "woodcut")), ("inkwash", "woodcut"), rank=4)
+    with torch.no_grad():  # trained-looking adapters and renderer columns
+        for n, p in model.named_parameters():
+            if n.endswith("lora_b") or n.endswith("style_film.weight"):
+                p.normal_(0, 0.1)
+    renamed = rename_style(model, "inkwash", "Ink wash")
+    assert renamed.styles == FS2K_STYLES + ("Ink wash", "woodcut")
+    assert renamed.cfg.transformer.adapter_styles == ("Ink wash", "woodcut")
+    assert torch.equal(logits_in(renamed, "Ink wash"), logits_in(model, "inkwash"))
+    for bad in ("pencil", "a,b", " "):
+        with pytest.raises(StyleError):
+            rename_style(model, "inkwash", bad)
+    ids = torch.randint(0, 32, (1, model.cfg.num_tokens), generator=torch.Generator().manual_seed(1))
+    for gone in ("inkwash", "charcoal"):
+        smaller = remove_style(model, gone)
+        assert gone not in smaller.styles and len(smaller.styles) == 4
+        assert gone not in smaller.cfg.transformer.adapter_styles
+        for style in smaller.styles:
+            assert torch.equal(logits_in(smaller, style), logits_in(model, style))
+            w_a = torch.nn.functional.one_hot(torch.tensor(smaller.styles.index(style)), 4).float()
+            w_b = torch.nn.functional.one_hot(torch.tensor(model.styles.index(style)), 5).float()
+            assert torch.equal(smaller.decode(ids, (24, 24), style=w_a), model.decode(ids, (24, 24), style=w_b))
+    last = remove_style(remove_style(model, "inkwash"), "woodcut")
+    assert last.cfg.transformer.adapter_styles == () and last.cfg.transformer.adapter_rank == 0
+    assert not any(n.endswith("lora_a") for n, _ in last.named_parameters())
+    with pytest.raises(StyleError):
+        remove_style(model, "nope")
