@@ -30,12 +30,16 @@ classifier judges style within what the model can render, not the tokenizer's bl
 photos in the new style and, each in its own FS2K style, in the old ones (8 sampler steps,
 fixed seeds). Recognisable = at least `--target` of the new-style sketches labelled as the new
 style while the old-style sketches stay within `--old-drop` of their step-0 rate (fine-tuning
-sees only the new drawings, so the old styles may drift). Training time is wall time from
-the start of `run_pipeline` (data preparation and model loading included: the user waits
-for them too) with the evaluations left out. It stops at the first success, at
-`--max-minutes` of training time, or when the preset's steps are done.
+sees only the new drawings, so the old styles may drift). Each check also scores the old styles'
+sketches against the check photos' FS2K drawings (SCOOT) and says how far, in grey levels, they
+moved from step 0 (0: bit for bit; the wizard's adapters should keep them there). Training
+time is wall time from the start of `run_pipeline` (data preparation and model loading
+included: the user waits for them too) with the evaluations left out. Checks run through
+every stage of the plan (fine-tuning, then the renderer's new column); it stops when the plan
+is done, at `--max-minutes` of training time, or with `--stop-early` at the first success.
 
-Output: a table (step, training minutes, % new style recognised, % old styles kept, mean ink),
+Output: a table (stage, step, training minutes, % new style recognised, % old styles kept,
+old styles' SCOOT, how far they moved, mean ink),
 `--json` a summary, and OUT/strip.png: check photos | target drawing | step 0 | end.
 `--tiny` is the smoke test: a tiny-preset model (built here unless `--model` names one),
 a handful of pairs and steps.
@@ -63,6 +67,7 @@ from sketchstudio.core import build_model, preset
 from sketchstudio.core.checkpoint import load_model, read_config, save_model
 from sketchstudio.core.config import FS2K_STYLES
 from sketchstudio.core.imaging import load_image
+from sketchstudio.core.metrics import scoot
 from sketchstudio.core.sampler import SamplerSettings, sample
 from sketchstudio.data.datasets import Pair, load_fs2k, split_by_style, unique_stems
 from sketchstudio.paths import default_model_path
@@ -185,8 +190,10 @@ def draw(model, photos: torch.Tensor, styles: list[int]) -> torch.Tensor:
 class Judge:
     """Draws the check photos with the live model and scores the sketches with the classifier."""
 
-    def __init__(self, net, photos: torch.Tensor, fs2k_style: list[int], new_name: str):
+    def __init__(self, net, photos: torch.Tensor, fs2k_style: list[int], new_name: str, drawings: list[np.ndarray]):
         self.net, self.photos, self.fs2k_style, self.new_name = net, photos, fs2k_style, new_name
+        self.drawings = drawings  # the check photos' FS2K drawings, (S, S) uint8 at the model's decode size
+        self.old_first = None
 
     def __call__(self, model) -> tuple[dict, torch.Tensor]:
         t0 = time.perf_counter()
@@ -195,9 +202,16 @@ class Judge:
         with torch.no_grad():
             p_new = self.net(prep((new * 255).round())).argmax(1)
             p_old = self.net(prep((old * 255).round())).argmax(1)
+        u8 = (old[:, 0] * 255).round().byte().numpy()  # (n, S, S)
         row = {"new": float((p_new == 3).float().mean()),
                "old": float((p_old == torch.tensor(self.fs2k_style)).float().mean()),
+               # The old styles' sketches of the check photos against the artists' FS2K drawings.
+               "old_scoot": float(np.mean([scoot(self.drawings[i], u8[i]) for i in range(len(u8))])),
                "ink": float(255 * (1 - new.mean())), "eval_s": time.perf_counter() - t0}
+        if self.old_first is None:
+            self.old_first = old
+        # How far the old styles' sketches moved from step 0, in grey levels (0 = bit for bit).
+        row["old_moved"] = float((old - self.old_first).abs().max() * 255)
         return row, new
 
 
@@ -247,7 +261,9 @@ def run(args) -> dict:
     log(f"classifier: {clf['accuracy']:.1%} on {clf['held_out']} held-out real sketches {clf['per_class']} "
         f"({time.perf_counter() - t0:.0f} s)")
     check_photos = photo_batch(check, size)
-    judge = Judge(net, check_photos, [fs2k_idx[p.style] for p in check], args.style_name)
+    s_out = base.output_size
+    check_fs2k = [cv2.resize(grey(p.sketch), (s_out, s_out), interpolation=cv2.INTER_AREA) for p in check]
+    judge = Judge(net, check_photos, [fs2k_idx[p.style] for p in check], args.style_name, check_fs2k)
     del base
 
     steps = args.steps or PRESET_STEPS[args.preset]
@@ -255,7 +271,8 @@ def run(args) -> dict:
     run_dir = out / "run"
     log(f"fine-tuning {model_path.name} on '{args.style_name}': {args.preset} preset, {steps} steps, "
         f"batch {plan.batch}, {torch.get_num_threads()} threads; evaluating every {args.every} steps")
-    log(f"{'step':>6} {'train min':>9} {'new %':>6} {'old %':>6} {'ink':>6} {'eval s':>7}")
+    log(f"{'stage':>8} {'step':>6} {'train min':>9} {'new %':>6} {'old %':>6} {'old SCOOT':>9} {'old moved':>9} "
+        f"{'ink':>6} {'eval s':>7}")
     history, eval_s, first, last = [], 0.0, None, None
     setup_s = stage_t0 = stage_step0 = None
     result = {"stopped_because": "preset finished", "minutes_to_recognisable": None, "minutes_new_style_only": None,
@@ -270,31 +287,35 @@ def run(args) -> dict:
     pipeline = run_pipeline(plan.sources(), run_dir, options)
     try:
         for ev in pipeline:
-            if ev.stage != "finetune" or ev.kind not in ("start", "step"):
+            if ev.stage not in plan.stages or ev.kind not in ("start", "step"):
                 continue
             if ev.kind == "start":
-                setup_s, stage_t0, stage_step0 = train_s(), train_s(), ev.step
+                if setup_s is None:
+                    setup_s, stage_t0, stage_step0 = train_s(), train_s(), ev.step
                 model = ev.model  # the module being trained, evaluated while the generator waits
+                if history:  # a later stage: its first check is at its first --every step
+                    continue
             elif not (ev.step % args.every == 0 or ev.step == ev.total or train_s() >= cap):
                 continue
             t = train_s()
             row, sketches = judge(model)
             eval_s += row["eval_s"]
-            row = {"step": ev.step, "train_min": t / 60, **row}
+            row = {"stage": ev.stage, "step": ev.step, "train_min": t / 60, **row}
             history.append(row)
             first = sketches if first is None else first
             last = sketches
-            log(f"{ev.step:>6} {t / 60:>9.2f} {100 * row['new']:>6.0f} {100 * row['old']:>6.0f} "
-                f"{row['ink']:>6.1f} {row['eval_s']:>7.1f}")
+            log(f"{ev.stage:>8} {ev.step:>6} {t / 60:>9.2f} {100 * row['new']:>6.0f} {100 * row['old']:>6.0f} "
+                f"{row['old_scoot']:>9.3f} {row['old_moved']:>9.1f} {row['ink']:>6.1f} {row['eval_s']:>7.1f}")
             if ev.kind == "start":
                 continue
             kept = row["old"] >= history[0]["old"] - args.old_drop
             if row["new"] >= args.target and result["minutes_new_style_only"] is None:
                 result["minutes_new_style_only"] = round(t / 60, 2)
-            if row["new"] >= args.target and kept:
-                result.update(stopped_because="recognisable", minutes_to_recognisable=round(t / 60, 2),
-                              steps_to_recognisable=ev.step)
-                break
+            if row["new"] >= args.target and kept and result["minutes_to_recognisable"] is None:
+                result.update(minutes_to_recognisable=round(t / 60, 2), steps_to_recognisable=f"{ev.stage} {ev.step}")
+                if args.stop_early:
+                    result["stopped_because"] = "recognisable"
+                    break
             if t >= cap:
                 result["stopped_because"] = f"time cap ({args.max_minutes} min)"
                 break
@@ -303,14 +324,19 @@ def run(args) -> dict:
     if not history:
         raise RuntimeError("the fine-tuning stage never started")
     end = history[-1]
-    done = end["step"] - stage_step0
+    per_stage = {}
+    for st in dict.fromkeys(r["stage"] for r in history):
+        rows = [r for r in history if r["stage"] == st]
+        if rows[-1]["step"] > rows[0]["step"]:
+            per_stage[st] = round((rows[-1]["train_min"] - rows[0]["train_min"]) * 60
+                                  / (rows[-1]["step"] - rows[0]["step"]), 3)
     result.update(
-        steps=end["step"], seconds_per_step=round((end["train_min"] * 60 - stage_t0) / done, 3) if done else None,
+        steps=end["step"], seconds_per_step=per_stage,
         setup_s=round(setup_s, 1), train_minutes=round(end["train_min"], 2),
         eval_s_mean=round(float(np.mean([r["eval_s"] for r in history])), 2),
         classifier_accuracy=clf["accuracy"], classifier_per_class=clf["per_class"],
-        baseline={k: round(history[0][k], 3) for k in ("new", "old", "ink")},
-        final={k: round(end[k], 3) for k in ("new", "old", "ink")},
+        baseline={k: round(history[0][k], 4) for k in ("new", "old", "old_scoot", "ink")},
+        final={k: round(end[k], 4) for k in ("new", "old", "old_scoot", "old_moved", "ink")},
         history=[{k: round(v, 3) if isinstance(v, float) else v for k, v in r.items()} for r in history],
         settings={"model": str(model_path), "style": args.style_name, "preset": args.preset, "planned_steps": steps,
                   "batch": plan.batch, "pairs": len(chosen), "check": len(check), "every": args.every,
@@ -353,6 +379,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--raw-classifier", action="store_true", help="classify raw sketches, not tokenizer round trips")
     ap.add_argument("--only-new-styles", action="store_true",
                     help="train only the new style's embedding row (StageOptions.only_new_styles), not the wizard's plan")
+    ap.add_argument("--stop-early", action="store_true", help="stop at the first recognisable check (else run the plan)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", help="output folder (default: a new temporary folder)")
     ap.add_argument("--json", action="store_true", help="print a JSON summary (the table goes to stderr)")
