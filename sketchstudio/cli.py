@@ -6,7 +6,7 @@ import signal
 import sys
 from pathlib import Path
 
-from .model_files import UserError, load, sampler_settings
+from .model_files import OUTPUT_SIZES, UserError, load, sampler_settings
 
 
 def add_sampler_options(p) -> None:
@@ -80,10 +80,15 @@ def cmd_sketch(args) -> int:
         if not written:
             failures += 1
             continue
-        size = render_size(prep.original_size) if args.crop == "none" else None  # (H, W)
+        # (H, W): the face square at the model's size or --size; the whole photo at its own
+        # size or with --size on its longer side. The renderer draws there directly.
+        if args.crop == "none":
+            size = render_size(prep.original_size, args.size)
+        else:
+            size = (args.size, args.size) if args.size else None
         with torch.inference_mode():  # last.tokens is an inference tensor; decoding must not track grads
             sketch = tensor_to_image(model.decode(last.tokens, size, style=last.style)[0])
-        if args.crop == "none" and sketch.size != prep.original_size:
+        if args.crop == "none" and not args.size and sketch.size != prep.original_size:
             sketch = sketch.resize(prep.original_size, resample=3)  # bicubic, up to a very large photo's size
         meta = sketch_metadata(weights, model.styles, settings, args.crop, mid)
         if not write_png(sketch, out / f"{stem}.png", png_text(meta)):
@@ -191,6 +196,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--schedule", default="cosine")
     s.add_argument("--crop", choices=("face", "none"), default="face")
+    s.add_argument("--size", type=int, choices=OUTPUT_SIZES, help="pixels on the sketch's longer side, drawn at that size "
+                   "(default: the model's size for a face crop, the photo's own size with --crop none)")
     s.add_argument("--save-steps", action="store_true", help="also write every decoding step")
     s.add_argument("-q", "--quiet", action="store_true")
     s.set_defaults(func=cmd_sketch)

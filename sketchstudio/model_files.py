@@ -8,6 +8,10 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+# What a finished sketch can be drawn at (pixels on its longer side): the CLI's --size and the
+# window's export. The renderer draws at the size asked, not a 512 px sketch resized.
+OUTPUT_SIZES = (512, 1024, 2048)
+
 
 class UserError(Exception):
     """A problem the user can fix; printed as one line, no traceback."""

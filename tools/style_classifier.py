@@ -70,7 +70,8 @@ def load_dir(folder: Path, pairs_csv: Path):
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", required=True, help="a run's data.safetensors (real sketches with styles)")
-    ap.add_argument("--generated", help="folder of generated sketches named by photo stem")
+    ap.add_argument("--generated", nargs="+", default=[],
+                    help="folders of generated sketches named by photo stem (all judged by the same classifier)")
     ap.add_argument("--val", help="the held-out pairs.csv matching --generated")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
@@ -82,13 +83,16 @@ def main() -> None:
     with torch.no_grad():
         vx, vy = prep(d.val_sketch), d.val_style
         out["real_val_accuracy"] = float((net(vx).argmax(1) == vy).float().mean())
-        if args.generated:
-            gx, gy = load_dir(Path(args.generated), Path(args.val))
+        for folder in args.generated:
+            gx, gy = load_dir(Path(folder), Path(args.val))
             pred = net(gx).argmax(1)
-            out["generated_accuracy"] = float((pred == gy).float().mean())
-            out["generated_count"] = len(gy)
-            out["per_style"] = {FS2K_STYLES[s]: float((pred[gy == s] == s).float().mean()) for s in gy.unique().tolist()}
-            out["confusion"] = [[int(((gy == t) & (pred == p)).sum()) for p in range(3)] for t in range(3)]
+            res = {"generated_accuracy": float((pred == gy).float().mean()), "generated_count": len(gy),
+                   "per_style": {FS2K_STYLES[s]: float((pred[gy == s] == s).float().mean()) for s in gy.unique().tolist()},
+                   "confusion": [[int(((gy == t) & (pred == p)).sum()) for p in range(3)] for t in range(3)]}
+            if len(args.generated) == 1:
+                out.update(res)
+            else:
+                out[folder] = res
     print(json.dumps(out, indent=2) if args.json else "\n".join(f"{k}: {v}" for k, v in out.items()))
 
 

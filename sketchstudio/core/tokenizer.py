@@ -39,10 +39,11 @@ def refiner(channels: int, width: int) -> nn.Sequential:
 RENDER_MAX = 2048
 
 
-def render_size(photo_size: tuple[int, int]) -> tuple[int, int]:
-    """(W, H) of a photo -> (H, W) to draw its sketch at, within RENDER_MAX."""
+def render_size(photo_size: tuple[int, int], longer: int | None = None) -> tuple[int, int]:
+    """(W, H) of a photo -> (H, W) to draw its sketch at: the photo's own size within
+    RENDER_MAX, or with `longer` pixels on its longer side (capped at RENDER_MAX)."""
     w, h = photo_size
-    k = min(1.0, RENDER_MAX / max(w, h))
+    k = min(1.0, RENDER_MAX / max(w, h)) if longer is None else min(longer, RENDER_MAX) / max(w, h)
     return max(1, round(h * k)), max(1, round(w * k))
 
 

@@ -14,7 +14,7 @@ from ...core.imaging import ImageLoadError, load_image, tensor_to_image
 from ...core.model import SketchModel
 from ...core.sampler import CancelToken, iter_steps
 from .decode_job import MemoryCache, SketchResult, SketchSpec, condition
-from .export import save_sketch, sweep_sheet
+from .export import draw_at, output_frame, save_sketch, sweep_sheet
 from .photo import Photo
 
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif"}
@@ -135,3 +135,20 @@ class SweepJob:
             labels.append(f"{styles[self.a]} {1 - t:.0%}" if t < 0.5 else f"{styles[self.b]} {t:.0%}")
         yield Progress(total, total, "")
         return sweep_sheet(sketches, labels)
+
+
+class RenderJob:
+    """A finished sketch drawn again at `longer` pixels on its longer side (File > Export at
+    1024 or 2048 px): the renderer draws at that size from the sketch's tokens."""
+
+    def __init__(self, model: SketchModel, result: SketchResult, longer: int):
+        self.model, self.result, self.longer = model, result, longer
+
+    def run(self, cancel: CancelToken):
+        h, w = output_frame(self.result, self.longer)
+        yield Progress(0, 1, f"drawing at {w} x {h} px")
+        if cancel.cancelled:
+            return None
+        image = draw_at(self.model, self.result, self.longer)
+        yield Progress(1, 1, "done")
+        return image

@@ -9,10 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import torch
 from PIL import Image, ImageDraw
 
 from ...core.checkpoint import atomic_write
-from ...core.imaging import save_png
+from ...core.imaging import save_png, tensor_to_image
+from ...core.tokenizer import render_size
 from ...sketch_file import MetadataError, save_sketch_png, settings_from_metadata, sketch_metadata, style_from_metadata
 from .decode_job import Redraw, SketchResult, SketchSpec
 from .photo import Photo
@@ -33,9 +35,30 @@ def sketch_image(result: SketchResult) -> Image.Image:
     return im
 
 
-def save_sketch(path, result: SketchResult, styles: tuple[str, ...], model_id: str) -> dict:
+def output_frame(result: SketchResult, longer: int) -> tuple[int, int]:
+    """(H, W) of the sketch drawn with `longer` pixels on its longer side: a square for a
+    face crop, the photo's frame for the whole photo."""
+    if result.photo.crop is not None:
+        return longer, longer
+    return render_size(result.photo.size, longer)
+
+
+@torch.inference_mode()
+def draw_at(model, result: SketchResult, longer: int) -> Image.Image:
+    """The finished sketch of `result` drawn again from its tokens by the model's renderer at
+    `longer` pixels on the longer side (seconds on a CPU at 2048 px: run it off the GUI thread)."""
+    style = torch.tensor(result.spec.style, dtype=torch.float32)[None]  # (1, K)
+    out = model.decode(result.tokens, size=output_frame(result, longer), style=style)
+    return tensor_to_image(out[0])
+
+
+def save_sketch(path, result: SketchResult, styles: tuple[str, ...], model_id: str,
+                image: Image.Image | None = None) -> dict:
+    """Write the sketch PNG with its settings; `image`: the sketch drawn at another size (draw_at)."""
     meta = studio_metadata(result, styles, model_id)
-    save_sketch_png(sketch_image(result), path, meta)
+    if image is not None:
+        meta["size"] = max(image.size)
+    save_sketch_png(image if image is not None else sketch_image(result), path, meta)
     return meta
 
 

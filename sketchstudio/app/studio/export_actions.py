@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QFileDialog, QInputDialog
 
-from ..logic.batch_jobs import BatchJob, SweepJob, photos_in
+from ...model_files import OUTPUT_SIZES
+from ..logic.batch_jobs import BatchJob, RenderJob, SweepJob, photos_in
 from ..logic.export import save_animation, save_sheet, save_sketch
 from ..workers.progress import ProgressRun
 
@@ -48,15 +49,30 @@ class ExportActions(QObject):
         if self.studio.result is None:
             return
         path = self._ask_save("Export sketch", ".png", "PNG images (*.png)")
-        if path:
-            self.export_png(path)
+        if not path:
+            return
+        items = [f"{n} px" + (" (as shown)" if n == OUTPUT_SIZES[0] else "") for n in OUTPUT_SIZES]
+        choice, ok = QInputDialog.getItem(self.window, "Export sketch", "Size (longer side), drawn at that size:",
+                                          items, 0, False)
+        if ok:
+            self.export_png(path, OUTPUT_SIZES[items.index(choice)])
 
-    def export_png(self, path) -> bool:
+    def export_png(self, path, size: int | None = None) -> bool:
+        """Write the sketch as shown, or drawn again at `size` px on its longer side."""
         s = self.studio
         if s.result is None:
             return self._fail("Nothing to export", "There is no finished sketch yet.")
+        image = None
+        if size is not None and size != OUTPUT_SIZES[0]:
+            status, value = ProgressRun(self.window, RenderJob(s.model, s.result, size), "Export sketch",
+                                        f"Drawing the sketch at {size} px…").exec()
+            if status == "failed":
+                return self._fail("Export failed", value)
+            if status != "finished" or value is None:
+                return False
+            image = value
         try:
-            save_sketch(path, s.result, s.styles, s.model_id)
+            save_sketch(path, s.result, s.styles, s.model_id, image)
         except OSError as exc:
             return self._fail("Cannot write the sketch", exc)
         self.window.settings.add_recent(path)
