@@ -274,7 +274,7 @@ def run(args) -> dict:
     log(f"{'stage':>8} {'step':>6} {'train min':>9} {'new %':>6} {'old %':>6} {'old SCOOT':>9} {'old moved':>9} "
         f"{'ink':>6} {'eval s':>7}")
     history, eval_s, first, last = [], 0.0, None, None
-    setup_s = stage_t0 = stage_step0 = None
+    setup_s = None
     result = {"stopped_because": "preset finished", "minutes_to_recognisable": None, "minutes_new_style_only": None,
               "steps_to_recognisable": None}
     cap = args.max_minutes * 60
@@ -291,7 +291,7 @@ def run(args) -> dict:
                 continue
             if ev.kind == "start":
                 if setup_s is None:
-                    setup_s, stage_t0, stage_step0 = train_s(), train_s(), ev.step
+                    setup_s = train_s()
                 model = ev.model  # the module being trained, evaluated while the generator waits
                 if history:  # a later stage: its first check is at its first --every step
                     continue

@@ -31,7 +31,7 @@ from sketchstudio.core.checkpoint import load_model
 from sketchstudio.core.config import FS2K_STYLES
 from sketchstudio.core.imaging import load_image
 from sketchstudio.core.metrics import scoot
-from sketchstudio.core.sampler import SamplerSettings, recommended_settings, sample
+from sketchstudio.core.sampler import recommended_settings, sample
 from sketchstudio.core.styles import canonical
 from sketchstudio.core.tokenizer import render_size
 from sketchstudio.data.cache import TrainingData
