@@ -3,19 +3,27 @@
 pip's torch is a CUDA build: libtorch.so, libtorch_python.so, libtorch_cpu.so and torchvision's
 extensions name libtorch_cuda.so, libcudart, cuDNN, NCCL, cuFile and CUPTI as dependencies, so
 the loader refuses to start torch when they are missing, although a CPU run never calls them.
-This removes them (about 4 GB with triton) and puts in their place tiny stub libraries with
-the same names that define just the symbols the kept libraries import: functions that return
-an error (C APIs) or 0 (C++), zeroed data. torch then starts, finds no CUDA device and runs on
-the CPU; `torch.cuda.is_available()` is False.
+This removes them (about 4 GB with triton; the 5.3 GB folder becomes 1.1 GB) and puts in their
+place tiny stub libraries with the same names that define just the symbols the kept libraries
+import: functions that return an error (C APIs) or 0 (C++), zeroed data. Where torch._C follows
+an answer while it loads, the stub gives a real one (see stub_source): c10d::get_gil_checker()
+returns a scratch reference (libtorch_python's static initialiser writes through it; a 0 was
+the SIGSEGV of the first slimmed folder), typeinfo objects are real std::type_info (pybind11
+reads their names), and constructors of classes with a vtable (c10d::ProcessGroupNCCL::Options,
+made as a default argument) give the object a vtable that names its class. torch then imports,
+finds no CUDA device and runs on the CPU; `torch.cuda.is_available()` is False. One thing is
+Python-level and lives in tools/pyi_rth_torch_cpu_only.py (a runtime hook build.spec adds):
+torch._native's CUDA override graphs are emptied, since they ask for CUDA kernels at import.
 
     python tools/slim_bundle.py dist/SketchStudio    # by hand, on a built folder
 
 Needs a C compiler (`cc`) and binutils' `readelf`. Stubs are built per folder, from the
-symbols these exact binaries import, so a new torch gets matching stubs.
+symbols these exact binaries import, so a new torch gets matching stubs; a new torch may also
+follow another answer while loading (a SIGSEGV on `import torch`: run the folder under
+`gdb -batch -ex run -ex bt` and give that symbol a real answer here, like C_REF).
 
-EXPERIMENTAL: on torch 2.14.1 the slimmed folder (1.1 GB) still crashed (SIGSEGV) while
-importing torch, so some function called at import needs a real answer from its stub; see
-README (Build a standalone app). build.spec runs this only with SKETCHSTUDIO_SLIM=1.
+Checked on torch 2.14.1+cu130 (README, Build a standalone app): `sketch` decodes the sample
+photo in the slimmed folder; build.spec slims by default (SKETCHSTUDIO_SLIM=0: full folder).
 """
 from __future__ import annotations
 
