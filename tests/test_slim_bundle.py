@@ -69,3 +69,19 @@ def test_a_removed_library_is_replaced_by_a_stub_its_consumer_loads(tmp_path):
     assert stub.stat().st_size < 64 * 1024
     lib = ctypes.CDLL(str(internal / "libconsumer.so"))  # the constructor wrote into the stub's scratch
     assert lib.devices() == -1  # the stub's cudaErrorNoDevice: no CUDA device, not a crash
+
+
+@pytest.mark.skipif(not (shutil.which("cc") and shutil.which("readelf")) or sys.platform != "linux",
+                    reason="needs cc and readelf (Linux)")
+def test_an_unused_part_stays_when_a_kept_one_needs_it_even_through_another(tmp_path):
+    qt = tmp_path / "_internal" / "PySide6" / "Qt"
+    (qt / "lib").mkdir(parents=True)
+    (qt / "plugins" / "multimedia").mkdir(parents=True)
+    _cc(qt / "lib" / "libQt6QmlMeta.so.6", "int meta(void) { return 1; }", "-Wl,-soname,libQt6QmlMeta.so.6")
+    _cc(qt / "lib" / "libQt6Quick.so.6", "int meta(void); int quick(void) { return meta(); }",
+        "-Wl,-soname,libQt6Quick.so.6", f"-L{qt / 'lib'}", "-l:libQt6QmlMeta.so.6")
+    _cc(qt / "lib" / "libQt6Pdf.so.6", "int pdf(void) { return 2; }", "-Wl,-soname,libQt6Pdf.so.6")
+    _cc(qt / "plugins" / "multimedia" / "libffmpegmediaplugin.so", "int quick(void); int f(void) { return quick(); }",
+        f"-L{qt / 'lib'}", "-l:libQt6Quick.so.6")
+    gone = slim_bundle.unused_to_remove(tmp_path / "_internal")
+    assert [p.name for p in gone] == ["libQt6Pdf.so.6"]  # Quick and QmlMeta stay: the plugin needs them

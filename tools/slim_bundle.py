@@ -240,18 +240,31 @@ def make_stubs(internal: Path, removed: dict[str, Path]) -> dict[str, int]:
     return {d: len(syms) for d, syms in sorted(wanted.items())}
 
 
+def unused_to_remove(internal: Path) -> list[Path]:
+    """The UNUSED parts no kept binary needs. Repeated until nothing changes: a part kept
+    because a kept binary needs it keeps what it needs in turn (the multimedia plugin needs
+    libQt6Quick, which needs libQt6QmlMeta; dropping that left Qt with no camera backend)."""
+    unused = sorted({p for pattern in UNUSED for p in internal.glob(pattern)}, key=lambda p: len(p.parts))
+    unused = [p for i, p in enumerate(unused) if not any(q in p.parents for q in unused[:i])]
+    files = {p: _files(p) for p in unused}
+    elves = {f: needed(f) for f in elf_files(internal)}
+    while True:
+        gone = {f for p in unused for f in files[p]}
+        kept_needs = {d for f, deps in elves.items() if f not in gone for d in deps}
+        still = [p for p in unused if not any(f.name in kept_needs for f in files[p] if ".so" in f.name)]
+        if still == unused:
+            return unused
+        unused = still
+
+
 def slim(internal: Path) -> dict:
     """Remove CUDA and unused parts from `internal` (the bundle's _internal folder) and stub
     every removed CUDA library that a kept binary still needs. Returns what it did."""
-    # 1. Unused parts, but only those no binary outside them needs.
-    unused = sorted({p for pattern in UNUSED for p in internal.glob(pattern)}, key=lambda p: len(p.parts))
-    gone = {f for p in unused for f in _files(p)}
-    kept_needs = {d for f in elf_files(internal) if f not in gone for d in needed(f)}
+    # 1. Unused parts, but only those no kept binary needs.
     dropped_unused = []
-    for p in unused:
-        if p.exists() and not any(f.name in kept_needs for f in _files(p) if ".so" in f.name):
-            _delete(p)
-            dropped_unused.append(str(p.relative_to(internal)))
+    for p in unused_to_remove(internal):
+        _delete(p)
+        dropped_unused.append(str(p.relative_to(internal)))
     _drop_dangling_links(internal)
 
     # 2. CUDA: keep a link to each real library (to read its symbols), then delete.
