@@ -174,7 +174,7 @@ def cmd_gui(args) -> int:
         from .app.main import run_app
     except ImportError as exc:
         raise UserError(f"the GUI needs PySide6 and its system libraries ({exc})") from None
-    return run_app(model_path=args.model, self_test=args.self_test)
+    return run_app(model_path=args.model, self_test=args.self_test, quit_when_ready=args.quit_when_ready)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -184,6 +184,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"sketchstudio {__version__}")
     p.add_argument("--model", help="model .safetensors (default: the shipped model)")
     p.add_argument("--self-test", action="store_true", help="start the window, run a check, exit")
+    p.add_argument("--quit-when-ready", action="store_true",
+                   help="start the window, print the seconds from launch until it is ready, exit")
     sub = p.add_subparsers(dest="command")
 
     s = sub.add_parser("sketch", help="sketch photos to PNG files")

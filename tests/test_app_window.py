@@ -1,6 +1,7 @@
 """The studio window end to end on the tiny model: inputs, controls, errors, settings, self-test."""
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -212,6 +213,15 @@ def test_self_test_passes_on_the_tiny_model(tiny_checkpoint):
     proc = run_cli("--self-test", "--model", str(tiny_checkpoint))
     assert proc.returncode == 0, proc.stderr
     assert "self-test passed" in proc.stdout and proc.stdout.count("sketched the sample") == 3
+
+
+@pytest.mark.slow
+def test_quit_when_ready_prints_the_launch_time(tiny_checkpoint, tmp_path):
+    proc = run_cli("--quit-when-ready", "--model", str(tiny_checkpoint),
+                   env_extra={"XDG_CONFIG_HOME": str(tmp_path / "config")})
+    assert proc.returncode == 0, proc.stderr
+    assert re.search(r"^ready: window shown, a model loaded, \d+\.\d\d s after launch$", proc.stdout, re.M)
+    assert not (tmp_path / "config").exists()  # the user's settings are left alone
 
 
 @pytest.mark.slow

@@ -1,7 +1,11 @@
-"""Application entry point: `sketchstudio` (the window) and `sketchstudio --self-test`."""
+"""Application entry point: `sketchstudio` (the window), `sketchstudio --self-test` and
+`sketchstudio --quit-when-ready` (prints the seconds from launch to a ready window, then exits)."""
 from __future__ import annotations
 
+import os
 import sys
+import time
+from pathlib import Path
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
@@ -10,14 +14,38 @@ from .logic.settings import AppSettings
 from .studio.main_window import MainWindow
 
 
-def run_app(model_path: str | None = None, self_test: bool = False) -> int:
+_IMPORTED = time.monotonic()
+
+
+def seconds_since_launch() -> float:
+    """Seconds since this process started (Linux: from /proc; elsewhere: since this module was imported)."""
+    try:
+        start_ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        return uptime - start_ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return time.monotonic() - _IMPORTED
+
+
+def run_app(model_path: str | None = None, self_test: bool = False, quit_when_ready: bool = False) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("SketchStudio")
     settings = AppSettings() if self_test else AppSettings.load()  # the self-test leaves the user's alone
     window = MainWindow(settings, find_cameras=not self_test)
     window.interactive = window.persist = not self_test
+    if quit_when_ready:
+        window.persist = False
     window.show()
     window.start(model_path)
+    if quit_when_ready:
+        def ready() -> None:  # the window is shown, the model loaded and the first events handled
+            app.processEvents()
+            model = "a model loaded" if window.studio.model is not None else "no model"
+            print(f"ready: window shown, {model}, {seconds_since_launch():.2f} s after launch", flush=True)
+            window.close()
+            app.exit(0 if window.studio.model is not None else 1)
+
+        QTimer.singleShot(0, ready)
     if self_test:
         from .self_test import run_self_test
 
