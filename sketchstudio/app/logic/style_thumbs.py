@@ -21,7 +21,7 @@ from ...paths import resources_dir
 from .decode_job import condition
 from .photo import Photo
 
-THUMB_SIZE = 72  # px, square
+THUMB_SIZE = 64  # px, square
 THUMB_STEPS = 4
 SAMPLE_KEY = ("sample-face",)
 _sample: Photo | None = None

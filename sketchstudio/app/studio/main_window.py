@@ -105,15 +105,18 @@ class MainWindow(QMainWindow):
         lay.addWidget(self.model_button)
         style_box = QGroupBox("Style")
         QVBoxLayout(style_box).addWidget(self.style_controls)
-        styles_box = QGroupBox("Styles of this model")
-        QVBoxLayout(styles_box).addWidget(self.styles_panel)
+        styles_box = QGroupBox("Styles of this model (double-click: sketch in it; right-click: rename, remove)")
+        sl = QVBoxLayout(styles_box)
+        sl.setContentsMargins(4, 2, 4, 2)
+        sl.addWidget(self.styles_panel)
         decode_box = QGroupBox("Decoding")
         QVBoxLayout(decode_box).addWidget(self.sampler_controls)
         right = QWidget()
         rl = QVBoxLayout(right)
         rl.setContentsMargins(4, 0, 4, 0)
-        for w, stretch in ((model_box, 0), (style_box, 0), (styles_box, 1), (decode_box, 0)):
-            rl.addWidget(w, stretch)
+        for w in (model_box, style_box, decode_box):
+            rl.addWidget(w)
+        rl.addStretch(1)
         rl.addWidget(self.export_button)
         right.setMinimumWidth(330)
 
@@ -131,7 +134,12 @@ class MainWindow(QMainWindow):
 
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(self.inputs)
-        split.addWidget(self.decode_view)
+        middle = QWidget()  # the sketch, and under it the model's styles as a strip of samples
+        ml = QVBoxLayout(middle)
+        ml.setContentsMargins(0, 0, 0, 0)
+        ml.addWidget(self.decode_view, 1)
+        ml.addWidget(styles_box)
+        split.addWidget(middle)
         split.addWidget(right)
         split.setStretchFactor(0, 2)
         split.setStretchFactor(1, 3)

@@ -40,25 +40,28 @@ class StylesPanel(QWidget):
         self.list.setAccessibleName("Styles of this model")
         self.list.setViewMode(QListView.ViewMode.IconMode)
         self.list.setIconSize(QSize(THUMB_SIZE, THUMB_SIZE))
-        self.list.setGridSize(QSize(THUMB_SIZE + 24, THUMB_SIZE + 26))
-        self.list.setResizeMode(QListView.ResizeMode.Adjust)
+        self.list.setGridSize(QSize(THUMB_SIZE + 28, THUMB_SIZE + 24))
+        # One row under the sketch, like a film strip; more styles than fit scroll sideways.
+        self.list.setFlow(QListView.Flow.LeftToRight)
+        self.list.setWrapping(False)
         self.list.setMovement(QListView.Movement.Static)
-        self.list.setWordWrap(True)
-        self.list.setMinimumHeight(THUMB_SIZE + 34)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        self.list.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.list.setFixedHeight(THUMB_SIZE + 24 + self.list.horizontalScrollBar().sizeHint().height() + 6)
         self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.origin = plain_label()
         self.origin.setWordWrap(True)
         self.origin.setStyleSheet("color: palette(dark);")
         self.rename_button = QPushButton("Rename…")
         self.remove_button = QPushButton("Remove…")
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.rename_button)
-        buttons.addWidget(self.remove_button)
+        row = QHBoxLayout()
+        row.addWidget(self.origin, 1)
+        row.addWidget(self.rename_button)
+        row.addWidget(self.remove_button)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(2, 2, 2, 2)
-        lay.addWidget(self.list, 1)
-        lay.addWidget(self.origin)
-        lay.addLayout(buttons)
+        lay.addWidget(self.list)
+        lay.addLayout(row)
         self.list.currentItemChanged.connect(lambda *_: self._update())
         self.list.itemDoubleClicked.connect(lambda item: self.style_chosen.emit(item.data(Qt.ItemDataRole.UserRole)))
         self.list.customContextMenuRequested.connect(self._menu)
@@ -86,7 +89,10 @@ class StylesPanel(QWidget):
 
     def set_thumbnail(self, style: str, image: np.ndarray) -> None:
         if style in self.styles:
-            self.list.item(self.styles.index(style)).setIcon(QIcon(QPixmap.fromImage(qimage_from_array(image))))
+            pm = QPixmap.fromImage(qimage_from_array(image))
+            icon = QIcon(pm)
+            icon.addPixmap(pm, QIcon.Mode.Selected)  # the selection shows on the name, not tinting the sketch
+            self.list.item(self.styles.index(style)).setIcon(icon)
             self.thumbnails[style] = image
 
     def current(self) -> str | None:
