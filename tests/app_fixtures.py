@@ -20,6 +20,7 @@ class Boxes:
     def __init__(self):
         self.shown: list[tuple[str, str, str]] = []
         self.answer = True  # what ask_question answers
+        self.text: str | None = None  # what ask_text answers (None: cancelled)
 
     @property
     def errors(self) -> list[tuple[str, str]]:
@@ -38,12 +39,19 @@ def boxes(monkeypatch):
 
     monkeypatch.setattr(messages, "ask_question", ask)
 
+    def ask_text(parent, title, label, text=""):
+        b.shown.append(("text", title, label))
+        return b.text
+
+    monkeypatch.setattr(messages, "ask_text", ask_text)
+
     def no_dialog(*args, **kwargs):
         raise AssertionError("a test opened a blocking dialog")
 
     for name in ("getOpenFileName", "getSaveFileName", "getExistingDirectory"):
         monkeypatch.setattr(QFileDialog, name, no_dialog)
-    monkeypatch.setattr(QInputDialog, "getInt", no_dialog)
+    for name in ("getInt", "getText"):
+        monkeypatch.setattr(QInputDialog, name, no_dialog)
     return b
 
 

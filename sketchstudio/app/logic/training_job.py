@@ -22,6 +22,7 @@ from ...data.synthetic import SYNTHETIC_STYLES
 from ...train.pipeline import build_stage, run_pipeline, stage_model
 from ...train.runner import TrainEvent
 from ...train.styles import align_styles
+from .style_compare import StyleSketch, check_photo, compare_styles
 from .training_plan import RunRecord, TrainingPlan, publish
 
 
@@ -66,6 +67,9 @@ class JobProgress:
     done: int  # steps over every stage
     total: int
     eta_s: float | None  # None until a step has been timed
+    # With a preview of a stage that has the new style: the check photo in the new style and
+    # in one old style, side by side (style_compare.py).
+    styles: tuple[StyleSketch, ...] = ()
 
 
 @dataclass
@@ -81,6 +85,7 @@ class TrainingJob:
         self.gate = gate or PauseGate()
         self.seconds_per_step = seconds_per_step or {}  # from the probe: the ETA of later stages
         self.models_dir = models_dir
+        self._check = None  # the check photo of the side-by-side preview, once loaded
 
     def run(self, cancel: CancelToken) -> Iterator[JobProgress]:
         rec, plan = self.record, self.record.plan
@@ -90,16 +95,19 @@ class TrainingJob:
         losses: dict = {}
         stage_start: tuple[float, float, int] | None = None  # (wall, paused_s, step) at the stage's start
         outcome = "failed"
+        model = None  # the model the current stage trains (its start event carries it)
         try:
             for ev in run_pipeline(plan.sources(), rec.folder, plan.pipeline_options(self.resume), cancel):
                 i = plan.stages.index(ev.stage) if ev.stage in plan.stages else -1
                 if ev.kind == "start":
                     stage_start = (time.monotonic(), self.gate.paused_s, ev.step)
+                    model = ev.model
                 if ev.kind == "step":
                     losses = ev.losses
                 done = plan.steps * i + ev.step if i >= 0 else 0
                 eta = self._eta(plan, i, ev, stage_start) if ev.kind == "step" else None
-                yield JobProgress(ev, i, done, plan.total_steps, eta)
+                styles = self._compare(ev, model) if ev.kind == "preview" else ()
+                yield JobProgress(ev, i, done, plan.total_steps, eta, styles)
                 if ev.kind == "cancelled":
                     outcome = "cancelled"
                     return None
@@ -115,6 +123,18 @@ class TrainingJob:
             rec.save()
         path, card = publish(rec, losses, self.models_dir)
         return TrainingResult(str(path), card)
+
+    def _compare(self, ev: TrainEvent, model) -> tuple[StyleSketch, ...]:
+        """The new style beside an old one, drawn by the model in training while the pipeline
+        waits between steps (one short decode each; runs only at previews)."""
+        new = self.record.plan.new_style
+        if model is None or not new or new not in getattr(model, "styles", ()):
+            return ()
+        if self._check is None:
+            self._check = check_photo(self.record.folder)
+            if self._check is None:
+                return ()
+        return compare_styles(model, self._check, new, texture=ev.stage == "render")
 
     def _eta(self, plan: TrainingPlan, i: int, ev: TrainEvent, start) -> float | None:
         if start is None or ev.step <= start[2]:

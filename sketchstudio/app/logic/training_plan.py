@@ -22,6 +22,7 @@ from ...data.synthetic import SYNTHETIC_STYLES
 from ...paths import user_data_dir, user_models_dir
 from ...train.pipeline import PipelineOptions
 from ...train.stages import StageOptions
+from .style_origins import drawings_origin, style_origins
 
 JOBS = ("new_style", "pretrain", "full")
 JOB_STAGES = {"new_style": ("finetune",), "pretrain": ("pretrain",), "full": ("pretrain", "finetune")}
@@ -192,14 +193,19 @@ def _unique(folder: Path, stem: str, suffix: str) -> Path:
     return path
 
 
-def model_card(rec: RunRecord, styles: tuple[str, ...], final_losses: dict) -> dict:
+def model_card(rec: RunRecord, styles: tuple[str, ...], final_losses: dict, base_info: dict | None = None) -> dict:
+    """The card of a finished run; `base_info` (the base model's info) gives the origins of the
+    styles it already had."""
     p, folder = rec.plan, rec.folder
+    origins = style_origins(styles, base_info)
+    if p.new_style in origins and p.pairs:
+        origins[p.new_style] = drawings_origin(p.pairs)
     data = TrainingData.load(folder / "data.safetensors")
     report = folder / "data_report.txt"
     skipped = len(report.read_text().splitlines()) if report.exists() else 0
     return {
         "name": p.name.strip(), "new_style": p.new_style, "job": p.job, "styles": list(styles),
-        "base_model": p.base_model, "preset": p.preset, "steps": {s: p.steps for s in p.stages},
+        "style_origins": origins, "base_model": p.base_model, "preset": p.preset, "steps": {s: p.steps for s in p.stages},
         "batch": p.batch,
         "data": {"pairs": p.pairs, "photos": p.photos, "training_pairs": len(data.real_style),
                  "held_out_pairs": len(data.val_style), "synthetic_sketches": len(data.synth_style),
@@ -219,21 +225,30 @@ def duration(seconds: float) -> str:
 
 
 def card_markdown(card: dict) -> str:
-    d = card["data"]
-    lines = [
-        f"# {card['name']}", "",
-        f"Trained with SketchStudio {card['sketchstudio']} on {card['date'].replace('T', ' ')}.", "",
-        f"- Job: {JOB_LABELS.get(card['job'], card['job'])} ({card['preset']}); steps: "
-        + ", ".join(f"{s} {n}" for s, n in card["steps"].items()) + f"; batch {card['batch']}",
-        f"- New style: {card['new_style']}" if card["new_style"] else "- No new style (pre-training)",
-        f"- Styles: {', '.join(card['styles'])}",
-        f"- Started from: {card['base_model']}",
-        f"- Data: {d['training_pairs']} training pairs, {d['held_out_pairs']} held out, "
-        f"{d['synthetic_sketches']} synthetic sketches, {d['files_skipped']} files skipped",
-        f"- Folders: {', '.join(x for x in (d['pairs'], d['photos']) if x)}",
-        f"- Training time: {duration(card['training_time_s'])}",
-        f"- Final losses: {', '.join(f'{k} {v}' for k, v in card['final_losses'].items()) or 'n/a'}",
-    ]
+    """The card as NAME.md. A card the studio wrote for an edited model without a training
+    record (no `job`) has only its name, styles and edits."""
+    lines = [f"# {card['name']}", ""]
+    if "job" in card:
+        d = card["data"]
+        lines += [
+            f"Trained with SketchStudio {card['sketchstudio']} on {card['date'].replace('T', ' ')}.", "",
+            f"- Job: {JOB_LABELS.get(card['job'], card['job'])} ({card['preset']}); steps: "
+            + ", ".join(f"{s} {n}" for s, n in card["steps"].items()) + f"; batch {card['batch']}",
+            f"- New style: {card['new_style']}" if card["new_style"] else "- No new style (pre-training)",
+            f"- Styles: {', '.join(card['styles'])}",
+            f"- Started from: {card['base_model']}",
+            f"- Data: {d['training_pairs']} training pairs, {d['held_out_pairs']} held out, "
+            f"{d['synthetic_sketches']} synthetic sketches, {d['files_skipped']} files skipped",
+            f"- Folders: {', '.join(x for x in (d['pairs'], d['photos']) if x)}",
+            f"- Training time: {duration(card['training_time_s'])}",
+            f"- Final losses: {', '.join(f'{k} {v}' for k, v in card['final_losses'].items()) or 'n/a'}",
+        ]
+    else:
+        lines.append(f"- Styles: {', '.join(card['styles'])}")
+    origins = style_origins(card["styles"], {"card": card})
+    lines += ["", "## Styles", ""] + [f"- {s}: {origins[s]}" for s in card["styles"]]
+    if card.get("edits"):
+        lines += ["", "## Edits", ""] + [f"- {e}" for e in card["edits"]]
     return "\n".join(lines) + "\n"
 
 
@@ -241,16 +256,17 @@ def publish(rec: RunRecord, final_losses: dict | None = None, models_dir: Path |
     """Save the run's last stage as NAME.safetensors (card in its metadata) + NAME.md beside it."""
     final = rec.folder / f"{rec.plan.stages[-1]}.safetensors"
     model, _ = load_model(final)
-    card = model_card(rec, model.styles, final_losses or {})
-    dest = _unique(Path(models_dir) if models_dir else user_models_dir(), slug(rec.plan.name), ".safetensors")
-    info = {"stage": rec.plan.stages[-1], "card": card}
-    if rec.plan.base_model:  # the sampler settings its card recommends still apply to the new model
+    base_info: dict = {}
+    if rec.plan.base_model:
         try:
             base_info = read_config(rec.plan.base_model)[1]
         except (CheckpointError, OSError):
-            base_info = {}
-        if isinstance(base_info.get("sampler"), dict):
-            info["sampler"] = base_info["sampler"]
+            pass
+    card = model_card(rec, model.styles, final_losses or {}, base_info)
+    dest = _unique(Path(models_dir) if models_dir else user_models_dir(), slug(rec.plan.name), ".safetensors")
+    info = {"stage": rec.plan.stages[-1], "card": card}
+    if isinstance(base_info.get("sampler"), dict):  # the sampler settings its card recommends still apply
+        info["sampler"] = base_info["sampler"]
     save_model(model, dest, info=info)
     dest.with_suffix(".md").write_text(card_markdown(card), encoding="utf-8")
     rec.status, rec.model, rec.message = "finished", str(dest), ""

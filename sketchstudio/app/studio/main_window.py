@@ -25,6 +25,8 @@ from ...sketch_file import MetadataError, read_metadata
 from .. import messages
 from ..logic.export import crop_from_metadata, spec_from_metadata
 from ..logic.photo import Photo
+from ..logic.style_edits import EditError, apply_edit, editable
+from ..logic.style_origins import style_origins
 from ..logic.settings import AppSettings
 from ..qt_images import pil_from_qimage
 from ..wizard.wizard import TrainingWizard
@@ -35,6 +37,7 @@ from .photo_panel import PhotoPanel
 from .sampler_controls import SamplerControls
 from .studio import Studio
 from .style_controls import StyleControls
+from .styles_panel import StylesPanel, ThumbnailMaker
 from .webcam_panel import WebcamPanel
 
 # The sampler settings kept between sessions (settings.json); the rest stay at their defaults.
@@ -63,6 +66,8 @@ class MainWindow(QMainWindow):
         self.interactive = True  # False: errors go to error_reported and stderr only (self-test)
         self.persist = True  # False: never write the settings file (self-test)
         self.studio = Studio(self, grace_s)
+        self.model_info: dict = {}  # the loaded model's info (its card)
+        self.thumbnails = ThumbnailMaker(self.studio, self)
         self.exports = ExportActions(self)
         self._started_at = 0.0
         self._photo_before_live: Photo | None = None
@@ -86,6 +91,7 @@ class MainWindow(QMainWindow):
         self.inputs.addTab(self.webcam, "Webcam")
         self.decode_view = DecodeView()
         self.style_controls = StyleControls()
+        self.styles_panel = StylesPanel()
         self.sampler_controls = SamplerControls()
         self.model_label = QLabel("No model")
         self.model_label.setTextFormat(Qt.TextFormat.PlainText)
@@ -99,6 +105,10 @@ class MainWindow(QMainWindow):
         lay.addWidget(self.model_button)
         style_box = QGroupBox("Style")
         QVBoxLayout(style_box).addWidget(self.style_controls)
+        styles_box = QGroupBox("Styles of this model (double-click: sketch in it; right-click: rename, remove)")
+        sl = QVBoxLayout(styles_box)
+        sl.setContentsMargins(4, 2, 4, 2)
+        sl.addWidget(self.styles_panel)
         decode_box = QGroupBox("Decoding")
         QVBoxLayout(decode_box).addWidget(self.sampler_controls)
         right = QWidget()
@@ -124,7 +134,12 @@ class MainWindow(QMainWindow):
 
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(self.inputs)
-        split.addWidget(self.decode_view)
+        middle = QWidget()  # the sketch, and under it the model's styles as a strip of samples
+        ml = QVBoxLayout(middle)
+        ml.setContentsMargins(0, 0, 0, 0)
+        ml.addWidget(self.decode_view, 1)
+        ml.addWidget(styles_box)
+        split.addWidget(middle)
         split.addWidget(right)
         split.setStretchFactor(0, 2)
         split.setStretchFactor(1, 3)
@@ -199,6 +214,10 @@ class MainWindow(QMainWindow):
         self.model_button.clicked.connect(self.ask_model)
         self.banner_button.clicked.connect(self.ask_model)
         self.export_button.clicked.connect(self.exports.ask_export_png)
+        self.thumbnails.ready.connect(self.styles_panel.set_thumbnail)
+        self.styles_panel.style_chosen.connect(self._choose_style)
+        self.styles_panel.rename_requested.connect(lambda style: self.rename_style(style))
+        self.styles_panel.remove_requested.connect(lambda style: self.remove_style(style))
 
     # --- model -------------------------------------------------------------------------
     def start(self, model_path: str | None = None) -> None:
@@ -232,6 +251,7 @@ class MainWindow(QMainWindow):
         self.settings.last_model = str(Path(path).resolve())
         self.settings.add_recent(path, models=True)
         self.banner.hide()
+        self.model_info = _info
         self._apply_recommended(recommended_settings(_info))
         self.studio.set_model(model, str(path), mid)
         return True
@@ -243,6 +263,7 @@ class MainWindow(QMainWindow):
         cur = self.studio.settings
         changes = {k: getattr(rec, k) for k in RECOMMENDABLE if getattr(cur, k) == getattr(prev, k)}
         self._recommended = rec
+        self.thumbnails.settings = rec
         if changes:
             self.studio.settings = cur.with_(**changes)
             self.sampler_controls.set_settings(self.studio.settings)
@@ -268,9 +289,58 @@ class MainWindow(QMainWindow):
         self.model_label.setText(f"{name}\n{s.model_id}\n{cfg.grid}×{cfg.grid} tokens, "
                                  f"{s.model.output_size} px sketches; styles: {', '.join(s.styles)}")
         self.model_label.setToolTip(messages.plain_tooltip(s.model_path or ""))
+        self.styles_panel.set_styles(s.styles, style_origins(s.styles, self.model_info), editable(s.model_path))
         if s.photo is None:
             self.decode_view.clear("Open a photo, drop one here, paste one, or start the webcam.")
         self._update_actions()
+
+    # --- editing styles (a new file each time; the shipped model never) ----------------------
+    def _choose_style(self, style: str) -> None:
+        if style in self.studio.styles:
+            self.style_controls.select(style)
+
+    def rename_style(self, style: str, new_name: str | None = None) -> bool:
+        """Save a copy of the model with `style` renamed and load it; `new_name` None: ask."""
+        if new_name is None:
+            new_name = messages.ask_text(self, "Rename style", f"New name for “{style}”:", style)
+            if new_name is None:
+                return False
+        return self._edit_style("rename", style, new_name)
+
+    def remove_style(self, style: str, confirm: bool = True) -> bool:
+        """Save a copy of the model without `style` and load it, after asking."""
+        if confirm and self.interactive and not messages.ask_question(
+                self, "Remove style", f"Remove the style “{style}”? The model is saved as a new file without it; "
+                                      "the file it came from stays as it is."):
+            return False
+        return self._edit_style("remove", style)
+
+    def _edit_style(self, op: str, style: str, new_name: str | None = None) -> bool:
+        s = self.studio
+        title = "Cannot rename the style" if op == "rename" else "Cannot remove the style"
+        if s.model is None:
+            self.report_error(title, "No model is loaded.")
+            return False
+        mix = dict(zip(s.styles, s.style))
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            dest, change = apply_edit(s.model, s.model_path, op, style, new_name)
+        except EditError as exc:
+            QApplication.restoreOverrideCursor()
+            self.report_error(title, str(exc))
+            return False
+        QApplication.restoreOverrideCursor()
+        if not self.load_model(str(dest)):
+            return False
+        if op == "rename" and style in mix:  # the renamed style keeps its share of the mix
+            renamed = next(n for n in s.styles if n not in mix)
+            w = [mix.get(n, mix[style] if n == renamed else 0.0) for n in s.styles]
+            if sum(w) > 0:
+                w = tuple(x / sum(w) for x in w)
+                self.style_controls.set_weights(w)
+                s.set_style(w)
+        self.statusBar().showMessage(f"{change}: saved as {dest.name}", 10000)
+        return True
 
     # --- inputs ------------------------------------------------------------------------
     def ask_open(self) -> None:
@@ -504,5 +574,6 @@ class MainWindow(QMainWindow):
             self.training_wizard = None
         self.webcam.stop()
         self.save_settings()
+        self.thumbnails.shutdown()
         self.studio.shutdown()
         super().closeEvent(e)

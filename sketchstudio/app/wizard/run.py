@@ -16,6 +16,7 @@ from ..qt_images import qimage_from_array
 from ..workers.training import TrainingRunner
 from .loss_plot import LossPlot
 from .pages import _label
+from .style_compare import StyleCompare
 
 
 class NamePage(QWizardPage):
@@ -157,6 +158,7 @@ class RunPage(QWizardPage):
         self.preview.setMinimumSize(200, 200)
         self.preview.setWordWrap(True)
         self.preview_note = _label()
+        self.compare = StyleCompare()  # the new style beside an old one, on the same check photo
         self.status = _label()
         self.folder = _label()
         self.folder.setStyleSheet("color: palette(mid);")
@@ -170,6 +172,7 @@ class RunPage(QWizardPage):
         pl = QVBoxLayout(prev_box)
         pl.addWidget(self.preview, 1)
         pl.addWidget(self.preview_note)
+        pl.addWidget(self.compare)
         mid = QHBoxLayout()
         mid.addWidget(loss_box, 3)
         mid.addWidget(prev_box, 2)
@@ -216,6 +219,7 @@ class RunPage(QWizardPage):
         self.pause.setText("Pause")
         self.stop.setEnabled(True)
         self.plot.clear()
+        self.compare.clear()
 
     def on_progress(self, p: JobProgress) -> None:
         ev, plan = p.event, self.wizard().plan
@@ -237,6 +241,8 @@ class RunPage(QWizardPage):
             self.show_preview(ev.preview)
             score = ", ".join(f"{k} {v:.3f}" for k, v in ev.losses.items())
             self.preview_note.setText(f"Step {ev.step} of {ev.stage}" + (f" ({score})" if score else ""))
+            if p.styles:
+                self.compare.show_sketches(p.styles)
         elif ev.kind == "start" and ev.step > 0:
             self.status.setText(f"Resumed at step {ev.step} of {ev.stage}.")
 
