@@ -12,7 +12,8 @@ from sketchstudio.data.cache import Source, TrainingData, build_training_data
 from sketchstudio.data.datasets import DataReport
 from sketchstudio.train.pipeline import PipelineOptions, run_pipeline
 from sketchstudio.train.runner import RunOptions, run_stage
-from sketchstudio.train.stages import DecoderStage, MaskedStage, StageOptions, TokenizerStage, add_refiner
+from sketchstudio.train.stages import DecoderStage, MaskedStage, StageOptions, TokenizerStage
+from sketchstudio.train.surgery import add_refiner
 from datagen import make_fs2k, make_photo_folder
 
 SIZE = 32  # the tiny preset's sketch size

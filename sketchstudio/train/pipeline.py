@@ -22,10 +22,11 @@ from ..core.sampler import CancelToken
 from ..data.cache import Source, TrainingData, build_training_data
 from ..data.datasets import DataReport, write_split
 from .runner import RunOptions, TrainEvent, run_stage
-from .stages import DecoderStage, MaskedStage, StageOptions, TokenizerStage, add_refiner
-from .render import RenderStage, add_renderer
-from .upscale import UpscaleStage, add_upscaler
+from .stages import DecoderStage, MaskedStage, StageOptions, TokenizerStage
+from .render import RenderStage
+from .upscale import UpscaleStage
 from .styles import add_adapters, add_styles, align_styles, stage_styles
+from .surgery import add_refiner, add_renderer, add_upscaler
 
 STAGES = ("tokenizer", "decoder", "upscale", "pretrain", "finetune", "render")
 # What `train all` runs: the texture head (upscale, model v3) is superseded by the renderer.

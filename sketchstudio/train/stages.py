@@ -1,4 +1,4 @@
-"""The training stages of the method, each a `Stage` for `runner.run_stage`.
+"""The training stages of the method, each a `StageBase` (train/base.py) for `runner.run_stage`.
 
   tokenizer  stage 0: the VQ tokenizer on real and synthetic sketches;
   decoder    stage 0b: the tokenizer's decoder alone, adversarially (the "GAN" of
@@ -15,130 +15,22 @@
 from __future__ import annotations
 
 import copy
-import dataclasses
-import math
-from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..core.checkpoint import save_model
-from ..core.metrics import ssim
+from ..core.metrics import scoot, ssim
 from ..core.model import SketchModel
 from ..core.sampler import SamplerSettings, sample
 from ..core.schedule import random_training_mask
 from ..data.cache import TrainingData
+from .base import StageBase, StageOptions, image_grid, round_trip, to_float, to_uint8, tokenize_pair
+from .gan import (adaptive_weight, disc_tensors, generator_loss, generator_then_discriminator, load_disc_tensors,
+                  new_discriminator)
 
 
-@dataclass(frozen=True)
-class StageOptions:
-    batch: int = 8
-    lr: float = 4e-4
-    warmup: int = 100
-    weight_decay: float = 0.01
-    label_smoothing: float = 0.1
-    style_dropout: float = 0.1  # fraction trained with no style (style-free guidance)
-    pixel_weight: float = 1.0  # finetune: L1 of the soft decode
-    feature_weight: float = 0.5  # finetune: L1 of tokenizer-encoder features of the soft decode
-    pixel_batch: int = 2  # samples per step that go through the (costly) soft decode
-    smooth_tau: float = 0.1  # temperature of the semantic smoothing targets
-    seed: int = 0
-    preview_count: int = 4
-    decoder_lr: float = 1e-4  # decoder stage (generator and discriminator)
-    disc_weight: float = 0.5  # decoder stage: adversarial term, times taming's adaptive weight
-    disc_start: int = 200  # decoder stage: steps that train only the discriminator first
-    disc_channels: int = 32  # PatchGAN width (taming's default 64 is ~4x slower on CPU)
-    refine_channels: int = 16  # decoder stage: full-resolution head it adds when a model has none
-    upscale: int = 2  # upscale stage: output size / decoder size, for a model without a texture head
-    upscale_channels: int = 16  # upscale stage: width of the texture head it adds
-    upscale_lr: float = 1e-3  # upscale stage: the new head's learning rate (its discriminator's is decoder_lr)
-    renderer_channels: int = 32  # render stage: base width of the stroke renderer it adds
-    render_lr: float = 5e-4  # render stage
-    render_sampled: float = 0.5  # render stage: fraction of crops drawn from the transformer's sampled tokens
-    render_style_guidance: float = 0.75  # render stage: how those tokens are sampled (as v3 recommends)
-    render_styled: bool = True  # render stage: a style-aware renderer (a v4 renderer gets a style table)
-    keep_weight: float = 1.0  # finetune: distil the starting model's styles this data does not train
-    # finetune: train only the style-embedding rows of the styles in this data (the other
-    # styles then draw exactly as before), at new_style_lr, without weight decay.
-    only_new_styles: bool = False
-    new_style_lr: float = 5e-3
-    # finetune and render: a style this data trains that the starting model lacks gets a
-    # low-rank adapter of this rank (0: none), and only what it owns trains: its embedding row
-    # and adapter, its renderer column. Every other style then draws bit for bit as before.
-    adapter_rank: int = 0
-    adapter_lr: float = 2e-3
-
-
-def _lr_lambda(total: int, warmup: int):
-    def f(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        p = (step - warmup) / max(1, total - warmup)
-        return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, p)))
-    return f
-
-
-def _f(x: torch.Tensor) -> torch.Tensor:
-    return x.float() / 255.0
-
-
-def _grid(rows: list[list[torch.Tensor]]) -> np.ndarray:
-    """Rows of (C, H, W) images in [0, 1] -> one uint8 RGB grid."""
-    def rgb(t):
-        t = t.detach().float().clamp(0, 1)
-        return t.expand(3, -1, -1) if t.shape[0] == 1 else t
-    img = torch.cat([torch.cat([rgb(t) for t in row], dim=2) for row in rows], dim=1)  # (3, H, W)
-    return (img.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
-
-
-@torch.no_grad()
-def _round_trip(tok, check: torch.Tensor, n: int):
-    """Check sketches through the tokenizer: (grid of 2 x n originals beside their decodes, x, ids, rec)."""
-    x = _f(check)
-    ids = tok.encode(x)
-    rec = tok.decode(ids)
-    grid = _grid([[x[i], rec[i], x[n + i] if n + i < len(x) else x[i], rec[n + i] if n + i < len(x) else rec[i]]
-                  for i in range(min(n, len(x)))])
-    return grid, x, ids, rec
-
-
-class _Base:
-    name = "base"
-
-    def __init__(self, model: SketchModel, data: TrainingData, opts: StageOptions, total: int, params,
-                 lr: float | None = None, betas=(0.9, 0.99)):
-        self.model, self.data, self.opts, self.total = model, data, opts, total
-        self.base_lr = opts.lr if lr is None else lr
-        self.generator = torch.Generator().manual_seed(opts.seed)
-        self.optimizer = torch.optim.AdamW(params, lr=self.base_lr, weight_decay=opts.weight_decay, betas=betas)
-        self._lr = _lr_lambda(total, opts.warmup)
-
-    def _set_lr(self, step: int) -> None:
-        # The schedule is a pure function of the step, so resuming needs no scheduler state.
-        for g in self.optimizer.param_groups:
-            g["lr"] = self.base_lr * g.get("lr_scale", 1.0) * self._lr(step)
-
-    def _pick(self, n: int) -> torch.Tensor:
-        return torch.randint(0, n, (self.opts.batch,), generator=self.generator)
-
-    def _flip(self) -> torch.Tensor:
-        return torch.rand(self.opts.batch, generator=self.generator) < 0.5
-
-    def stage_tensors(self) -> dict[str, torch.Tensor]:
-        return {}
-
-    def load_stage_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
-        pass
-
-    def finish(self, out_dir: Path) -> Path:
-        path = Path(out_dir) / f"{self.name}.safetensors"
-        save_model(self.model, path, info={"stage": self.name, "steps": self.total})
-        return path
-
-
-class TokenizerStage(_Base):
+class TokenizerStage(StageBase):
     name = "tokenizer"
     restart_every = 50
 
@@ -161,7 +53,7 @@ class TokenizerStage(_Base):
     def train_step(self, step: int) -> dict[str, float]:
         self._set_lr(step)
         tok = self.model.tokenizer
-        x = _f(self.sketches[self._pick(len(self.sketches))])  # (B, 1, S, S)
+        x = to_float(self.sketches[self._pick(len(self.sketches))])  # (B, 1, S, S)
         x = torch.where(self._flip().view(-1, 1, 1, 1), x.flip(-1), x)
         rec, vq_loss, ids = tok(x)
         l1 = (rec - x).abs().mean()
@@ -181,77 +73,17 @@ class TokenizerStage(_Base):
 
     @torch.no_grad()
     def preview(self):
-        grid, x, ids, rec = _round_trip(self.model.tokenizer, self.check, self.opts.preview_count)
+        grid, x, ids, rec = round_trip(self.model.tokenizer, self.check, self.opts.preview_count)
         return grid, {"val_ssim": ssim(rec, x).mean().item(), "codes_in_check": float(ids.unique().numel())}
 
 
-@torch.no_grad()
-def _tokenize(tok, sketches: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """uint8 sketches (M, 1, S, S) -> token ids of them and of their mirror images, (M, N) each."""
-    tok = tok.eval()
-    if len(sketches) == 0:
-        empty = torch.zeros(0, tok.cfg.grid ** 2, dtype=torch.long)
-        return empty, empty
-    ids, ids_flip = [], []
-    for i in range(0, len(sketches), 64):
-        x = _f(sketches[i:i + 64])
-        ids.append(tok.encode(x))
-        ids_flip.append(tok.encode(x.flip(-1)))
-    return torch.cat(ids), torch.cat(ids_flip)
-
-
-def add_refiner(model: SketchModel, width: int, clip_weights=None) -> SketchModel:
-    """`model` with a full-resolution refinement head on its tokenizer (zero-initialised, so it
-    draws exactly as before); the model itself if it has one or `width` is 0."""
-    tcfg = model.cfg.tokenizer
-    if tcfg.refine_channels or not width:
-        return model
-    cfg = dataclasses.replace(model.cfg, tokenizer=dataclasses.replace(tcfg, refine_channels=width))
-    grown = SketchModel(cfg, clip_weights)
-    missing, unexpected = grown.load_state_dict(model.state_dict(), strict=False)
-    assert not unexpected and all(k.startswith("tokenizer.refine.") for k in missing), (missing, unexpected)
-    return grown.train(model.training)
-
-
-# --- the adversarial terms of VQ-GAN (taming), shared by the decoder and upscale stages --------
-def generator_loss(disc, fake: torch.Tensor) -> torch.Tensor:
-    """-D(fake) for images in [0, 1]; the discriminator's weights get no gradient from it."""
-    disc.requires_grad_(False)
-    g_loss = -disc(fake * 2 - 1).mean()
-    disc.requires_grad_(True)
-    return g_loss
-
-
-def adaptive_weight(nll: torch.Tensor, g_loss: torch.Tensor, last: torch.Tensor) -> torch.Tensor:
-    """taming's balance: |grad nll| / |grad g_loss| at the generator's last layer (detached)."""
-    nll_grad = torch.autograd.grad(nll, last, retain_graph=True)[0]
-    g_grad = torch.autograd.grad(g_loss, last, retain_graph=True)[0]
-    return (nll_grad.norm() / (g_grad.norm() + 1e-4)).clamp(0, 1e4).detach()
-
-
-def hinge_d_loss(disc, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-    """The discriminator's hinge loss on real images vs (detached) generated ones, in [0, 1]."""
-    return 0.5 * (F.relu(1 - disc(real * 2 - 1)).mean() + F.relu(1 + disc(fake.detach() * 2 - 1)).mean())
-
-
-def disc_tensors(disc) -> dict[str, torch.Tensor]:
-    """A discriminator's weights for a stage's training state, under `disc.`."""
-    return {f"disc.{k}": v for k, v in disc.state_dict().items()}
-
-
-def load_disc_tensors(disc, tensors: dict[str, torch.Tensor]) -> None:
-    state = {k[len("disc."):]: v for k, v in tensors.items() if k.startswith("disc.")}
-    if state:
-        disc.load_state_dict(state)
-
-
-class DecoderStage(_Base):
+class DecoderStage(StageBase):
     """Adversarial fine-tuning of the tokenizer's decoder on fixed tokens.
 
     An L1-trained decoder draws the mean of what a token may stand for: soft, blurred
     strokes with none of the paper grain and hatching that make a sketch look drawn.
     Here the decoder (its post-quantisation conv, and a small full-resolution head that
-    `add_refiner` gives it) learns against taming's PatchGAN
+    `surgery.add_refiner` gives it) learns against taming's PatchGAN
     discriminator with a hinge loss, L1 and an L1 on the frozen encoder's features keep
     it faithful, and taming's adaptive weight balances the two gradients at the last
     layer. Encoder and codebook are frozen: every token id stays what it was, so this
@@ -260,8 +92,6 @@ class DecoderStage(_Base):
     name = "decoder"
 
     def __init__(self, model: SketchModel, data: TrainingData, opts: StageOptions, total: int):
-        from taming.modules.discriminator.model import NLayerDiscriminator, weights_init
-
         tok = model.tokenizer
         for p in model.parameters():
             p.requires_grad_(False)
@@ -269,9 +99,7 @@ class DecoderStage(_Base):
                       *(tok.refine.parameters() if tok.refine is not None else ())]
         for p in gen_params:
             p.requires_grad_(True)
-        torch.manual_seed(opts.seed)
-        self.disc = NLayerDiscriminator(input_nc=1, ndf=opts.disc_channels, n_layers=3)
-        self.disc.apply(weights_init)
+        self.disc = new_discriminator(opts.seed, opts.disc_channels)
         groups = [{"params": gen_params}, {"params": list(self.disc.parameters()), "weight_decay": 0.0}]
         # Adam betas (0.5, 0.9) as in taming's VQ-GAN training.
         super().__init__(model, data, opts, total, groups, lr=opts.decoder_lr, betas=(0.5, 0.9))
@@ -279,8 +107,8 @@ class DecoderStage(_Base):
         self.real, self.synth = data.real_sketch, data.synth_sketch
         if len(self.real) + len(self.synth) == 0:
             raise ValueError("the decoder stage needs sketches (real pairs or photos for synthetic ones)")
-        self.real_ids = _tokenize(tok, self.real)
-        self.synth_ids = _tokenize(tok, self.synth)
+        self.real_ids = tokenize_pair(tok, self.real)
+        self.synth_ids = tokenize_pair(tok, self.synth)
         self.check = (data.val_sketch if len(data.val_sketch) else torch.cat([self.real, self.synth]))[
             : opts.preview_count * 2]
 
@@ -299,7 +127,7 @@ class DecoderStage(_Base):
                 continue
             j = torch.randint(0, len(source), (n,), generator=self.generator)
             flip = torch.rand(n, generator=self.generator) < 0.5
-            x = _f(source[j])
+            x = to_float(source[j])
             parts.append(torch.where(flip.view(-1, 1, 1, 1), x.flip(-1), x))
             ids.append(torch.where(flip.view(-1, 1), flip_ids[j], fwd[j]))
         return torch.cat(parts), torch.cat(ids)
@@ -327,28 +155,19 @@ class DecoderStage(_Base):
         else:
             loss = nll
             out.update(g_loss=0.0, adaptive=0.0)  # same columns at every step (the losses CSV)
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimizer.step()  # discriminator grads are None here: only the decoder moves
-        # Discriminator: hinge loss on real sketches vs the (detached) reconstructions.
-        self.optimizer.zero_grad(set_to_none=True)
-        d_loss = hinge_d_loss(self.disc, x, rec)
-        d_loss.backward()
-        self.optimizer.step()  # decoder grads are None now: only the discriminator moves
+        # Then the discriminator: hinge loss on real sketches vs the (detached) reconstructions.
+        d_loss = generator_then_discriminator(self.optimizer, loss, self.disc, x, rec)
         out.update(d_loss=d_loss.item(), loss=loss.item())
         return out
 
     @torch.no_grad()
     def preview(self):
-        from ..core.metrics import scoot
-
-        grid, x, _, rec = _round_trip(self.model.tokenizer, self.check, self.opts.preview_count)
-        u8 = lambda t: t[0].mul(255).round().byte().numpy()  # noqa: E731
+        grid, x, _, rec = round_trip(self.model.tokenizer, self.check, self.opts.preview_count)
         return grid, {"val_ssim": ssim(rec, x).mean().item(),
-                      "val_scoot": float(np.mean([scoot(u8(a), u8(b)) for a, b in zip(x, rec)]))}
+                      "val_scoot": float(np.mean([scoot(to_uint8(a), to_uint8(b)) for a, b in zip(x, rec)]))}
 
 
-class MaskedStage(_Base):
+class MaskedStage(StageBase):
     """Stage 1 (`pretrain`, synthetic pairs) and stage 2 (`finetune`, real pairs)."""
 
     def __init__(self, name: str, model: SketchModel, data: TrainingData, opts: StageOptions, total: int):
@@ -413,7 +232,7 @@ class MaskedStage(_Base):
             kept_slots = torch.tensor([float(model.styles.index(s) in self.kept.tolist()) for s in t.adapter_styles])
             for p in lora:
                 p.register_hook(lambda g, k=kept_slots: g * (1 - k).view(-1, *([1] * (g.dim() - 1))))
-        self.ids, self.ids_flip = _tokenize(model.tokenizer, sketches)
+        self.ids, self.ids_flip = tokenize_pair(model.tokenizer, sketches)
         cb = model.tokenizer.codebook().detach()  # (K, d) unit vectors
         # Semantic smoothing targets: code k's target spreads over codes near it.
         self.smooth_targets = torch.softmax(cb @ cb.T / opts.smooth_tau, dim=1)  # (K, K)
@@ -435,7 +254,7 @@ class MaskedStage(_Base):
         cfg = m.cfg
         j = self._pick(len(self.photo_idx))
         flip = self._flip()
-        photo = _f(self.data.photos[self.photo_idx[j]])  # (B, 3, S, S)
+        photo = to_float(self.data.photos[self.photo_idx[j]])  # (B, 3, S, S)
         photo = torch.where(flip.view(-1, 1, 1, 1), photo.flip(-1), photo)
         target = torch.where(flip.view(-1, 1), self.ids_flip[j], self.ids[j])  # (B, N)
         B = target.shape[0]
@@ -467,7 +286,7 @@ class MaskedStage(_Base):
             known = F.one_hot(target[:p], probs.shape[-1]).float()
             probs = torch.where(mask[:p, :, None], probs, known)
             rec = m.tokenizer.decode_soft(probs)  # (p, 1, S, S)
-            real = _f(self.sketches[j[:p]])
+            real = to_float(self.sketches[j[:p]])
             real = torch.where(flip[:p].view(-1, 1, 1, 1), real.flip(-1), real)
             pix = (rec - real).abs().mean()
             tok = m.tokenizer
@@ -485,13 +304,13 @@ class MaskedStage(_Base):
     def preview(self):
         m = self.model
         photos, sketches, styles = self.check
-        photo = _f(photos)
+        photo = to_float(photos)
         rows, scores = [], []
         for i in range(len(photo)):
             w = F.one_hot(styles[i], len(m.styles)).float()
             res = sample(m, photo[i:i + 1], w, SamplerSettings(steps=8, seed=i, preview="none"))
             gen = m.tokenizer.decode(res.tokens)[0]  # at the training sketches' size
-            real = _f(sketches[i])
+            real = to_float(sketches[i])
             scores.append(ssim(gen[None], real[None]).item())
             rows.append([photo[i], real, gen])
-        return _grid(rows), {"check_ssim": float(np.mean(scores))}
+        return image_grid(rows), {"check_ssim": float(np.mean(scores))}
