@@ -1,5 +1,21 @@
 """What every training stage shares: StageOptions, the `StageBase` class `runner.run_stage`
-drives, the learning-rate schedule and the batch and preview helpers. The stages: train/stages.py."""
+drives, the learning-rate schedule and the batch and preview helpers.
+
+The stages, each a `StageBase` subclass in its own module (`pipeline.STAGE_CLASSES` maps
+their names to them):
+
+  tokenizer  stage 0 (train/tokenizer.py): the VQ tokenizer on real and synthetic sketches;
+  decoder    stage 0b (train/decoder.py): the tokenizer's decoder alone, adversarially (the
+             "GAN" of VQ-GAN): encoder and codebook frozen, so token ids do not change and a
+             trained transformer stays valid;
+  upscale    stage 0c (train/upscale.py): v3's texture head, superseded by `render`;
+  pretrain   stage 1 (train/masked.py): masked-token modelling on synthetic photo->sketch pairs;
+  finetune   stage 2 (train/finetune.py): real pairs with their styles, plus pixel and feature
+             losses on a differentiable (soft-codebook) decode, style dropout, and the
+             self-guidance smoothing head;
+  render     stage 3 (train/render.py): the stroke renderer, on the drawings' own
+             tokens and on tokens the finished transformer samples.
+"""
 from __future__ import annotations
 
 import math
