@@ -116,7 +116,7 @@ def cmd_train(args) -> int:
     from .core.sampler import CancelToken
     from .data.cache import Source
     from .train.pipeline import ALL_STAGES, PipelineOptions, run_pipeline
-    from .train.stages import StageOptions
+    from .train.base import StageOptions
 
     stages = ALL_STAGES if args.stage == "all" else (args.stage,)
     steps = {s: args.max_steps for s in stages} if args.max_steps else None

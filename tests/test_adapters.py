@@ -8,8 +8,8 @@ from sketchstudio.core.config import FS2K_STYLES, ModelConfig
 from sketchstudio.core.transformer import AdaptedLinear
 from sketchstudio.data.cache import Source
 from sketchstudio.train.pipeline import PipelineOptions, run_pipeline
-from sketchstudio.train.render import add_renderer
-from sketchstudio.train.stages import StageOptions
+from sketchstudio.train.surgery import add_renderer
+from sketchstudio.train.base import StageOptions
 from sketchstudio.train.styles import add_adapters, add_styles
 from conftest import make_tiny
 from datagen import make_drawings

@@ -12,7 +12,7 @@ from sketchstudio.core.checkpoint import load_model, save_model
 from sketchstudio.core.sampler import CancelToken
 from sketchstudio.data.cache import Source
 from sketchstudio.train.pipeline import PipelineOptions, run_pipeline
-from sketchstudio.train.stages import StageOptions
+from sketchstudio.train.base import StageOptions
 
 
 def make_tiny(seed: int):

@@ -14,7 +14,7 @@ from sketchstudio.core.imaging import read_png_text
 from sketchstudio.core.sampler import SamplerSettings
 from sketchstudio.core.tokenizer import render_size
 from sketchstudio.sketch_file import SKETCH_META_KEY
-from sketchstudio.train.render import add_renderer
+from sketchstudio.train.surgery import add_renderer
 from conftest import make_tiny
 
 

@@ -11,9 +11,9 @@ from sketchstudio.core.model import SketchModel
 from sketchstudio.core.renderer import StrokeRenderer
 from sketchstudio.data.cache import Source
 from sketchstudio.train.pipeline import PipelineOptions, run_pipeline
-from sketchstudio.train.render import RenderStage, add_renderer, sampled_ids
-from sketchstudio.train.stages import StageOptions
-from sketchstudio.train.upscale import add_upscaler
+from sketchstudio.train.render import RenderStage, sampled_ids
+from sketchstudio.train.base import StageOptions
+from sketchstudio.train.surgery import add_renderer, add_upscaler
 
 from datagen import make_fs2k
 

@@ -9,7 +9,7 @@ from sketchstudio.core import build_model, preset
 from sketchstudio.core.checkpoint import save_model
 from sketchstudio.core.model import SketchModel
 from sketchstudio.core.tokenizer import RENDER_MAX, render_size
-from sketchstudio.train.upscale import add_upscaler
+from sketchstudio.train.surgery import add_upscaler
 
 
 def make_tiny(seed: int):

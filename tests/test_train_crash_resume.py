@@ -15,7 +15,7 @@ from sketchstudio.cli import main as cli_main
 from sketchstudio.core.checkpoint import TEMP_SUFFIX, load_model
 from sketchstudio.data.cache import TrainingData
 from sketchstudio.train.pipeline import ALL_STAGES as STAGES, PipelineOptions, _model_for, build_stage
-from sketchstudio.train.stages import StageOptions
+from sketchstudio.train.base import StageOptions
 from sketchstudio.train.state import load_state
 from sketchstudio.train.styles import align_styles
 

@@ -12,7 +12,12 @@ from sketchstudio.data.cache import Source, TrainingData, build_training_data
 from sketchstudio.data.datasets import DataReport
 from sketchstudio.train.pipeline import PipelineOptions, run_pipeline
 from sketchstudio.train.runner import RunOptions, run_stage
-from sketchstudio.train.stages import DecoderStage, MaskedStage, StageOptions, TokenizerStage, add_refiner
+from sketchstudio.train.base import StageOptions
+from sketchstudio.train.decoder import DecoderStage
+from sketchstudio.train.finetune import FinetuneStage
+from sketchstudio.train.masked import PretrainStage
+from sketchstudio.train.surgery import add_refiner
+from sketchstudio.train.tokenizer import TokenizerStage
 from datagen import make_fs2k, make_photo_folder
 
 SIZE = 32  # the tiny preset's sketch size
@@ -76,7 +81,8 @@ def test_tokenizer_loss_falls_on_a_repeated_batch(tiny_data):
 @pytest.mark.parametrize("name", ["pretrain", "finetune"])
 def test_masked_loss_falls_on_a_repeated_batch(tiny_data, name):
     data = repeated(tiny_data[0])
-    stage = MaskedStage(name, tiny_model(data.styles), data, StageOptions(batch=4, lr=3e-3, warmup=1), 40)
+    masked = PretrainStage if name == "pretrain" else FinetuneStage
+    stage = masked(tiny_model(data.styles), data, StageOptions(batch=4, lr=3e-3, warmup=1), 40)
     loss = losses_of(stage, 40, "ce")
     assert sum(loss[-5:]) / 5 < 0.8 * sum(loss[:5]) / 5
     if name == "finetune":
@@ -94,7 +100,7 @@ def test_finetuning_keeps_the_styles_it_does_not_train(tiny_data):
 
     def drift(keep_weight):
         model = tiny_model(data.styles)
-        stage = MaskedStage("finetune", model, data, StageOptions(batch=4, lr=3e-3, warmup=1, keep_weight=keep_weight), 30)
+        stage = FinetuneStage(model, data, StageOptions(batch=4, lr=3e-3, warmup=1, keep_weight=keep_weight), 30)
         assert (stage.teacher is not None) == (keep_weight > 0)
         losses = [stage.train_step(i) for i in range(30)]
         model.eval()
@@ -165,7 +171,7 @@ def test_resumed_run_matches_uninterrupted_run(tiny_data, tmp_path, kind):
         m = tiny_model(data.styles)
         if kind == "tokenizer":
             return TokenizerStage(m, data, opts, 6)
-        return DecoderStage(add_refiner(m, 4), data, opts, 6) if kind == "decoder" else MaskedStage(kind, m, data, opts, 6)
+        return DecoderStage(add_refiner(m, 4), data, opts, 6) if kind == "decoder" else PretrainStage(m, data, opts, 6)
 
     straight, _ = run_to_end(make, tmp_path / "a", 6)
     _, first = run_to_end(make, tmp_path / "b", 6, cancel_after=3)

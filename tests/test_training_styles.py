@@ -9,7 +9,7 @@ from sketchstudio.data.cache import Source, build_training_data
 from sketchstudio.data.datasets import DataReport
 from sketchstudio.data.synthetic import SYNTHETIC_STYLES
 from sketchstudio.train.pipeline import PipelineOptions, run_pipeline
-from sketchstudio.train.stages import StageOptions
+from sketchstudio.train.base import StageOptions
 from sketchstudio.train.styles import add_styles, align_styles, stage_styles
 from conftest import make_tiny
 from datagen import make_drawings, make_photo_folder

@@ -12,8 +12,9 @@ from sketchstudio.core.tokenizer import paper_grain
 from sketchstudio.data.cache import Source, TrainingData, build_training_data
 from sketchstudio.data.datasets import DataReport
 from sketchstudio.train.pipeline import PipelineOptions, run_pipeline
-from sketchstudio.train.stages import StageOptions
-from sketchstudio.train.upscale import UpscaleStage, add_upscaler, local_contrast
+from sketchstudio.train.base import StageOptions
+from sketchstudio.train.surgery import add_upscaler
+from sketchstudio.train.upscale import UpscaleStage, local_contrast
 from datagen import make_fs2k
 
 SIZE = 32  # the tiny preset's sketch size

@@ -16,7 +16,8 @@ from sketchstudio.bench import matmul_gflops
 from sketchstudio.core import build_model, preset
 from sketchstudio.data.cache import TrainingData
 from sketchstudio.data.synthetic import SYNTHETIC_STYLES
-from sketchstudio.train.stages import MaskedStage, StageOptions, TokenizerStage
+from sketchstudio.train.base import StageOptions
+from sketchstudio.train.pipeline import STAGE_CLASSES
 
 
 def random_data(styles, size: int, n: int = 64) -> TrainingData:
@@ -44,7 +45,7 @@ def main() -> None:
     print(f"plain 1024^2 matmul: {matmul_gflops():.0f} GFLOP/s")
     for name in ("tokenizer", "pretrain", "finetune"):
         model = build_model(cfg)
-        stage = TokenizerStage(model, data, opts, 100) if name == "tokenizer" else MaskedStage(name, model, data, opts, 100)
+        stage = STAGE_CLASSES[name](model, data, opts, 100)
         stage.train_step(0)  # warm-up
         t0 = time.perf_counter()
         for i in range(args.steps):

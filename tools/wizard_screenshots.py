@@ -31,7 +31,7 @@ def fs2k_rows(fs2k: Path) -> list[dict]:
 def make_base(fs2k: Path, work: Path) -> Path:
     from sketchstudio.data.cache import Source
     from sketchstudio.train.pipeline import PipelineOptions, run_pipeline
-    from sketchstudio.train.stages import StageOptions
+    from sketchstudio.train.base import StageOptions
 
     rows = [r for r in fs2k_rows(fs2k) if r["style"] == "0"][:80]
     base = work / "base-data"

@@ -22,12 +22,22 @@ from ..core.sampler import CancelToken
 from ..data.cache import Source, TrainingData, build_training_data
 from ..data.datasets import DataReport, write_split
 from .runner import RunOptions, TrainEvent, run_stage
-from .stages import DecoderStage, MaskedStage, StageOptions, TokenizerStage, add_refiner
-from .render import RenderStage, add_renderer
-from .upscale import UpscaleStage, add_upscaler
+from .base import StageBase, StageOptions
+from .decoder import DecoderStage
+from .finetune import FinetuneStage
+from .masked import PretrainStage
+from .render import RenderStage
 from .styles import add_adapters, add_styles, align_styles, stage_styles
+from .surgery import add_refiner, add_renderer, add_upscaler
+from .tokenizer import TokenizerStage
+from .upscale import UpscaleStage
 
 STAGES = ("tokenizer", "decoder", "upscale", "pretrain", "finetune", "render")
+# The class that trains each stage (train/base.py lists what each does).
+STAGE_CLASSES: dict[str, type[StageBase]] = {
+    "tokenizer": TokenizerStage, "decoder": DecoderStage, "upscale": UpscaleStage,
+    "pretrain": PretrainStage, "finetune": FinetuneStage, "render": RenderStage,
+}
 # What `train all` runs: the texture head (upscale, model v3) is superseded by the renderer.
 ALL_STAGES = ("tokenizer", "decoder", "pretrain", "finetune", "render")
 DEFAULT_STEPS = {
@@ -120,17 +130,11 @@ def stage_model(stage: str, model: SketchModel, data: TrainingData, so: StageOpt
     return model
 
 
-def build_stage(name: str, model: SketchModel, data: TrainingData, options: StageOptions, total: int):
+def build_stage(name: str, model: SketchModel, data: TrainingData, options: StageOptions, total: int) -> StageBase:
     """The Stage object that trains `name` (one of STAGES) for `total` steps."""
-    if name == "tokenizer":
-        return TokenizerStage(model, data, options, total)
-    if name == "decoder":
-        return DecoderStage(model, data, options, total)
-    if name == "upscale":
-        return UpscaleStage(model, data, options, total)
-    if name == "render":
-        return RenderStage(model, data, options, total)
-    return MaskedStage(name, model, data, options, total)
+    if name not in STAGE_CLASSES:
+        raise ValueError(name)
+    return STAGE_CLASSES[name](model, data, options, total)
 
 
 def run_pipeline(sources: list[Source], out_dir, opts: PipelineOptions,

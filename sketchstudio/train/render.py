@@ -17,8 +17,6 @@ the decoder and the transformer are unchanged.
 """
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -27,31 +25,8 @@ from ..core.metrics import scoot
 from ..core.model import SketchModel
 from ..core.sampler import SamplerSettings, sample
 from ..data.cache import TrainingData
-from .stages import StageOptions, _Base, _f, _grid, _tokenize
+from .base import StageBase, StageOptions, image_grid, to_float, to_uint8, tokenize_pair
 from .upscale import CROP, crop_render, decode_all, local_contrast, require_native
-
-
-def add_renderer(model: SketchModel, factor: int, width: int, clip_weights=None, styled: bool = True) -> SketchModel:
-    """`model` with a stroke renderer: an untrained one (it only resizes until trained) in
-    place of any texture head, drawing at `factor` x the decoder's size unless asked for
-    another; with `styled`, a style-blind renderer (model v4) becomes style-aware with a zero
-    style table (it draws as before until trained). The model itself if there is nothing to
-    add or `width` is 0."""
-    tcfg = model.cfg.tokenizer
-    if not width or (tcfg.renderer_channels and (tcfg.renderer_styles or not styled)):
-        return model
-    if tcfg.renderer_channels:  # v4's renderer: keep it, add the style table
-        tok = dataclasses.replace(tcfg, renderer_styles=len(model.styles))
-        state = model.state_dict()
-    else:
-        factor = tcfg.upscale if tcfg.upscale_channels else factor
-        tok = dataclasses.replace(tcfg, upscale=factor, upscale_channels=0, renderer_channels=width,
-                                  renderer_styles=len(model.styles) if styled else 0)
-        state = {k: v for k, v in model.state_dict().items() if not k.startswith("tokenizer.upscaler.")}
-    grown = SketchModel(dataclasses.replace(model.cfg, tokenizer=tok), clip_weights)
-    missing, unexpected = grown.load_state_dict(state, strict=False)
-    assert not unexpected and all(k.startswith("tokenizer.renderer.") for k in missing), (missing, unexpected)
-    return grown.train(model.training)
 
 
 def sampled_ids(model: SketchModel, photos: torch.Tensor, styles: torch.Tensor, settings: SamplerSettings,
@@ -62,12 +37,13 @@ def sampled_ids(model: SketchModel, photos: torch.Tensor, styles: torch.Tensor, 
     out = []
     for i in range(0, len(photos), batch):
         w = F.one_hot(styles[i:i + batch], len(model.styles)).float()  # (b, K)
-        res = sample(model, _f(photos[i:i + batch]), w, settings.with_(seed=settings.seed + i // batch, preview="none"))
+        settings_i = settings.with_(seed=settings.seed + i // batch, preview="none")
+        res = sample(model, to_float(photos[i:i + batch]), w, settings_i)
         out.append(res.tokens)
     return torch.cat(out) if out else torch.zeros(0, model.cfg.num_tokens, dtype=torch.long)
 
 
-class RenderStage(_Base):
+class RenderStage(StageBase):
     name = "render"
 
     def __init__(self, model: SketchModel, data: TrainingData, opts: StageOptions, total: int):
@@ -96,7 +72,7 @@ class RenderStage(_Base):
         super().__init__(model, data, opts, total, params, lr=opts.render_lr)
         self.native, self.sizes = data.real_native, data.real_native_size  # (R, 1, Hm, Wm) uint8, (R, 2)
         self.crop = int(min(CROP, self.sizes.min()))
-        self.own = [decode_all(tok, ids) for ids in _tokenize(tok, data.real_sketch)]  # 2 x (R, 1, S, S)
+        self.own = [decode_all(tok, ids) for ids in tokenize_pair(tok, data.real_sketch)]  # 2 x (R, 1, S, S)
         self.sampled: torch.Tensor | None = None  # (R, 1, S, S) fp16, decodes of sampled ids
         self.sampled_ids: torch.Tensor | None = None  # (R, N)
         self.settings = SamplerSettings(steps=8, style_guidance=opts.render_style_guidance, seed=opts.seed)
@@ -132,7 +108,7 @@ class RenderStage(_Base):
             base = base.flip(-1) if flip else base
         else:
             base = self.own[1 if flip else 0][j:j + 1].float()
-        drawing = _f(self.native[j:j + 1, :, :h, :w])  # (1, 1, h, w)
+        drawing = to_float(self.native[j:j + 1, :, :h, :w])  # (1, 1, h, w)
         if flip:
             drawing = drawing.flip(-1)
         style = F.one_hot(self.data.real_style[j:j + 1], len(self.model.styles)).float()  # (1, K)
@@ -162,20 +138,19 @@ class RenderStage(_Base):
         tokens rendered) centre crops, and SCOOT of both renders."""
         m = self.model
         photos, low, styles, native, sizes = self.check
-        own = m.tokenizer.encode(_f(low))  # (n, N)
+        own = m.tokenizer.encode(to_float(low))  # (n, N)
         samp = sampled_ids(m, photos, styles, self.settings)
-        u8 = lambda t: t[0].mul(255).round().byte().numpy()  # noqa: E731
         rows, own_scores, samp_scores = [], [], []
         c = int(min(192, sizes.min()))
         for i in range(len(low)):
             h, w = (int(v) for v in sizes[i])
-            drawing = _f(native[i, :, :h, :w])  # (1, h, w)
+            drawing = to_float(native[i, :, :h, :w])  # (1, h, w)
             style = F.one_hot(styles[i:i + 1], len(m.styles)).float()  # (1, K)
             a = m.decode(own[i:i + 1], (h, w), style=style)[0]
             b = m.decode(samp[i:i + 1], (h, w), style=style)[0]
-            own_scores.append(scoot(u8(drawing), u8(a)))
-            samp_scores.append(scoot(u8(drawing), u8(b)))
+            own_scores.append(scoot(to_uint8(drawing), to_uint8(a)))
+            samp_scores.append(scoot(to_uint8(drawing), to_uint8(b)))
             t, left = (h - c) // 2, (w - c) // 2
             rows.append([x[:, t:t + c, left:left + c] for x in (drawing, a, b)])
-        return _grid(rows), {"val_scoot_own": float(np.mean(own_scores)),
-                             "val_scoot_sampled": float(np.mean(samp_scores))}
+        return image_grid(rows), {"val_scoot_own": float(np.mean(own_scores)),
+                                  "val_scoot_sampled": float(np.mean(samp_scores))}

@@ -19,8 +19,6 @@ the 256 px decode are unchanged, so a trained transformer stays valid.
 """
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -29,24 +27,11 @@ from ..core.metrics import scoot, ssim
 from ..core.model import SketchModel
 from ..core.tokenizer import Upscaler, paper_grain
 from ..data.cache import TrainingData
-from .stages import (StageOptions, _Base, _f, _grid, _tokenize, adaptive_weight, disc_tensors, generator_loss,
-                     hinge_d_loss, load_disc_tensors)
+from .base import StageBase, StageOptions, image_grid, to_float, to_uint8, tokenize_pair
+from .gan import (adaptive_weight, disc_tensors, generator_loss, generator_then_discriminator, load_disc_tensors,
+                  new_discriminator)
 
 CROP = 128  # drawing pixels per side of a training crop
-
-
-def add_upscaler(model: SketchModel, factor: int, width: int, clip_weights=None) -> SketchModel:
-    """`model` with an untrained texture head (it only resizes until trained) that draws at
-    `factor` x the decoder's size unless asked for another; the model itself if it has one or
-    `width` is 0."""
-    tcfg = model.cfg.tokenizer
-    if tcfg.upscale_channels or not width:
-        return model
-    cfg = dataclasses.replace(model.cfg, tokenizer=dataclasses.replace(tcfg, upscale=factor, upscale_channels=width))
-    grown = SketchModel(cfg, clip_weights)
-    missing, unexpected = grown.load_state_dict(model.state_dict(), strict=False)
-    assert not unexpected and all(k.startswith("tokenizer.upscaler.") for k in missing), (missing, unexpected)
-    return grown.train(model.training)
 
 
 def local_contrast(x: torch.Tensor, window: int = 16) -> torch.Tensor:
@@ -95,15 +80,13 @@ def crop_render(head, base: torch.Tensor, drawing: torch.Tensor, crop: int, gene
     return out, drawing[..., top:top + c, left:left + c]
 
 
-class UpscaleStage(_Base):
+class UpscaleStage(StageBase):
     name = "upscale"
     # taming's adaptive weight costs two extra backward passes; it moves slowly, so it is
     # measured every this many steps and reused in between.
     adaptive_every = 10
 
     def __init__(self, model: SketchModel, data: TrainingData, opts: StageOptions, total: int):
-        from taming.modules.discriminator.model import NLayerDiscriminator, weights_init
-
         tok = model.tokenizer
         if tok.upscaler is None:
             raise ValueError("the upscale stage needs a model with a texture head (add_upscaler)")
@@ -112,9 +95,7 @@ class UpscaleStage(_Base):
         head = list(tok.upscaler.parameters())
         for p in head:
             p.requires_grad_(True)
-        torch.manual_seed(opts.seed)
-        self.disc = NLayerDiscriminator(input_nc=1, ndf=opts.disc_channels, n_layers=3)
-        self.disc.apply(weights_init)
+        self.disc = new_discriminator(opts.seed, opts.disc_channels)
         # A new head learns from zero (its last conv starts at 0): faster than the discriminator.
         groups = [{"params": head, "lr_scale": opts.upscale_lr / opts.decoder_lr},
                   {"params": list(self.disc.parameters()), "weight_decay": 0.0}]
@@ -122,7 +103,7 @@ class UpscaleStage(_Base):
         self.native, self.sizes = data.real_native, data.real_native_size  # (R, 1, Hm, Wm) uint8, (R, 2)
         self.crop = int(min(CROP, self.sizes.min()))
         # The decoder is frozen: decode every drawing's tokens (and its mirror image's) once.
-        self.base = [decode_all(tok, ids) for ids in _tokenize(tok, data.real_sketch)]  # 2 x (R, 1, S, S) fp16
+        self.base = [decode_all(tok, ids) for ids in tokenize_pair(tok, data.real_sketch)]  # 2 x (R, 1, S, S) fp16
         self.adaptive = torch.zeros(())
         n = opts.preview_count
         if len(data.val_native):
@@ -142,7 +123,7 @@ class UpscaleStage(_Base):
         """One drawing's training crop: (head output (1, 1, c, c), the drawing's crop (1, 1, c, c))."""
         h, w = (int(v) for v in self.sizes[j])
         base = self.base[1 if flip else 0][j:j + 1].float()  # (1, 1, S, S)
-        drawing = _f(self.native[j:j + 1, :, :h, :w])  # (1, 1, h, w)
+        drawing = to_float(self.native[j:j + 1, :, :h, :w])  # (1, 1, h, w)
         if flip:
             drawing = drawing.flip(-1)
         return crop_render(self.model.tokenizer.upscaler, base, drawing, self.crop, self.generator)
@@ -169,13 +150,7 @@ class UpscaleStage(_Base):
         else:
             loss = nll
             out.update(g_loss=0.0, adaptive=0.0)  # same columns at every step (the losses CSV)
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimizer.step()  # only the head has gradients here
-        self.optimizer.zero_grad(set_to_none=True)
-        d_loss = hinge_d_loss(self.disc, target, rec)
-        d_loss.backward()
-        self.optimizer.step()  # only the discriminator has gradients now
+        d_loss = generator_then_discriminator(self.optimizer, loss, self.disc, target, rec)
         out.update(d_loss=d_loss.item(), loss=loss.item())
         return out
 
@@ -184,19 +159,18 @@ class UpscaleStage(_Base):
         """Check drawings' own tokens rendered at their size: rows of (drawing, bicubic, head) crops."""
         tok = self.model.tokenizer
         low, native, sizes = self.check
-        base = tok.decode(tok.encode(_f(low)))  # (n, 1, S, S)
-        u8 = lambda t: t[0].mul(255).round().byte().numpy()  # noqa: E731
+        base = tok.decode(tok.encode(to_float(low)))  # (n, 1, S, S)
         rows, head_scores, plain_scores = [], [], []
         c = int(min(192, sizes.min()))
         for i in range(len(base)):
             h, w = (int(v) for v in sizes[i])
-            drawing = _f(native[i, :, :h, :w])  # (1, h, w)
+            drawing = to_float(native[i, :, :h, :w])  # (1, h, w)
             plain = Upscaler.resize(base[i:i + 1], (h, w)).clamp(0, 1)[0]
             head = tok.upscaler(base[i:i + 1], (h, w)).clamp(0, 1)[0]
-            head_scores.append(scoot(u8(drawing), u8(head)))
-            plain_scores.append(scoot(u8(drawing), u8(plain)))
+            head_scores.append(scoot(to_uint8(drawing), to_uint8(head)))
+            plain_scores.append(scoot(to_uint8(drawing), to_uint8(plain)))
             t, l = (h - c) // 2, (w - c) // 2
             rows.append([a[:, t:t + c, l:l + c] for a in (drawing, plain, head)])
-        return _grid(rows), {"val_scoot": float(np.mean(head_scores)),
-                             "val_scoot_bicubic": float(np.mean(plain_scores)),
-                             "val_ssim": float(np.mean([ssim(r[2][None], r[0][None]).item() for r in rows]))}
+        return image_grid(rows), {"val_scoot": float(np.mean(head_scores)),
+                                  "val_scoot_bicubic": float(np.mean(plain_scores)),
+                                  "val_ssim": float(np.mean([ssim(r[2][None], r[0][None]).item() for r in rows]))}

@@ -21,7 +21,7 @@ from ...data.cache import Source, TrainingData
 from ...data.synthetic import SYNTHETIC_STYLES
 from ...paths import user_data_dir, user_models_dir
 from ...train.pipeline import PipelineOptions
-from ...train.stages import StageOptions
+from ...train.base import StageOptions
 from .style_origins import drawings_origin, style_origins
 
 JOBS = ("new_style", "pretrain", "full")

@@ -1,0 +1,165 @@
+"""What every training stage shares: StageOptions, the `StageBase` class `runner.run_stage`
+drives, the learning-rate schedule and the batch and preview helpers.
+
+The stages, each a `StageBase` subclass in its own module (`pipeline.STAGE_CLASSES` maps
+their names to them):
+
+  tokenizer  stage 0 (train/tokenizer.py): the VQ tokenizer on real and synthetic sketches;
+  decoder    stage 0b (train/decoder.py): the tokenizer's decoder alone, adversarially (the
+             "GAN" of VQ-GAN): encoder and codebook frozen, so token ids do not change and a
+             trained transformer stays valid;
+  upscale    stage 0c (train/upscale.py): v3's texture head, superseded by `render`;
+  pretrain   stage 1 (train/masked.py): masked-token modelling on synthetic photo->sketch pairs;
+  finetune   stage 2 (train/finetune.py): real pairs with their styles, plus pixel and feature
+             losses on a differentiable (soft-codebook) decode, style dropout, and the
+             self-guidance smoothing head;
+  render     stage 3 (train/render.py): the stroke renderer, on the drawings' own
+             tokens and on tokens the finished transformer samples.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..core.checkpoint import save_model
+from ..core.model import SketchModel
+from ..data.cache import TrainingData
+
+
+@dataclass(frozen=True)
+class StageOptions:
+    batch: int = 8
+    lr: float = 4e-4
+    warmup: int = 100
+    weight_decay: float = 0.01
+    label_smoothing: float = 0.1
+    style_dropout: float = 0.1  # fraction trained with no style (style-free guidance)
+    pixel_weight: float = 1.0  # finetune: L1 of the soft decode
+    feature_weight: float = 0.5  # finetune: L1 of tokenizer-encoder features of the soft decode
+    pixel_batch: int = 2  # samples per step that go through the (costly) soft decode
+    smooth_tau: float = 0.1  # temperature of the semantic smoothing targets
+    seed: int = 0
+    preview_count: int = 4
+    decoder_lr: float = 1e-4  # decoder stage (generator and discriminator)
+    disc_weight: float = 0.5  # decoder stage: adversarial term, times taming's adaptive weight
+    disc_start: int = 200  # decoder stage: steps that train only the discriminator first
+    disc_channels: int = 32  # PatchGAN width (taming's default 64 is ~4x slower on CPU)
+    refine_channels: int = 16  # decoder stage: full-resolution head it adds when a model has none
+    upscale: int = 2  # upscale stage: output size / decoder size, for a model without a texture head
+    upscale_channels: int = 16  # upscale stage: width of the texture head it adds
+    upscale_lr: float = 1e-3  # upscale stage: the new head's learning rate (its discriminator's is decoder_lr)
+    renderer_channels: int = 32  # render stage: base width of the stroke renderer it adds
+    render_lr: float = 5e-4  # render stage
+    render_sampled: float = 0.5  # render stage: fraction of crops drawn from the transformer's sampled tokens
+    render_style_guidance: float = 0.75  # render stage: how those tokens are sampled (as v3 recommends)
+    render_styled: bool = True  # render stage: a style-aware renderer (a v4 renderer gets a style table)
+    keep_weight: float = 1.0  # finetune: distil the starting model's styles this data does not train
+    # finetune: train only the style-embedding rows of the styles in this data (the other
+    # styles then draw exactly as before), at new_style_lr, without weight decay.
+    only_new_styles: bool = False
+    new_style_lr: float = 5e-3
+    # finetune and render: a style this data trains that the starting model lacks gets a
+    # low-rank adapter of this rank (0: none), and only what it owns trains: its embedding row
+    # and adapter, its renderer column. Every other style then draws bit for bit as before.
+    adapter_rank: int = 0
+    adapter_lr: float = 2e-3
+
+
+def lr_schedule(total: int, warmup: int):
+    """step -> learning-rate factor: linear warm-up, then a cosine from 1 down to 0.1 at `total`."""
+    def f(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        p = (step - warmup) / max(1, total - warmup)
+        return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, p)))
+    return f
+
+
+def to_float(x: torch.Tensor) -> torch.Tensor:
+    """uint8 images -> float in [0, 1]."""
+    return x.float() / 255.0
+
+
+def to_uint8(t: torch.Tensor) -> np.ndarray:
+    """A (1, H, W) grey image in [0, 1] -> (H, W) uint8 (what SCOOT reads)."""
+    return t[0].mul(255).round().byte().numpy()
+
+
+def image_grid(rows: list[list[torch.Tensor]]) -> np.ndarray:
+    """Rows of (C, H, W) images in [0, 1] -> one uint8 RGB grid."""
+    def rgb(t):
+        t = t.detach().float().clamp(0, 1)
+        return t.expand(3, -1, -1) if t.shape[0] == 1 else t
+    img = torch.cat([torch.cat([rgb(t) for t in row], dim=2) for row in rows], dim=1)  # (3, H, W)
+    return (img.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+
+
+@torch.no_grad()
+def tokenize_pair(tok, sketches: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """uint8 sketches (M, 1, S, S) -> token ids of them and of their mirror images, (M, N) each."""
+    tok = tok.eval()
+    if len(sketches) == 0:
+        empty = torch.zeros(0, tok.cfg.grid ** 2, dtype=torch.long)
+        return empty, empty
+    ids, ids_flip = [], []
+    for i in range(0, len(sketches), 64):
+        x = to_float(sketches[i:i + 64])
+        ids.append(tok.encode(x))
+        ids_flip.append(tok.encode(x.flip(-1)))
+    return torch.cat(ids), torch.cat(ids_flip)
+
+
+@torch.no_grad()
+def round_trip(tok, check: torch.Tensor, n: int):
+    """Check sketches through the tokenizer: (grid of 2 x n originals beside their decodes, x, ids, rec)."""
+    x = to_float(check)
+    ids = tok.encode(x)
+    rec = tok.decode(ids)
+    grid = image_grid([[x[i], rec[i], x[n + i] if n + i < len(x) else x[i], rec[n + i] if n + i < len(x) else rec[i]]
+                       for i in range(min(n, len(x)))])
+    return grid, x, ids, rec
+
+
+class StageBase:
+    """A stage for `runner.run_stage`: a model, its data, an AdamW optimizer over `params` (a
+    list of parameters or of param groups; a group's `lr_scale` scales its learning rate), and
+    the generator every random draw of training comes from (seeded with `opts.seed`).
+
+    A subclass sets `name` and gives `train_step(step) -> {loss name: value}` and
+    `preview() -> (uint8 RGB grid, {metric: value})`; `stage_tensors` / `load_stage_tensors`
+    carry what else its training state needs (a discriminator, counters)."""
+    name = "base"
+
+    def __init__(self, model: SketchModel, data: TrainingData, opts: StageOptions, total: int, params,
+                 lr: float | None = None, betas=(0.9, 0.99)):
+        self.model, self.data, self.opts, self.total = model, data, opts, total
+        self.base_lr = opts.lr if lr is None else lr
+        self.generator = torch.Generator().manual_seed(opts.seed)
+        self.optimizer = torch.optim.AdamW(params, lr=self.base_lr, weight_decay=opts.weight_decay, betas=betas)
+        self._lr = lr_schedule(total, opts.warmup)
+
+    def _set_lr(self, step: int) -> None:
+        # The schedule is a pure function of the step, so resuming needs no scheduler state.
+        for g in self.optimizer.param_groups:
+            g["lr"] = self.base_lr * g.get("lr_scale", 1.0) * self._lr(step)
+
+    def _pick(self, n: int) -> torch.Tensor:
+        return torch.randint(0, n, (self.opts.batch,), generator=self.generator)
+
+    def _flip(self) -> torch.Tensor:
+        return torch.rand(self.opts.batch, generator=self.generator) < 0.5
+
+    def stage_tensors(self) -> dict[str, torch.Tensor]:
+        return {}
+
+    def load_stage_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
+        pass
+
+    def finish(self, out_dir: Path) -> Path:
+        path = Path(out_dir) / f"{self.name}.safetensors"
+        save_model(self.model, path, info={"stage": self.name, "steps": self.total})
+        return path

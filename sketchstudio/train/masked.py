@@ -1,0 +1,133 @@
+"""Masked-token modelling, what stages 1 and 2 share, and stage 1, `pretrain`, on synthetic
+photo->sketch pairs. Stage 2, `finetune` (real pairs with their styles), is train/finetune.py."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..core.metrics import ssim
+from ..core.model import SketchModel
+from ..core.sampler import SamplerSettings, sample
+from ..core.schedule import random_training_mask
+from ..data.cache import TrainingData
+from .base import StageBase, StageOptions, image_grid, to_float, tokenize_pair
+
+
+@dataclass
+class MaskedBatch:
+    """One training step's batch and the student's forward pass, for a subclass's extra losses."""
+    j: torch.Tensor  # (B,) indices into the stage's pairs
+    flip: torch.Tensor  # (B,) bool: mirrored
+    photo: torch.Tensor  # (B, 3, S, S) in [0, 1], mirrored where flip
+    target: torch.Tensor  # (B, N) token ids
+    mask: torch.Tensor  # (B, N) bool: masked tokens
+    inputs: torch.Tensor  # (B, N) ids with the masked ones replaced by the mask id
+    memory: torch.Tensor  # the photo condition
+    logits: torch.Tensor  # (B, N, K)
+
+
+class MaskedTokenStage(StageBase):
+    """The transformer (and photo encoder) learns to predict masked sketch tokens from the photo
+    and the pair's style: cross-entropy with label smoothing on the masked tokens, a
+    semantic-smoothing head, style dropout. The tokenizer is frozen.
+
+    A subclass names its pairs (`training_pairs`) and may choose what trains
+    (`param_groups`), set up more after the optimizer exists (`after_optimizer`), add loss
+    terms (`extra_losses`) and pick its own check set (`check_set`)."""
+
+    def __init__(self, model: SketchModel, data: TrainingData, opts: StageOptions, total: int):
+        self.photo_idx, self.sketches, self.style = self.training_pairs(data)
+        if len(self.photo_idx) == 0:
+            raise ValueError(f"the {self.name} stage has no training pairs in this data")
+        trained = set(self.style.tolist())
+        self.kept = torch.tensor([i for i in range(len(model.styles)) if i not in trained], dtype=torch.long)
+        for p in model.tokenizer.parameters():
+            p.requires_grad_(False)
+        super().__init__(model, data, opts, total, self.param_groups(model, opts, trained))
+        self.after_optimizer(model, opts)
+        self.ids, self.ids_flip = tokenize_pair(model.tokenizer, self.sketches)
+        cb = model.tokenizer.codebook().detach()  # (K, d) unit vectors
+        # Semantic smoothing targets: code k's target spreads over codes near it.
+        self.smooth_targets = torch.softmax(cb @ cb.T / opts.smooth_tau, dim=1)  # (K, K)
+        self.check = self.check_set()
+
+    def training_pairs(self, data: TrainingData) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(photo indices (M,), uint8 sketches (M, 1, S, S), style indices (M,)) this stage trains on."""
+        raise NotImplementedError
+
+    def param_groups(self, model: SketchModel, opts: StageOptions, trained: set[int]) -> list[dict]:
+        """The optimizer's param groups: photo encoder and transformer."""
+        emb = model.transformer.style_emb
+        rest = [p for p in [*model.encoder.parameters(), *model.transformer.parameters()] if p is not emb]
+        # No weight decay on the style rows: AdamW decays every parameter that has a
+        # gradient, so the rows of kept styles (gradient zeroed by a fine-tune) would still shrink.
+        return [{"params": rest}, {"params": [emb], "weight_decay": 0.0}]
+
+    def after_optimizer(self, model: SketchModel, opts: StageOptions) -> None:
+        """Set-up once the optimizer exists (before the sketches are tokenized)."""
+
+    def check_set(self):
+        """(photos, sketches, styles) that `preview` draws: the first training pairs."""
+        d, n = self.data, self.opts.preview_count
+        pick = torch.arange(min(n, len(self.photo_idx)))
+        return d.photos[self.photo_idx[pick]], self.sketches[pick], self.style[pick]
+
+    def extra_losses(self, loss: torch.Tensor, b: MaskedBatch, out: dict[str, float]) -> torch.Tensor:
+        """`loss` plus a subclass's further terms (each also reported in `out`)."""
+        return loss
+
+    def train_step(self, step: int) -> dict[str, float]:
+        self._set_lr(step)
+        m, o = self.model, self.opts
+        cfg = m.cfg
+        j = self._pick(len(self.photo_idx))
+        flip = self._flip()
+        photo = to_float(self.data.photos[self.photo_idx[j]])  # (B, 3, S, S)
+        photo = torch.where(flip.view(-1, 1, 1, 1), photo.flip(-1), photo)
+        target = torch.where(flip.view(-1, 1), self.ids_flip[j], self.ids[j])  # (B, N)
+        B = target.shape[0]
+        mask = random_training_mask(B, cfg.num_tokens, "cosine", self.generator)  # (B, N)
+        inputs = torch.where(mask, cfg.mask_id, target)
+        style = F.one_hot(self.style[j], len(cfg.styles)).float()  # (B, K)
+        drop = torch.rand(B, generator=self.generator) < o.style_dropout
+        style = style.masked_fill(drop.view(-1, 1), 0.0)
+
+        memory = m.condition(photo)
+        logits, smooth = m.logits(inputs, memory, style, return_smooth=True)  # (B, N, K) each
+        ce = F.cross_entropy(logits[mask], target[mask], label_smoothing=o.label_smoothing)
+        smooth_ce = -(self.smooth_targets[target[mask]] * smooth[mask].log_softmax(-1)).sum(-1).mean()
+        loss = ce + smooth_ce
+        out = {"ce": ce.item(), "smooth_ce": smooth_ce.item()}
+        loss = self.extra_losses(loss, MaskedBatch(j, flip, photo, target, mask, inputs, memory, logits), out)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_([p for g in self.optimizer.param_groups for p in g["params"]], 1.0)
+        self.optimizer.step()
+        out["loss"] = loss.item()
+        return out
+
+    @torch.no_grad()
+    def preview(self):
+        m = self.model
+        photos, sketches, styles = self.check
+        photo = to_float(photos)
+        rows, scores = [], []
+        for i in range(len(photo)):
+            w = F.one_hot(styles[i], len(m.styles)).float()
+            res = sample(m, photo[i:i + 1], w, SamplerSettings(steps=8, seed=i, preview="none"))
+            gen = m.tokenizer.decode(res.tokens)[0]  # at the training sketches' size
+            real = to_float(sketches[i])
+            scores.append(ssim(gen[None], real[None]).item())
+            rows.append([photo[i], real, gen])
+        return image_grid(rows), {"check_ssim": float(np.mean(scores))}
+
+
+class PretrainStage(MaskedTokenStage):
+    """Stage 1: masked-token modelling on synthetic photo->sketch pairs."""
+    name = "pretrain"
+
+    def training_pairs(self, data: TrainingData):
+        return data.synth_photo, data.synth_sketch, data.synth_style

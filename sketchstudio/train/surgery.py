@@ -1,0 +1,57 @@
+"""Model surgery for the stages that add a head to the tokenizer: each returns the model grown
+by an untrained (or zero-initialised) head, every other weight copied over, so it draws as
+before until the stage trains the head. (New styles and their adapters: train/styles.py.)"""
+from __future__ import annotations
+
+import dataclasses
+
+from ..core.model import SketchModel
+
+
+def _grown(model: SketchModel, tokenizer_cfg, state: dict, new: str, clip_weights) -> SketchModel:
+    """A model with `tokenizer_cfg`, loaded from `state`; only weights under `new` may be missing."""
+    grown = SketchModel(dataclasses.replace(model.cfg, tokenizer=tokenizer_cfg), clip_weights)
+    missing, unexpected = grown.load_state_dict(state, strict=False)
+    assert not unexpected and all(k.startswith(new) for k in missing), (missing, unexpected)
+    return grown.train(model.training)
+
+
+def add_refiner(model: SketchModel, width: int, clip_weights=None) -> SketchModel:
+    """`model` with a full-resolution refinement head on its tokenizer (zero-initialised, so it
+    draws exactly as before); the model itself if it has one or `width` is 0. (Decoder stage.)"""
+    tcfg = model.cfg.tokenizer
+    if tcfg.refine_channels or not width:
+        return model
+    return _grown(model, dataclasses.replace(tcfg, refine_channels=width), model.state_dict(), "tokenizer.refine.",
+                  clip_weights)
+
+
+def add_upscaler(model: SketchModel, factor: int, width: int, clip_weights=None) -> SketchModel:
+    """`model` with an untrained texture head (it only resizes until trained) that draws at
+    `factor` x the decoder's size unless asked for another; the model itself if it has one or
+    `width` is 0. (Upscale stage.)"""
+    tcfg = model.cfg.tokenizer
+    if tcfg.upscale_channels or not width:
+        return model
+    return _grown(model, dataclasses.replace(tcfg, upscale=factor, upscale_channels=width), model.state_dict(),
+                  "tokenizer.upscaler.", clip_weights)
+
+
+def add_renderer(model: SketchModel, factor: int, width: int, clip_weights=None, styled: bool = True) -> SketchModel:
+    """`model` with a stroke renderer: an untrained one (it only resizes until trained) in
+    place of any texture head, drawing at `factor` x the decoder's size unless asked for
+    another; with `styled`, a style-blind renderer (model v4) becomes style-aware with a zero
+    style table (it draws as before until trained). The model itself if there is nothing to
+    add or `width` is 0. (Render stage.)"""
+    tcfg = model.cfg.tokenizer
+    if not width or (tcfg.renderer_channels and (tcfg.renderer_styles or not styled)):
+        return model
+    if tcfg.renderer_channels:  # v4's renderer: keep it, add the style table
+        tok = dataclasses.replace(tcfg, renderer_styles=len(model.styles))
+        state = model.state_dict()
+    else:
+        factor = tcfg.upscale if tcfg.upscale_channels else factor
+        tok = dataclasses.replace(tcfg, upscale=factor, upscale_channels=0, renderer_channels=width,
+                                  renderer_styles=len(model.styles) if styled else 0)
+        state = {k: v for k, v in model.state_dict().items() if not k.startswith("tokenizer.upscaler.")}
+    return _grown(model, tok, state, "tokenizer.renderer.", clip_weights)
