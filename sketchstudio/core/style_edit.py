@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 
-import torch
-
 from .model import SketchModel
 from .styles import StyleError, canonical
 
@@ -68,12 +66,12 @@ def remove_style(model: SketchModel, name: str) -> SketchModel:
         slot = adapters.index(name)
         slots = [i for i in range(len(adapters)) if i != slot]
         for key in [key for key in state if key.endswith((".lora_a", ".lora_b"))]:
-            state[key] = state[key][slots] if slots else None
-        state = {key: v for key, v in state.items() if v is not None}
+            if slots:
+                state[key] = state[key][slots]
+            else:
+                del state[key]
         adapters = tuple(s for s in adapters if s != name)
     tcfg = dataclasses.replace(t, adapter_styles=adapters, adapter_rank=t.adapter_rank if adapters else 0)
-    styles = tuple(s for s in model.styles if s != name)
-    tok = model.cfg.tokenizer
-    tok = dataclasses.replace(tok, renderer_styles=len(styles)) if tok.renderer_styles else tok
-    cfg = dataclasses.replace(model.cfg, styles=styles, tokenizer=tok, transformer=tcfg)
-    return _rebuild(model, cfg, {key: v.clone() if torch.is_tensor(v) else v for key, v in state.items()})
+    # with_styles keeps a style-aware renderer's column count in step with the styles.
+    cfg = dataclasses.replace(model.cfg, transformer=tcfg).with_styles(tuple(s for s in model.styles if s != name))
+    return _rebuild(model, cfg, state)
