@@ -58,7 +58,7 @@ def run(model, repeats: int = 10, ar_tokens: int = 256, steps: int = 8, flush_de
         res["decoder_ms"] = _median_ms(lambda: model.tokenizer.decode(ids), repeats)
         res["output_size"] = model.output_size
         # The finished sketch: the decoder plus the renderer or texture head, if any.
-        res["render_ms"] = _median_ms(lambda: model.decode(ids, style=style), repeats)
+        res["render_ms"] = _median_ms(lambda: model.decode(ids, style=style, photo=photo), repeats)
 
         with FlopCounterMode(display=False) as fc:
             model.logits(masked, memory, w)

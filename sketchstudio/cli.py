@@ -38,7 +38,7 @@ def cmd_sketch(args) -> int:
     from tqdm import tqdm
 
     from .core.imaging import ImageLoadError, tensor_to_image
-    from .core.sampler import iter_steps
+    from .core.sampler import finished, iter_steps
     from .core.styles import StyleError, parse_style
     from .core.tokenizer import render_size
     from .data.datasets import unique_stems
@@ -87,7 +87,7 @@ def cmd_sketch(args) -> int:
         else:
             size = (args.size, args.size) if args.size else None
         with torch.inference_mode():  # last.tokens is an inference tensor; decoding must not track grads
-            sketch = tensor_to_image(model.decode(last.tokens, size, style=last.style)[0])
+            sketch = tensor_to_image(finished(model, last, size)[0])
         if args.crop == "none" and not args.size and sketch.size != prep.original_size:
             sketch = sketch.resize(prep.original_size, resample=3)  # bicubic, up to a very large photo's size
         meta = sketch_metadata(weights, model.styles, settings, args.crop, mid)
@@ -124,7 +124,8 @@ def cmd_train(args) -> int:
         stages=stages, config=args.config, steps=steps, resume=args.resume, init=args.init,
         clip_weights=args.clip_weights, checkpoint_every=args.checkpoint_every,
         preview_every=args.preview_every, stage_options=StageOptions(
-            batch=args.batch, lr=args.lr, keep_weight=args.keep_weight),
+            batch=args.batch, lr=args.lr, keep_weight=args.keep_weight, render_photo=args.render_photo,
+            **({} if args.render_sampled is None else {"render_sampled": args.render_sampled})),
     )
     sources = [Source(Path(p), args.style) for p in args.data]
     bar, bar_stage = None, None
@@ -230,6 +231,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--keep-weight", type=float, default=1.0,
                    help="finetune: distil the starting model's styles this data does not train "
                         "(0: off, about half the step time when the model has such styles)")
+    t.add_argument("--render-photo", action="store_true",
+                   help="render: give the stroke renderer the photo's edges (a renderer without them gets them)")
+    t.add_argument("--render-sampled", type=float,
+                   help="render: fraction of training crops drawn from tokens the transformer samples (default 0.5)")
     t.add_argument("--checkpoint-every", type=int, default=200)
     t.add_argument("--preview-every", type=int, default=200)
     t.add_argument("-q", "--quiet", action="store_true")

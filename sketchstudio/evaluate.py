@@ -18,7 +18,7 @@ from PIL import Image
 
 from .core.imaging import load_image
 from .core.metrics import fsim, fsim_features, scoot, ssim_uint8
-from .core.sampler import SamplerSettings, sample
+from .core.sampler import SamplerSettings, finished, sample
 from .core.styles import canonical
 from .core.tokenizer import render_size
 from .data.datasets import DataReport, load_fs2k
@@ -48,7 +48,7 @@ def generate(model, photo: Image.Image, style: str, settings: SamplerSettings) -
     res = sample(model, prep.tensor, w, settings.with_(preview="none"))
     # Drawn at the photo's size (= its drawing's): the renderer draws there directly (up to
     # tokenizer.RENDER_MAX); a model without one has its decode resized (bicubic).
-    out = model.decode(res.tokens, size=render_size(photo.size), style=res.style)[0, 0].mul(255).round().byte().numpy()
+    out = finished(model, res, render_size(photo.size))[0, 0].mul(255).round().byte().numpy()
     return out if out.shape[::-1] == photo.size else cv2.resize(out, photo.size, interpolation=cv2.INTER_CUBIC)
 
 

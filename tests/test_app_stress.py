@@ -19,7 +19,7 @@ from datagen import make_drawings
 from sketchstudio.app.studio.camera import FakeFrameSource
 from sketchstudio.app.studio.webcam_panel import NO_FRAMES
 from sketchstudio.app.wizard.pages import NAME
-from sketchstudio.core import SamplerSettings, sample
+from sketchstudio.core import SamplerSettings, finished, sample
 from sketchstudio.core.imaging import tensor_to_image
 from test_app_webcam import frames
 from wizard_helpers import click_next, start_run, to_check_page, user_dirs  # noqa: F401
@@ -31,7 +31,7 @@ def core_sketch(model, photo, style, settings) -> np.ndarray:
     """The sketch the core sampler makes for these inputs, as the CLI decodes it."""
     last = sample(model, photo.tensor(model.photo_size), torch.tensor(style), settings.with_(preview="none"))
     with torch.inference_mode():
-        return np.asarray(tensor_to_image(model.decode(last.tokens, style=last.style)[0]))
+        return np.asarray(tensor_to_image(finished(model, last)[0]))
 
 
 def assert_shows(window, result) -> None:

@@ -20,9 +20,10 @@ from conftest import make_tiny
 
 @pytest.fixture(scope="module")
 def renderer_model(tmp_path_factory):
-    """A tiny model with a style-aware renderer that draws something (perturbed weights)."""
+    """A tiny model with a style-aware renderer that sees the photo and draws something
+    (perturbed weights), so the window's export and the CLI must hand it the same photo."""
     torch.manual_seed(0)
-    model = add_renderer(make_tiny(0), 2, 4).eval()
+    model = add_renderer(make_tiny(0), 2, 4, photo=True).eval()
     with torch.no_grad():
         for p in model.tokenizer.renderer.parameters():
             p.add_(torch.randn_like(p) * 0.05)

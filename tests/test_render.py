@@ -144,3 +144,83 @@ def test_shipped_model_draws_what_its_tokens_say():
     pa, pb = model.decode(a, size, texture=False), model.decode(b, size, texture=False)
     assert (ra - rb).abs().mean() > 0.5 * (pa - pb).abs().mean() > 0.02
     assert rb.mean() < ra.mean() - 0.03  # charcoal is the darker style
+
+
+def photo_renderer_model():
+    """A tiny model whose style-aware renderer sees the photo, every weight perturbed so the
+    photo path draws something."""
+    torch.manual_seed(1)
+    model = add_renderer(tiny_model(), 2, 8, photo=True).eval()
+    with torch.no_grad():
+        for p in model.tokenizer.renderer.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+    return model
+
+
+def test_adding_the_photo_path_changes_nothing_until_trained(tmp_path):
+    styled = add_renderer(tiny_model(), 2, 8).eval()
+    with torch.no_grad():
+        for p in styled.tokenizer.renderer.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+    grown = add_renderer(styled, 2, 8, photo=True).eval()
+    assert grown.cfg.tokenizer.renderer_photo and not styled.tokenizer.renderer.sees_photo
+    assert add_renderer(grown, 2, 8, photo=True) is grown and add_renderer(grown, 2, 8) is grown
+    ids = torch.randint(0, grown.cfg.tokenizer.codebook_size, (2, grown.cfg.num_tokens))
+    w, photo = torch.eye(3)[:2], torch.rand(2, 3, 32, 32)
+    assert torch.equal(grown.decode(ids, (40, 30), style=w, photo=photo), styled.decode(ids, (40, 30), style=w))
+    save_model(grown, tmp_path / "p.safetensors")
+    back, _ = load_model(tmp_path / "p.safetensors")
+    assert back.tokenizer.renderer.sees_photo
+    assert torch.equal(back.decode(ids, style=w, photo=photo), grown.decode(ids, style=w, photo=photo))
+
+
+def test_photo_renderer_draws_the_photo_s_details_but_the_tokens_stay_in_charge():
+    from sketchstudio.core.renderer import photo_features
+
+    model = photo_renderer_model()
+    k, n = model.cfg.tokenizer.codebook_size, model.cfg.num_tokens
+    ids = torch.randint(0, k, (2, n), generator=torch.Generator().manual_seed(0))
+    gen = torch.Generator().manual_seed(2)
+    p1, p2 = torch.rand(1, 3, 32, 32, generator=gen), torch.rand(1, 3, 32, 32, generator=gen)
+    w = torch.eye(3)[:1]
+    a1, a2 = model.decode(ids[:1], style=w, photo=p1), model.decode(ids[:1], style=w, photo=p2)
+    assert (a1 - a2).abs().mean() > 1e-3  # the photo matters
+    assert not torch.equal(model.decode(ids[:1], style=w), a1)  # no photo: tokens alone
+    b1 = model.decode(ids[1:], style=w, photo=p1)
+    assert (a1 - b1).abs().mean() > 2 * (a1 - a2).abs().mean()  # other tokens, same photo: far apart
+    # Features, not pixels: a flat photo of any grey has none, and they are flipped with the photo.
+    flat = photo_features(torch.full((1, 3, 32, 32), 0.3), (64, 48))
+    assert flat.shape == (1, 2, 64, 48) and flat.abs().max() < 1e-6
+    f = photo_features(p1, (32, 32))
+    assert torch.allclose(photo_features(p1.flip(-1), (32, 32)), f.flip(-1), atol=1e-6)
+
+
+def test_the_sampler_hands_the_renderer_the_photo_it_sampled_for():
+    from sketchstudio.core.sampler import SamplerSettings, finished, iter_steps, sample
+
+    model = photo_renderer_model()
+    photo = torch.rand(1, 3, model.photo_size, model.photo_size, generator=torch.Generator().manual_seed(3))
+    res = sample(model, photo, torch.eye(3)[1], SamplerSettings(steps=3, preview="full"))
+    assert torch.equal(res.photo, photo)
+    drawn = finished(model, res)
+    assert torch.equal(res.preview, drawn)  # the last step's preview is the finished sketch
+    assert torch.equal(drawn, model.decode(res.tokens, style=res.style, photo=photo))
+    assert not torch.equal(drawn, model.decode(res.tokens, style=res.style))
+    # With a cached memory (the window's style changes) the photo travels in the memory.
+    memory = model.condition(photo)
+    last = list(iter_steps(model, None, torch.eye(3)[1], SamplerSettings(steps=3), memory=memory))[-1]
+    assert torch.equal(last.tokens, res.tokens) and torch.equal(finished(model, last), drawn)
+
+
+def test_render_stage_trains_the_photo_path(tmp_path):
+    fs2k, data = native_data(tmp_path)
+    base = add_renderer(tiny_model(data.styles), 2, 8)
+    save_model(base, tmp_path / "base.safetensors")
+    opts = PipelineOptions(stages=("render",), config="tiny", init=str(tmp_path / "base.safetensors"),
+                           steps={"render": 4}, checkpoint_every=2, preview_every=4,
+                           stage_options=StageOptions(batch=2, render_sampled=1.0, render_photo=True))
+    events = list(run_pipeline([Source(fs2k)], tmp_path / "a", opts))
+    assert [e.stage for e in events if e.kind == "done"] == ["data", "render"]
+    trained, _ = load_model(tmp_path / "a" / "render.safetensors")
+    r = trained.tokenizer.renderer
+    assert r.sees_photo and r.photo_head.weight.abs().sum() > 0 and r.photo_down.weight.abs().sum() > 0

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from sketchstudio.core import SamplerSettings, build_model, preset, sample
+from sketchstudio.core import SamplerSettings, build_model, finished, preset, sample
 from sketchstudio.core.imaging import tensor_to_image
 from sketchstudio.core.styles import parse_style
 
@@ -41,7 +41,7 @@ def draw(model, style: str):
     weights = torch.tensor(parse_style(style, model.styles))
     last = sample(model, photo, weights, SamplerSettings(steps=8, seed=0, preview="none"))
     with torch.inference_mode():
-        sketch = np.asarray(tensor_to_image(model.decode(last.tokens, style=last.style)[0]))
+        sketch = np.asarray(tensor_to_image(finished(model, last)[0]))
     return last.tokens[0].clone(), sketch
 
 

@@ -68,7 +68,7 @@ from sketchstudio.core.checkpoint import load_model, read_config, save_model
 from sketchstudio.core.config import FS2K_STYLES
 from sketchstudio.core.imaging import load_image
 from sketchstudio.core.metrics import scoot
-from sketchstudio.core.sampler import SamplerSettings, sample
+from sketchstudio.core.sampler import SamplerSettings, finished, sample
 from sketchstudio.data.datasets import Pair, load_fs2k, split_by_style, unique_stems
 from sketchstudio.paths import default_model_path
 from sketchstudio.train.pipeline import run_pipeline
@@ -183,7 +183,7 @@ def draw(model, photos: torch.Tensor, styles: list[int]) -> torch.Tensor:
         w = F.one_hot(torch.tensor(styles[i:i + DECODE_CHUNK]), len(model.styles)).float()  # (b, K)
         batch = photos[i:i + DECODE_CHUNK].float() / 255.0  # (b, 3, S, S)
         res = sample(model, batch, w, SamplerSettings(steps=8, seed=c, preview="none"))
-        out.append(model.decode(res.tokens, style=res.style))
+        out.append(finished(model, res))
     return torch.cat(out)
 
 

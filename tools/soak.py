@@ -31,7 +31,7 @@ import torch
 from PIL import Image, ImageOps
 
 from sketchstudio.core.imaging import save_png, tensor_to_image
-from sketchstudio.core.sampler import SamplerSettings, iter_steps
+from sketchstudio.core.sampler import SamplerSettings, finished, iter_steps
 from sketchstudio.data.prepare import prepare_photo
 from sketchstudio.model_files import load
 from sketchstudio.paths import default_model_path, resources_dir
@@ -113,7 +113,7 @@ def soak_cli(model, mid: str, photo: Path, n: int, steps: int, meter: Meter) -> 
             for last in iter_steps(model, prep.tensor, torch.tensor(weights), settings):
                 pass
             with torch.inference_mode():
-                sketch = tensor_to_image(model.decode(last.tokens, style=last.style)[0])
+                sketch = tensor_to_image(finished(model, last)[0])
             meta = {"style_weights": dict(zip(model.styles, weights)), "seed": settings.seed,
                     "steps": settings.steps, "model": mid}
             save_png(sketch, Path(out) / "soak.png", {SKETCH_META_KEY: json.dumps(meta, sort_keys=True)})

@@ -31,7 +31,7 @@ from sketchstudio.core.checkpoint import load_model
 from sketchstudio.core.config import FS2K_STYLES
 from sketchstudio.core.imaging import load_image
 from sketchstudio.core.metrics import scoot
-from sketchstudio.core.sampler import recommended_settings, sample
+from sketchstudio.core.sampler import finished, recommended_settings, sample
 from sketchstudio.core.styles import canonical
 from sketchstudio.core.tokenizer import render_size
 from sketchstudio.data.cache import TrainingData
@@ -93,7 +93,7 @@ def main(argv=None) -> dict:
             res = sample(model, prep_photo.tensor, w, settings.with_(seed=i))
             times.append(time.perf_counter() - t0)
             with torch.inference_mode():
-                out = model.decode(res.tokens, size=render_size(gt.shape[::-1]), style=res.style)
+                out = finished(model, res, render_size(gt.shape[::-1]))
             sk = out[0, 0].mul(255).round().byte().numpy()
             if sk.shape != gt.shape:
                 sk = cv2.resize(sk, gt.shape[::-1], interpolation=cv2.INTER_CUBIC)

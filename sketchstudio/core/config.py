@@ -75,6 +75,8 @@ class TokenizerConfig:
     # A style-aware renderer (model v5) takes the style weights: this many styles, which must
     # be the model's own number of styles (0: style-blind, as in v4).
     renderer_styles: int = 0
+    # A renderer that also sees the photo's edges (model v6, core/renderer.py).
+    renderer_photo: bool = False
 
     @property
     def grid(self) -> int:

@@ -39,21 +39,27 @@ class SketchModel(nn.Module):
         return self.cfg.tokenizer.output_size
 
     def condition(self, photo: torch.Tensor) -> Memory:
-        """photo (B, 3, S, S) in [0, 1] -> cross-attention memory for the transformer."""
+        """photo (B, 3, S, S) in [0, 1] -> cross-attention memory for the transformer; it keeps
+        the photo, for a renderer that sees it."""
+        given = photo
         if photo.shape[-1] != self.photo_size or photo.shape[-2] != self.photo_size:
             photo = F.interpolate(photo, size=(self.photo_size,) * 2, mode="bicubic", align_corners=False).clamp(0, 1)
-        return self.transformer.prepare_memory(self.encoder(photo))
+        memory = self.transformer.prepare_memory(self.encoder(photo))
+        memory.photo = given
+        return memory
 
     def logits(self, tokens, memory: Memory, style_weights, return_smooth: bool = False):
         return self.transformer(tokens, memory, style_weights, return_smooth=return_smooth)
 
     def decode(self, ids: torch.Tensor, size: tuple[int, int] | None = None, texture: bool = True,
-               style: torch.Tensor | None = None) -> torch.Tensor:
+               style: torch.Tensor | None = None, photo: torch.Tensor | None = None) -> torch.Tensor:
         """ids (B, N) -> the finished sketch (B, 1, H, W) in [0, 1]; (H, W) = size, by default
         output_size square. texture=False: without the renderer (or texture head), only resized
         (a cheap preview). style: the weights (K,) or (B, K) the tokens were sampled with; a
-        style-aware renderer draws that style's strokes (None: its style-blind strokes)."""
-        return self.tokenizer.render(ids, size, texture, style)
+        style-aware renderer draws that style's strokes (None: its style-blind strokes).
+        photo: the photo (B or 1, 3, h, w) in [0, 1] they were sampled for; a renderer that
+        sees the photo draws its details from it (None: from the tokens alone)."""
+        return self.tokenizer.render(ids, size, texture, style, photo)
 
 
 def build_model(cfg: ModelConfig, clip_weights=None) -> SketchModel:

@@ -16,7 +16,7 @@ size. The last conv starts at zero: a new renderer only resizes, like a new text
 
 It is trained at the drawings' own resolution on the drawings' own tokens *and* on tokens
 the transformer samples for their photos (train/render.py), so it learns to mend sampling
-errors. It never sees the photo: the tokens decide what is drawn.
+errors. The renderers of v4 and v5 never see the photo: the tokens decide what is drawn.
 
 Style (model v5): the v4 renderer drew one stroke texture for every style, so charcoal read
 as pencil a third of the time although its tokens said charcoal. A style-aware renderer
@@ -25,6 +25,16 @@ as pencil a third of the time although its tokens said charcoal. A style-aware r
 style: a mix of styles gets the same mix of modulations, so the style slider stays gradual,
 and an all-zero vector (or no style) is the style-blind renderer. The table starts at zero,
 so turning a v4 renderer style-aware changes nothing until it trains.
+
+Photo (model v6): sampled tokens are right in the large and wrong in the details the
+transformer cannot place from 16 x 16 tokens (eyes, mouth corners, glasses). A renderer with
+`photo=True` also sees the photo the tokens were sampled for, as features rather than pixels:
+the photo's luma minus its local mean at two scales (edges and small shapes; no shading, no
+colour), resized to the output. They enter twice, through convolutions that start at zero
+and have no bias: into the first U-Net level, where the network can weigh them against what
+the tokens draw around them, and into the full-size head behind a gate computed from the
+U-Net's features (what the tokens draw there), so paper the tokens leave blank can stay
+blank. Without a photo the features are zero and contribute nothing.
 """
 from __future__ import annotations
 
@@ -49,6 +59,26 @@ def paper_grain(h: int, w: int) -> torch.Tensor:
     return torch.rand(1, 1, h, w, generator=torch.Generator().manual_seed(0))
 
 
+PHOTO_FEATURES = 2  # channels of `photo_features`
+_PHOTO_BLURS = (5, 17)  # box-blur widths at 256 px, for the fine and the coarse band
+_PHOTO_GAINS = (4.0, 2.0)  # bring both bands to about the decode's range
+
+
+def photo_features(photo: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """photo (B, 3, h, w) in [0, 1] -> (B, PHOTO_FEATURES, *size): the luma minus its local mean
+    at a fine and a coarse scale (widths relative to the photo's size), resized to `size`."""
+    luma = (photo * photo.new_tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)).sum(1, keepdim=True)  # (B, 1, h, w)
+    bands = []
+    for width, gain in zip(_PHOTO_BLURS, _PHOTO_GAINS):
+        k = max(1, round(width * photo.shape[-1] / 256)) | 1  # odd
+        mean = F.avg_pool2d(F.pad(luma, (k // 2,) * 4, mode="replicate"), k, stride=1)
+        bands.append((luma - mean) * gain)
+    feats = torch.cat(bands, dim=1)  # (B, 2, h, w)
+    if tuple(feats.shape[-2:]) != tuple(size):
+        feats = F.interpolate(feats, size=size, mode="bilinear", align_corners=False)
+    return feats
+
+
 def _block(c_in: int, c_out: int) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1), nn.SiLU(),
                          nn.Conv2d(c_out, c_out, 3, padding=1), nn.SiLU())
@@ -67,7 +97,7 @@ class StrokeRenderer(nn.Module):
     HEAD = 16  # width of the full-resolution head
     LIFT = 8  # feature channels the U-Net hands the head
 
-    def __init__(self, channels: int, width: int, styles: int = 0):
+    def __init__(self, channels: int, width: int, styles: int = 0, photo: bool = False):
         super().__init__()
         w1, w2, w3 = width, 2 * width, 4 * width
         # Channels each FiLM site modulates: down1, down2, mid, up2, the head's hidden layer.
@@ -90,6 +120,19 @@ class StrokeRenderer(nn.Module):
         self.style_film = nn.Linear(styles, 2 * sum(self.film_sizes), bias=False) if styles else None
         if self.style_film is not None:
             nn.init.zeros_(self.style_film.weight)
+        # The photo's features: into the first level and, gated, into the head (zero at first).
+        self.photo_down = self.photo_head = self.photo_gate = None
+        if photo:
+            self.photo_down = nn.Conv2d(PHOTO_FEATURES, w1, 3, padding=1, bias=False)
+            self.photo_head = nn.Conv2d(PHOTO_FEATURES, self.HEAD, 3, padding=1, bias=False)
+            self.photo_gate = nn.Conv2d(self.LIFT, 1, 1)
+            for conv in (self.photo_down, self.photo_head, self.photo_gate):
+                nn.init.zeros_(conv.weight)
+            nn.init.zeros_(self.photo_gate.bias)
+
+    @property
+    def sees_photo(self) -> bool:
+        return self.photo_down is not None
 
     @property
     def styles(self) -> int:
@@ -117,25 +160,40 @@ class StrokeRenderer(nn.Module):
 
     resize = staticmethod(resize_sketch)
 
-    def draw(self, up: torch.Tensor, grain: torch.Tensor, style: torch.Tensor | None = None) -> torch.Tensor:
+    def draw(self, up: torch.Tensor, grain: torch.Tensor, style: torch.Tensor | None = None,
+             photo: torch.Tensor | None = None) -> torch.Tensor:
         """The renderer on an already resized decode (B, C, H, W) and its grain (B or 1, 1, H, W);
-        style: weights (B, K) or (K,) over the model's styles (ignored by a style-blind renderer)."""
+        style: weights (B, K) or (K,) over the model's styles (ignored by a style-blind renderer);
+        photo: `photo_features` at the same size (B, PHOTO_FEATURES, H, W), or None (ignored by
+        a renderer that does not see the photo)."""
         H, W = up.shape[-2:]
         f = self._films(style, up.shape[0])
         m = self.MULTIPLE
         x = up * 2 - 1  # (B, C, H, W)
         ph, pw = -H % m, -W % m
         xp = F.pad(x, (0, pw, 0, ph), mode="replicate") if ph or pw else x
-        h1 = self._film(self.down1(F.avg_pool2d(xp, 2)), f[0])  # (B, w1, H/2, W/2)
+        h1 = self.down1(F.avg_pool2d(xp, 2))  # (B, w1, H/2, W/2)
+        if photo is not None and self.sees_photo:
+            pp = F.pad(photo, (0, pw, 0, ph), mode="replicate") if ph or pw else photo
+            h1 = h1 + self.photo_down(F.avg_pool2d(pp, 2))
+        h1 = self._film(h1, f[0])
         h2 = self._film(self.down2(F.avg_pool2d(h1, 2)), f[1])  # (B, w2, H/4, W/4)
         h3 = self._film(self.mid(F.avg_pool2d(h2, 2)), f[2])  # (B, w3, H/8, W/8)
         u2 = self._film(self.up2(torch.cat([F.interpolate(h3, scale_factor=2.0, mode="bilinear"), h2], dim=1)), f[3])
         u1 = self.up1(torch.cat([F.interpolate(u2, scale_factor=2.0, mode="bilinear"), h1], dim=1))
         feat = F.interpolate(u1, scale_factor=2.0, mode="bilinear")[..., :H, :W]  # (B, LIFT, H, W)
         g = grain.expand(up.shape[0], -1, -1, -1) * 2 - 1
-        hidden = self._film(self.head[1](self.head[0](torch.cat([feat, x, g], dim=1))), f[4])  # (B, HEAD, H, W)
+        pre = self.head[0](torch.cat([feat, x, g], dim=1))  # (B, HEAD, H, W)
+        if photo is not None and self.sees_photo:
+            pre = pre + torch.sigmoid(self.photo_gate(feat)) * self.photo_head(photo)
+        hidden = self._film(self.head[1](pre), f[4])  # (B, HEAD, H, W)
         return up + self.head[2](hidden) / 2  # (B, C, H, W)
 
-    def forward(self, x: torch.Tensor, size: tuple[int, int], style: torch.Tensor | None = None) -> torch.Tensor:
-        """x (B, C, h, w) in [0, 1] -> (B, C, *size) in [0, 1] (unclamped)."""
-        return self.draw(self.resize(x, size), paper_grain(*size), style)
+    def forward(self, x: torch.Tensor, size: tuple[int, int], style: torch.Tensor | None = None,
+                photo: torch.Tensor | None = None) -> torch.Tensor:
+        """x (B, C, h, w) in [0, 1] -> (B, C, *size) in [0, 1] (unclamped). photo: the photo the
+        tokens were sampled for, (B or 1, 3, h', w') in [0, 1] at any size, or None."""
+        feats = None
+        if photo is not None and self.sees_photo:
+            feats = photo_features(photo, size).expand(x.shape[0], -1, -1, -1)
+        return self.draw(self.resize(x, size), paper_grain(*size), style, feats)

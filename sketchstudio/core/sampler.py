@@ -110,6 +110,7 @@ class StepResult:
     confidence: torch.Tensor  # (B, N) float in [0, 1]: probability of `predicted`
     preview: torch.Tensor | None  # (B, 1, g, g) for "cheap", (B, 1, H, W) for "full", in [0, 1]
     style: torch.Tensor | None = None  # (B, K): the style weights decoded with (model.decode(tokens, style=...))
+    photo: torch.Tensor | None = None  # (B, 3, h, w) in [0, 1]: the photo sampled for (model.decode(..., photo=...))
 
     @property
     def done(self) -> bool:
@@ -150,13 +151,20 @@ def _guided_logits(model: SketchModel, tokens, memory: Memory, style_w, s: Sampl
     return guided  # (B, N, K)
 
 
-def _preview(model: SketchModel, predicted: torch.Tensor, kind: str, final: bool = False, style=None):
+def finished(model: SketchModel, result: StepResult, size: tuple[int, int] | None = None,
+             texture: bool = True) -> torch.Tensor:
+    """The sketch (B, 1, H, W) in [0, 1] drawn from a step's tokens, with the style weights and
+    the photo they were sampled with (see SketchModel.decode for size and texture)."""
+    return model.decode(result.tokens, size, texture, style=result.style, photo=result.photo)
+
+
+def _preview(model: SketchModel, predicted: torch.Tensor, kind: str, final: bool = False, style=None, photo=None):
     if kind == "none":
         return None
     if kind == "full":
         # The last step is the finished sketch; earlier ones skip the renderer (at 512 px
         # it costs several VQ decodes) and are only resized to the same size.
-        return model.decode(predicted, texture=final, style=style)  # (B, 1, H, W)
+        return model.decode(predicted, texture=final, style=style, photo=photo)  # (B, 1, H, W)
     g = model.cfg.grid
     luma = model.tokenizer.code_luma()[predicted]  # (B, N)
     return luma.view(-1, 1, g, g)
@@ -234,8 +242,8 @@ def iter_steps(
             step=t, total=s.steps, tokens=tokens.clone(), mask=remask, newly_fixed=newly_fixed,
             predicted=predicted, confidence=confidence,
             preview=_preview(model, predicted, "full" if (t == s.steps - 1 and s.preview != "none") else s.preview,
-                             final=t == s.steps - 1, style=style_w),
-            style=style_w,
+                             final=t == s.steps - 1, style=style_w, photo=memory.photo),
+            style=style_w, photo=memory.photo,
         )
 
 

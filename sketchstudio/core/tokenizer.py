@@ -110,7 +110,7 @@ class SketchTokenizer(nn.Module):
         self.shuffle = nn.PixelShuffle(r)
         self.refine = refiner(cfg.channels, cfg.refine_channels) if cfg.refine_channels else None
         self.upscaler = Upscaler(cfg.channels, cfg.upscale_channels) if cfg.upscale_channels else None
-        self.renderer = (StrokeRenderer(cfg.channels, cfg.renderer_channels, cfg.renderer_styles)
+        self.renderer = (StrokeRenderer(cfg.channels, cfg.renderer_channels, cfg.renderer_styles, cfg.renderer_photo)
                          if cfg.renderer_channels else None)
         # Mean brightness of each code, for the sampler's cheap previews; filled lazily.
         self.register_buffer("_code_luma", torch.empty(0), persistent=False)
@@ -170,16 +170,17 @@ class SketchTokenizer(nn.Module):
 
     @torch.no_grad()
     def render(self, ids: torch.Tensor, size: tuple[int, int] | None = None, texture: bool = True,
-               style: torch.Tensor | None = None) -> torch.Tensor:
+               style: torch.Tensor | None = None, photo: torch.Tensor | None = None) -> torch.Tensor:
         """ids (B, g*g) -> the finished sketch (B, 1, *size) in [0, 1]; size (H, W) defaults to
         cfg.output_size square. Without a head (or with texture=False) the decode is resized
-        (bicubic). style: weights (B, K) or (K,) for a style-aware renderer (else ignored)."""
+        (bicubic). style: weights (B, K) or (K,) for a style-aware renderer (else ignored);
+        photo: (B or 1, 3, h, w) in [0, 1], for a renderer that sees it (else ignored)."""
         x = self.decode(ids)  # (B, 1, S, S)
         size = tuple(size) if size is not None else (self.cfg.output_size,) * 2
         if self.head is None or not texture:
             return Upscaler.resize(x, size).clamp(0, 1)
         if self.renderer is not None:
-            return self.renderer(x, size, style).clamp(0, 1)
+            return self.renderer(x, size, style, photo).clamp(0, 1)
         return self.head(x, size).clamp(0, 1)
 
     def decode_soft(self, probs: torch.Tensor) -> torch.Tensor:

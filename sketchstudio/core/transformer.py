@@ -130,10 +130,12 @@ class Memory:
 
     tokens: torch.Tensor  # (B, M, C)
     kv: list[torch.Tensor]  # per block (2, B, h, M, c)
+    photo: torch.Tensor | None = None  # (B, 3, h, w) in [0, 1]: the photo, for the renderer
 
     def repeat(self, n: int) -> "Memory":
         """The same photo n times along the batch (for guidance passes)."""
-        return Memory(self.tokens.repeat(n, 1, 1), [kv.repeat(1, n, 1, 1, 1) for kv in self.kv])
+        photo = None if self.photo is None else self.photo.repeat(n, 1, 1, 1)
+        return Memory(self.tokens.repeat(n, 1, 1), [kv.repeat(1, n, 1, 1, 1) for kv in self.kv], photo)
 
 
 class SmoothingHead(nn.Module):

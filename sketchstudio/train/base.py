@@ -57,6 +57,7 @@ class StageOptions:
     render_sampled: float = 0.5  # render stage: fraction of crops drawn from the transformer's sampled tokens
     render_style_guidance: float = 0.75  # render stage: how those tokens are sampled (as v3 recommends)
     render_styled: bool = True  # render stage: a style-aware renderer (a v4 renderer gets a style table)
+    render_photo: bool = False  # render stage: a renderer that sees the photo's edges (model v6)
     keep_weight: float = 1.0  # finetune: distil the starting model's styles this data does not train
     # finetune: train only the style-embedding rows of the styles in this data (the other
     # styles then draw exactly as before), at new_style_lr, without weight decay.

@@ -121,7 +121,8 @@ def stage_model(stage: str, model: SketchModel, data: TrainingData, so: StageOpt
     if stage == "upscale":
         model = add_upscaler(model, so.upscale, so.upscale_channels, clip_weights)
     if stage == "render":
-        model = add_renderer(model, so.upscale, so.renderer_channels, clip_weights, styled=so.render_styled)
+        model = add_renderer(model, so.upscale, so.renderer_channels, clip_weights, styled=so.render_styled,
+                             photo=so.render_photo)
     trained = stage_styles(stage, data)
     new = [s for s in trained if s not in model.styles]
     model = add_styles(model, trained, clip_weights)

@@ -9,6 +9,11 @@ settings, the pair's style), and the renderer learns to mend sampling errors tow
 drawing. The sampled ids are drawn once, when the stage starts, and kept in its training
 state, so a resumed run sees the same ones.
 
+A renderer that sees the photo (model v6) gets each crop's photo features too: the pair's
+photo at the encoder's input size, as the sampler hands it to the renderer, and flipped with
+the drawing. Own tokens already hold what the photo adds, so the photo path learns mostly
+from the sampled half: where the tokens are wrong and the photo shows the detail.
+
 Loss: L1 and the local-contrast term of the upscale stage (pixel-to-pixel variation per
 16 x 16 window at SCOOT's offsets), on random crops at the drawing's own resolution with
 `StrokeRenderer.MARGIN` pixels of context each side. No adversarial term: v3's PatchGAN
@@ -23,6 +28,7 @@ import torch.nn.functional as F
 
 from ..core.metrics import scoot
 from ..core.model import SketchModel
+from ..core.renderer import photo_features
 from ..core.sampler import SamplerSettings, sample
 from ..data.cache import TrainingData
 from .base import StageBase, StageOptions, image_grid, to_float, to_uint8, tokenize_pair
@@ -76,6 +82,7 @@ class RenderStage(StageBase):
         self.sampled: torch.Tensor | None = None  # (R, 1, S, S) fp16, decodes of sampled ids
         self.sampled_ids: torch.Tensor | None = None  # (R, N)
         self.settings = SamplerSettings(steps=8, style_guidance=opts.render_style_guidance, seed=opts.seed)
+        self.sees_photo = tok.renderer.sees_photo
         n = opts.preview_count
         if len(data.val_native):
             self.check = data.val_photo[:n], data.val_sketch[:n], data.val_style[:n], data.val_native[:n], \
@@ -100,6 +107,13 @@ class RenderStage(StageBase):
         if "sampled_ids" in tensors:
             self.sampled_ids, self.sampled = tensors["sampled_ids"].clone(), None
 
+    def _photo(self, photos: torch.Tensor) -> torch.Tensor:
+        """uint8 photos (n, 3, S, S) -> (n, 3, P, P) in [0, 1] at the encoder's input size: what
+        the sampler keeps and hands the renderer at run time."""
+        p = self.model.photo_size
+        x = to_float(photos)
+        return x if x.shape[-1] == p else F.interpolate(x, size=(p, p), mode="bicubic", align_corners=False).clamp(0, 1)
+
     def _sample(self, j: int, flip: bool, use_sampled: bool) -> tuple[torch.Tensor, torch.Tensor]:
         """One training crop: (renderer output (1, 1, c, c), the drawing's crop (1, 1, c, c))."""
         h, w = (int(v) for v in self.sizes[j])
@@ -112,7 +126,12 @@ class RenderStage(StageBase):
         if flip:
             drawing = drawing.flip(-1)
         style = F.one_hot(self.data.real_style[j:j + 1], len(self.model.styles)).float()  # (1, K)
-        return crop_render(self.model.tokenizer.renderer, base, drawing, self.crop, self.generator, style)
+        photo = None
+        if self.sees_photo:
+            i = self.data.real_photo[j:j + 1]
+            photo = photo_features(self._photo(self.data.photos[i]), (h, w))  # (1, P, h, w)
+            photo = photo.flip(-1) if flip else photo
+        return crop_render(self.model.tokenizer.renderer, base, drawing, self.crop, self.generator, style, photo)
 
     def train_step(self, step: int) -> dict[str, float]:
         self._set_lr(step)
@@ -146,8 +165,9 @@ class RenderStage(StageBase):
             h, w = (int(v) for v in sizes[i])
             drawing = to_float(native[i, :, :h, :w])  # (1, h, w)
             style = F.one_hot(styles[i:i + 1], len(m.styles)).float()  # (1, K)
-            a = m.decode(own[i:i + 1], (h, w), style=style)[0]
-            b = m.decode(samp[i:i + 1], (h, w), style=style)[0]
+            photo = self._photo(photos[i:i + 1])
+            a = m.decode(own[i:i + 1], (h, w), style=style, photo=photo)[0]
+            b = m.decode(samp[i:i + 1], (h, w), style=style, photo=photo)[0]
             own_scores.append(scoot(to_uint8(drawing), to_uint8(a)))
             samp_scores.append(scoot(to_uint8(drawing), to_uint8(b)))
             t, left = (h - c) // 2, (w - c) // 2

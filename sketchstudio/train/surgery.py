@@ -37,21 +37,26 @@ def add_upscaler(model: SketchModel, factor: int, width: int, clip_weights=None)
                   "tokenizer.upscaler.", clip_weights)
 
 
-def add_renderer(model: SketchModel, factor: int, width: int, clip_weights=None, styled: bool = True) -> SketchModel:
+def add_renderer(model: SketchModel, factor: int, width: int, clip_weights=None, styled: bool = True,
+                 photo: bool = False) -> SketchModel:
     """`model` with a stroke renderer: an untrained one (it only resizes until trained) in
     place of any texture head, drawing at `factor` x the decoder's size unless asked for
-    another; with `styled`, a style-blind renderer (model v4) becomes style-aware with a zero
-    style table (it draws as before until trained). The model itself if there is nothing to
-    add or `width` is 0. (Render stage.)"""
+    another. An existing renderer is kept and given what it lacks, at zero so it draws as
+    before until trained: with `styled`, a style table (a v4 renderer becomes style-aware);
+    with `photo`, the photo path (model v6). The model itself if there is nothing to add or
+    `width` is 0. (Render stage.)"""
     tcfg = model.cfg.tokenizer
-    if not width or (tcfg.renderer_channels and (tcfg.renderer_styles or not styled)):
+    if not width:
         return model
-    if tcfg.renderer_channels:  # v4's renderer: keep it, add the style table
-        tok = dataclasses.replace(tcfg, renderer_styles=len(model.styles))
+    if tcfg.renderer_channels:  # keep the renderer, add what it lacks
+        tok = dataclasses.replace(tcfg, renderer_styles=tcfg.renderer_styles or (len(model.styles) if styled else 0),
+                                  renderer_photo=tcfg.renderer_photo or photo)
+        if tok == tcfg:
+            return model
         state = model.state_dict()
     else:
         factor = tcfg.upscale if tcfg.upscale_channels else factor
         tok = dataclasses.replace(tcfg, upscale=factor, upscale_channels=0, renderer_channels=width,
-                                  renderer_styles=len(model.styles) if styled else 0)
+                                  renderer_styles=len(model.styles) if styled else 0, renderer_photo=photo)
         state = {k: v for k, v in model.state_dict().items() if not k.startswith("tokenizer.upscaler.")}
     return _grown(model, tok, state, "tokenizer.renderer.", clip_weights)

@@ -12,7 +12,7 @@ import torch
 
 from ...core.imaging import ImageLoadError, load_image, tensor_to_image
 from ...core.model import SketchModel
-from ...core.sampler import CancelToken, iter_steps
+from ...core.sampler import CancelToken, finished, iter_steps
 from .decode_job import MemoryCache, SketchResult, SketchSpec, condition
 from .export import draw_at, output_frame, save_sketch, sweep_sheet
 from .photo import Photo
@@ -48,7 +48,7 @@ def _decode(model: SketchModel, photo: Photo, spec: SketchSpec, cache: MemoryCac
     if last is None or not last.done:
         return None
     with torch.inference_mode():
-        return np.asarray(tensor_to_image(model.decode(last.tokens, style=last.style)[0])), last.tokens
+        return np.asarray(tensor_to_image(finished(model, last)[0])), last.tokens
 
 
 class BatchJob:

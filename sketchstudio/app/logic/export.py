@@ -48,7 +48,8 @@ def draw_at(model, result: SketchResult, longer: int) -> Image.Image:
     """The finished sketch of `result` drawn again from its tokens by the model's renderer at
     `longer` pixels on the longer side (seconds on a CPU at 2048 px: run it off the GUI thread)."""
     style = torch.tensor(result.spec.style, dtype=torch.float32)[None]  # (1, K)
-    out = model.decode(result.tokens, size=output_frame(result, longer), style=style)
+    photo = result.photo.tensor(model.photo_size)  # (1, 3, S, S): what the tokens were sampled for
+    out = model.decode(result.tokens, size=output_frame(result, longer), style=style, photo=photo)
     return tensor_to_image(out[0])
 
 

@@ -17,7 +17,7 @@ from PIL import Image
 
 from ...core.imaging import tensor_to_image
 from ...core.model import SketchModel
-from ...core.sampler import SamplerSettings, iter_steps
+from ...core.sampler import SamplerSettings, finished, iter_steps
 from ...data.cache import TrainingData
 
 COMPARE_SETTINGS = SamplerSettings(steps=4, seed=0, preview="none")
@@ -69,7 +69,7 @@ def compare_styles(model: SketchModel, photo: torch.Tensor, new_style: str, text
         last = None
         for last in iter_steps(model, None, w, COMPARE_SETTINGS, memory=memory):
             pass
-        sketch = model.decode(last.tokens, texture=texture, style=last.style)[0]  # (1, H, W)
+        sketch = finished(model, last, texture=texture)[0]  # (1, H, W)
         im = tensor_to_image(sketch).resize((size, size), Image.Resampling.LANCZOS)
         out.append(StyleSketch(label, style, np.asarray(im)))
     return tuple(out)

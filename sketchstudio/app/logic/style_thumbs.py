@@ -16,7 +16,7 @@ from PIL import Image
 
 from ...core.imaging import load_image, tensor_to_image
 from ...core.model import SketchModel
-from ...core.sampler import CancelToken, SamplerSettings, iter_steps
+from ...core.sampler import CancelToken, SamplerSettings, finished, iter_steps
 from ...paths import resources_dir
 from .decode_job import condition
 from .photo import Photo
@@ -73,7 +73,7 @@ class ThumbnailJob:
             if last is None or not last.done:
                 return None  # cancelled: the thumbnails made so far were yielded
             with torch.inference_mode():
-                sketch = model.decode(last.tokens, (2 * self.size,) * 2, texture=False, style=last.style)[0]  # (1, 2s, 2s)
+                sketch = finished(model, last, (2 * self.size,) * 2, texture=False)[0]  # (1, 2s, 2s)
             im = tensor_to_image(sketch).resize((self.size, self.size), Image.Resampling.LANCZOS)
             yield Thumbnail((self.model_id, key, style), style, np.asarray(im))
             done += 1
