@@ -10,7 +10,7 @@ from app_fixtures import SAMPLE, Recorder, settle, studio  # noqa: F401  (fixtur
 from sketchstudio.app.logic.decode_job import StepFrame
 from sketchstudio.app.logic.photo import Photo
 from sketchstudio.app.workers.thread import WorkerThread
-from sketchstudio.core import CancelToken, SamplerSettings, sample
+from sketchstudio.core import CancelToken, SamplerSettings, finished, sample
 from sketchstudio.core.imaging import tensor_to_image
 
 
@@ -44,7 +44,7 @@ def test_the_sketch_is_the_core_samplers_sketch(qtbot, studio, photo, tiny_model
     last = sample(tiny_model, photo.tensor(tiny_model.photo_size), torch.tensor([0.25, 0.0, 0.75]),
                   settings.with_(preview="none"))
     with torch.inference_mode():
-        expected = np.asarray(tensor_to_image(tiny_model.decode(last.tokens, style=last.style)[0]))
+        expected = np.asarray(tensor_to_image(finished(tiny_model, last)[0]))
     assert np.array_equal(done.args[0].sketch, expected)
 
 

@@ -36,7 +36,7 @@ def test_the_cli_asks_the_head_for_at_most_the_budget(tmp_path, monkeypatch):
     asked = []
     real_decode = SketchModel.decode
 
-    def spy(self, ids, size=None, texture=True, style=None):
+    def spy(self, ids, size=None, texture=True, style=None, photo=None):
         asked.append(size)
         return real_decode(self, ids, None, texture)  # drawn small here: only the size asked matters
 

@@ -223,9 +223,9 @@ def test_the_cli_draws_crop_none_sketches_at_the_photos_size_within_a_pixel_budg
     drawn = []
     real_decode = SketchModel.decode
 
-    def spy(self, ids, size=None, texture=True, style=None):
+    def spy(self, ids, size=None, texture=True, style=None, photo=None):
         drawn.append(size)
-        return real_decode(self, ids, size, texture, style)
+        return real_decode(self, ids, size, texture, style, photo)
 
     monkeypatch.setattr(SketchModel, "decode", spy)
     for budget, want in ((4096, (120, 300)), (100, (40, 100))):

@@ -9,7 +9,9 @@ resolution. For each held-out pair this scores, against the drawing itself:
   * for each --model M: the drawing's own tokens (what a perfect transformer would give)
     drawn by M's head (texture head or stroke renderer) at the drawing's size, the same
     tokens' 256 px decode only resized, and the tokens of a blank page drawn by M's head
-    (what the head draws with nothing to go on);
+    (what the head draws with nothing to go on). A renderer that sees the photo (v6) is
+    handed the pair's photo, as the sampler does, and also scored without it ("no photo"
+    rows), so what the photo adds and what the tokens add are both visible;
   * with --sample, for each --model T whose codebook M shares: the tokens T's transformer
     samples for the photo (T's recommended settings, the pair's style, seed = pair index,
     the photo squashed to a square as `sketchstudio eval` does) drawn by M's head. The
@@ -52,6 +54,11 @@ def back(a: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 def u8(t: torch.Tensor) -> np.ndarray:
     return t[0, 0].mul(255).round().byte().numpy()
+
+
+def sees_photo(model) -> bool:
+    r = model.tokenizer.renderer
+    return r is not None and r.sees_photo
 
 
 def same_codebook(a, b) -> bool:
@@ -104,20 +111,24 @@ def main(argv=None) -> int:
             "drawing via 512 px": back(cv2.resize(gt, (512, 512), interpolation=cv2.INTER_CUBIC), size),
         }
         photo = load_image(pair.photo)
-        sampled = {}
+        sampled, preps = {}, {}
         for name, (m, settings) in models.items():
             s = m.sketch_size
             x = torch.from_numpy(cv2.resize(gt, (s, s), interpolation=cv2.INTER_AREA)).float().div(255)[None, None]
             w = torch.zeros(1, len(m.styles))  # the drawing's style (a style-aware renderer draws it)
             w[0, m.styles.index(canonical(pair.style, m.styles))] = 1.0
+            prep = prepare_image(photo, m.photo_size, crop="none").tensor  # what the sampler sees
+            preps[name] = prep
             with torch.inference_mode():
                 ids = m.tokenizer.encode(x)
                 blank = m.tokenizer.encode(torch.ones_like(x))
-                cands[f"{name}: own tokens"] = u8(m.decode(ids, size=gt.shape, style=w))
+                cands[f"{name}: own tokens"] = u8(m.decode(ids, size=gt.shape, style=w, photo=prep))
                 cands[f"{name}: own tokens, decode resized"] = u8(m.decode(ids, size=gt.shape, texture=False))
-                cands[f"{name}: blank-page tokens"] = u8(m.decode(blank, size=gt.shape, style=w))
+                cands[f"{name}: blank-page tokens"] = u8(m.decode(blank, size=gt.shape, style=w, photo=prep))
+                if sees_photo(m):
+                    cands[f"{name}: own tokens, no photo"] = u8(m.decode(ids, size=gt.shape, style=w))
+                    cands[f"{name}: blank-page tokens, no photo"] = u8(m.decode(blank, size=gt.shape, style=w))
             if args.sample:
-                prep = prepare_image(photo, m.photo_size, crop="none").tensor
                 sampled[name] = sample(m, prep, w, settings.with_(seed=n, preview="none")).tokens
                 for k, v in token_stats(m, prep, w, ids, gen).items():
                     stats[name][k].append(v)
@@ -127,7 +138,11 @@ def main(argv=None) -> int:
                     with torch.inference_mode():
                         rw = torch.zeros(1, len(r.styles))
                         rw[0, r.styles.index(canonical(pair.style, r.styles))] = 1.0
-                        cands[f"{t_name} sampled -> {r_name}"] = u8(r.decode(ids, size=gt.shape, style=rw))
+                        cands[f"{t_name} sampled -> {r_name}"] = u8(r.decode(ids, size=gt.shape, style=rw,
+                                                                            photo=preps[r_name]))
+                        if sees_photo(r):
+                            cands[f"{t_name} sampled -> {r_name}, no photo"] = u8(
+                                r.decode(ids, size=gt.shape, style=rw))
         for name, pred in cands.items():
             v = scoot(gt, pred)
             scores[name][pair.style].append(v)
