@@ -1,0 +1,132 @@
+"""Webcam mode's throughput: finished sketches per second, a measured figure.
+
+    .venv/bin/python tools/bench_webcam.py [--model PATH | --tiny] [--seconds 20] [--fps 30]
+                     [--steps N] [--json]
+
+Opens the studio window offscreen and turns webcam mode on without a camera: a QTimer hands
+the studio a new frame `--fps` times a second, the way the webcam panel does
+(`webcam_panel.frame_photo`, then `Studio.submit_frame`). Each frame is a 640x480 picture of
+resources/sample_face.png moved by a few pixels, so every frame is new pixels: the worker
+finds the face and runs the encoder again for each, as it does for a real camera. Frames that
+arrive while a decode runs replace the waiting one (the newest wins).
+
+Reports the finished sketches per second over the run (the first sketch excluded: it
+includes the warm-up), the frames dropped, and the window's own rate meter (the figure the
+webcam tab shows). The sampler settings are the model's recommendation unless --steps says
+otherwise. A number measured, not asserted: it moves with the machine's load.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from sketchstudio.paths import resources_dir  # noqa: E402
+
+
+def frames(n: int, seed: int = 0) -> list[Image.Image]:
+    """n 640x480 frames of the sample face on a grey wall, each moved by a few pixels."""
+    face = Image.open(resources_dir() / "sample_face.png").convert("RGB").resize((300, 300))
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        im = Image.new("RGB", (640, 480), (120, 118, 112))
+        dx, dy = (int(v) for v in rng.integers(-6, 7, size=2))
+        im.paste(face, (170 + dx, 90 + dy))
+        out.append(im)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--model", help="model .safetensors (default: the shipped one)")
+    p.add_argument("--tiny", action="store_true", help="the tests' tiny model with random weights")
+    p.add_argument("--seconds", type=float, default=20.0)
+    p.add_argument("--fps", type=float, default=30.0)
+    p.add_argument("--steps", type=int, help="decoding steps (default: the model's recommendation)")
+    p.add_argument("--json", action="store_true")
+    args = p.parse_args(argv)
+
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from sketchstudio.app import messages
+    from sketchstudio.app.logic.photo import Photo
+    from sketchstudio.app.logic.settings import AppSettings
+    from sketchstudio.app.studio.main_window import MainWindow
+
+    torch.set_flush_denormal(True)  # as the app does
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    errors: list[str] = []
+    messages.show_error = lambda parent, title, text: errors.append(f"{title}: {text}")  # no modal boxes
+    pictures = frames(64)
+    with tempfile.TemporaryDirectory() as tmp:
+        model = args.model
+        if args.tiny:
+            from sketchstudio.core import build_model, preset
+            from sketchstudio.core.checkpoint import save_model
+
+            torch.manual_seed(0)
+            model = str(Path(tmp) / "tiny.safetensors")
+            save_model(build_model(preset("tiny")), model)
+        win = MainWindow(AppSettings(path=Path(tmp) / "settings.json"), find_cameras=False, grace_s=0.0)
+        win.show()
+        win.start(model)
+        s = win.studio
+        if s.model is None:
+            raise SystemExit(f"bench_webcam: no model loaded ({'; '.join(errors)})")
+        if args.steps:
+            s.set_settings(s.settings.with_(steps=args.steps))
+        finished: list[float] = []
+        s.sketch_ready.connect(lambda *_: finished.append(time.monotonic()))
+        sent = [0]
+
+        def send():
+            s.submit_frame(Photo.from_image(pictures[sent[0] % len(pictures)], detect=False))
+            sent[0] += 1
+
+        feeder = QTimer()
+        feeder.setInterval(max(1, round(1000 / args.fps)))
+        feeder.timeout.connect(send)
+        s.set_live(True)
+        feeder.start()
+        end = time.monotonic() + args.seconds
+        shown = []
+        while time.monotonic() < end:
+            app.processEvents()
+            time.sleep(0.001)
+            if finished and (not shown or time.monotonic() - shown[-1][0] >= 1.0):
+                shown.append((time.monotonic(), s.rate.rate()))
+        feeder.stop()
+        s.set_live(False)
+        dropped, settings, model_id = s.dropped_frames, s.settings, s.model_id
+        win.close()
+    timed = finished[1:]
+    rate = (len(timed) - 1) / (timed[-1] - timed[0]) if len(timed) >= 2 else 0.0
+    report = {"model": model_id, "seconds": args.seconds, "fps_offered": args.fps, "frames_sent": sent[0],
+              "frames_dropped": dropped, "sketches_finished": len(finished), "sketches_per_second": round(rate, 2),
+              "window_rate_last": round(shown[-1][1], 2) if shown else 0.0, "steps": settings.steps,
+              "style_guidance": settings.style_guidance, "torch_threads": torch.get_num_threads(),
+              "errors": errors}
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(f"webcam mode, {args.seconds:g} s at {args.fps:g} frames a second offered ({sent[0]} sent, "
+              f"{dropped} replaced while waiting), {settings.steps} steps, style guidance {settings.style_guidance:g}:")
+        print(f"  {rate:.2f} finished sketches per second ({len(finished)} finished; the window's meter "
+              f"showed {report['window_rate_last']:.2f} at the end)")
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
