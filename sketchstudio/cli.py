@@ -124,7 +124,8 @@ def cmd_train(args) -> int:
         stages=stages, config=args.config, steps=steps, resume=args.resume, init=args.init,
         clip_weights=args.clip_weights, checkpoint_every=args.checkpoint_every,
         preview_every=args.preview_every, stage_options=StageOptions(
-            batch=args.batch, lr=args.lr, keep_weight=args.keep_weight, render_photo=args.render_photo,
+            batch=args.batch, lr=args.lr, keep_weight=args.keep_weight,
+            **({} if args.render_photo is None else {"render_photo": args.render_photo}),
             **({} if args.render_sampled is None else {"render_sampled": args.render_sampled})),
     )
     sources = [Source(Path(p), args.style) for p in args.data]
@@ -231,10 +232,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--keep-weight", type=float, default=1.0,
                    help="finetune: distil the starting model's styles this data does not train "
                         "(0: off, about half the step time when the model has such styles)")
-    t.add_argument("--render-photo", action="store_true",
-                   help="render: give the stroke renderer the photo's edges (a renderer without them gets them)")
+    t.add_argument("--render-photo", action=argparse.BooleanOptionalAction,
+                   help="render: a stroke renderer that sees the photo's edges (default; a renderer "
+                        "without them gets them); --no-render-photo keeps the tokens alone")
     t.add_argument("--render-sampled", type=float,
-                   help="render: fraction of training crops drawn from tokens the transformer samples (default 0.5)")
+                   help="render: fraction of training crops drawn from tokens the transformer samples (default 0.75)")
     t.add_argument("--checkpoint-every", type=int, default=200)
     t.add_argument("--preview-every", type=int, default=200)
     t.add_argument("-q", "--quiet", action="store_true")

@@ -54,10 +54,10 @@ class StageOptions:
     upscale_lr: float = 1e-3  # upscale stage: the new head's learning rate (its discriminator's is decoder_lr)
     renderer_channels: int = 32  # render stage: base width of the stroke renderer it adds
     render_lr: float = 5e-4  # render stage
-    render_sampled: float = 0.5  # render stage: fraction of crops drawn from the transformer's sampled tokens
+    render_sampled: float = 0.75  # render stage: fraction of crops drawn from the transformer's sampled tokens (v6)
     render_style_guidance: float = 0.75  # render stage: how those tokens are sampled (as v3 recommends)
     render_styled: bool = True  # render stage: a style-aware renderer (a v4 renderer gets a style table)
-    render_photo: bool = False  # render stage: a renderer that sees the photo's edges (model v6)
+    render_photo: bool = True  # render stage: a renderer that sees the photo's edges (model v6; v5's gets them)
     keep_weight: float = 1.0  # finetune: distil the starting model's styles this data does not train
     # finetune: train only the style-embedding rows of the styles in this data (the other
     # styles then draw exactly as before), at new_style_lr, without weight decay.

@@ -3,8 +3,9 @@
 The renderer (core/renderer.py) turns a token decode into a drawing at the drawing's own
 resolution. Trained only on each drawing's own tokens it would learn to draw what a perfect
 transformer gives, and meet something else at run time: tokens the transformer samples,
-which are right in the large and wrong in many details. So half of every batch is rendered
-from tokens the finished transformer sampled for the drawing's photo (its recommended
+which are right in the large and wrong in many details. So part of every batch
+(`render_sampled`: v4 and v5 a half, v6 three quarters) is rendered from tokens the finished
+transformer sampled for the drawing's photo (its recommended
 settings, the pair's style), and the renderer learns to mend sampling errors towards the
 drawing. The sampled ids are drawn once, when the stage starts, and kept in its training
 state, so a resumed run sees the same ones.
