@@ -4,6 +4,7 @@ import pytest
 from PIL import Image
 
 from app_fixtures import SAMPLE, Recorder, boxes, make_window, settle, window  # noqa: F401  (fixtures)
+from sketchstudio.app.logic.live_policy import LIVE_STEPS
 from sketchstudio.app.qt_images import array_from_qimage
 from sketchstudio.app.studio.camera import CameraFrameSource, FakeFrameSource, camera_devices
 from sketchstudio.app.studio.webcam_panel import NO_CAMERA
@@ -45,13 +46,17 @@ def test_live_mode_sketches_the_newest_frames_one_at_a_time(qtbot, window):
     live = [e[1] for e in rec.events if e[0] == "sketch_ready" and e[1].photo.path is None]
     assert len(live) >= 4 and all(r.photo.size == (320, 240) for r in live)
     assert all(r.photo.face is not None for r in live)  # the worker found the face in each frame
+    # frames are decoded in at most LIVE_STEPS steps; the studio's own settings are untouched
+    steps = min(window.studio.settings.steps, LIVE_STEPS)
+    assert steps < window.studio.settings.steps and all(r.spec.settings.steps == steps for r in live)
+    assert all(r.spec.settings == window.studio.settings.with_(steps=steps) for r in live)
     # every frame was sketched, dropped for a newer one, or still waiting when live mode stopped
     live_started = sum(1 for e in rec.events if e[0] == "decode_started" and e[1].live)
     dropped = window.studio.dropped_frames
     assert sources[0].frames_seen - live_started - dropped in (0, 1)
     assert dropped > 0  # frames come every 5 ms, faster than sketches: stale ones are skipped
     assert "decode_cancelled" not in while_live  # a new frame never cancels the running sketch
-    assert "sketches/s" in window.webcam.rate.text()
+    assert "sketches/s" in window.webcam.rate.text() and f"{steps} steps each" in window.webcam.rate.text()
     assert window.studio.rate.rate() >= 0
     assert not window.studio.live and window.studio.photo.image is photo_before.image  # the photo is back
     assert window.decode_view.brush.isEnabled()

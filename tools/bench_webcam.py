@@ -13,7 +13,8 @@ arrive while a decode runs replace the waiting one (the newest wins).
 Reports the finished sketches per second over the run (the first sketch excluded: it
 includes the warm-up), the frames dropped, and the window's own rate meter (the figure the
 webcam tab shows). The sampler settings are the model's recommendation unless --steps says
-otherwise. A number measured, not asserted: it moves with the machine's load.
+otherwise, capped at the app's live step count (`--live-steps` changes the cap, for a
+baseline in the same run). A number measured, not asserted: it moves with the machine's load.
 """
 from __future__ import annotations
 
@@ -54,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seconds", type=float, default=20.0)
     p.add_argument("--fps", type=float, default=30.0)
     p.add_argument("--steps", type=int, help="decoding steps (default: the model's recommendation)")
+    p.add_argument("--live-steps", type=int, help="the cap on a webcam frame's steps (default: the app's, "
+                   "live_policy.LIVE_STEPS); a cap of the --steps value times the full decode")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
 
@@ -61,11 +64,14 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
     from sketchstudio.app import messages
+    from sketchstudio.app.logic import live_policy
     from sketchstudio.app.logic.photo import Photo
     from sketchstudio.app.logic.settings import AppSettings
     from sketchstudio.app.studio.main_window import MainWindow
 
     torch.set_flush_denormal(True)  # as the app does
+    if args.live_steps:
+        live_policy.LIVE_STEPS = args.live_steps
     app = QApplication.instance() or QApplication([sys.argv[0]])
     errors: list[str] = []
     messages.show_error = lambda parent, title, text: errors.append(f"{title}: {text}")  # no modal boxes
@@ -109,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
                 shown.append((time.monotonic(), s.rate.rate()))
         feeder.stop()
         s.set_live(False)
-        dropped, settings, model_id = s.dropped_frames, s.settings, s.model_id
+        dropped, settings, model_id = s.dropped_frames, s.live_spec().settings, s.model_id
         win.close()
     timed = finished[1:]
     rate = (len(timed) - 1) / (timed[-1] - timed[0]) if len(timed) >= 2 else 0.0

@@ -100,3 +100,14 @@ class RateMeter:
         now = self.clock()
         while self._times and now - self._times[0] > self.window_s:
             self._times.popleft()
+
+
+# Webcam frames are decoded in at most this many steps: on the held-out pairs 4 steps score
+# as 8 do (SCOOT 0.453 both, docs/BENCHMARKS.md "Self-guidance: scale x steps") at about half
+# the transformer's time per frame, and in webcam mode the rate is what the artist feels.
+LIVE_STEPS = 4
+
+
+def live_settings(settings):
+    """The sampler settings a webcam frame is decoded with: the studio's, in at most LIVE_STEPS steps."""
+    return settings.with_(steps=min(settings.steps, LIVE_STEPS))

@@ -198,7 +198,7 @@ class MainWindow(QMainWindow):
         s.decode_failed.connect(self._decode_failed)
         s.decode_cancelled.connect(lambda: self.statusBar().showMessage("Decoding stopped", 3000))
         s.busy_changed.connect(self._busy_changed)
-        s.rate_changed.connect(lambda r: self.webcam.set_rate(r, s.dropped_frames))
+        s.rate_changed.connect(lambda r: self.webcam.set_rate(r, s.dropped_frames, s.live_spec().settings.steps))
         self.style_controls.weights_changed.connect(s.set_style)
         self.sampler_controls.changed.connect(s.set_settings)
         self.sampler_controls.new_seed_requested.connect(lambda: s.new_seed())

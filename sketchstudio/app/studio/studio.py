@@ -15,7 +15,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from ...core.model import SketchModel
 from ...core.sampler import SamplerSettings
 from ..logic.decode_job import DecodeJob, DecodeRequest, Framed, MemoryCache, Redraw, SketchResult, SketchSpec, StepFrame
-from ..logic.live_policy import LivePolicy, RateMeter
+from ..logic.live_policy import LivePolicy, RateMeter, live_settings
 from ..logic.photo import Crop, Photo
 from ..workers.thread import WorkerThread
 
@@ -149,6 +149,10 @@ class Studio(QObject):
     def spec(self) -> SketchSpec:
         return SketchSpec(self.style, self.settings, self.redraws)
 
+    def live_spec(self) -> SketchSpec:
+        """What a webcam frame is sketched with: the style, the settings in at most LIVE_STEPS steps."""
+        return SketchSpec(self.style, live_settings(self.settings), ())
+
     # --- webcam ------------------------------------------------------------------------
     def set_live(self, live: bool) -> None:
         self.live = live
@@ -165,7 +169,7 @@ class Studio(QObject):
         if self.policy.pending is not None:
             self.dropped_frames += 1
         self.photo, self.redraws = photo, ()
-        req = DecodeRequest(photo, self.spec(), detect=True, live=True)
+        req = DecodeRequest(photo, self.live_spec(), detect=True, live=True)
         self.policy.submit(req, preempt=False, wait=False)
         self._pump()
 
@@ -177,7 +181,8 @@ class Studio(QObject):
     def request(self, init_tokens=None) -> None:
         if self.model is None or self.photo is None or not self.style:
             return
-        req = DecodeRequest(self.photo, self.spec(), init_tokens, detect=self.live or self._find_face,
+        req = DecodeRequest(self.photo, self.live_spec() if self.live else self.spec(), init_tokens,
+                            detect=self.live or self._find_face,
                             keep_crop=self._keep_crop and not self.live, live=self.live)
         if self.policy.submit(req, preempt=True):
             self.policy.running.cancel.cancel()

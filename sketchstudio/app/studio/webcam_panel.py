@@ -132,8 +132,9 @@ class WebcamPanel(QWidget):
         if self.view.photo is not None and self.view.photo.size == photo.size:
             self.view.set_photo(replace(self.view.photo, face=photo.face, crop=photo.crop))
 
-    def set_rate(self, per_second: float, dropped: int) -> None:
-        self.rate.setText(f"{per_second:.1f} sketches/s   ({dropped} stale frames dropped)")
+    def set_rate(self, per_second: float, dropped: int, steps: int | None = None) -> None:
+        each = f", {steps} steps each" if steps else ""
+        self.rate.setText(f"{per_second:.1f} sketches/s{each}   ({dropped} stale frames dropped)")
 
     def _mirror(self, on: bool) -> None:
         if self.source is not None:
