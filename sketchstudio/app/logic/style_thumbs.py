@@ -2,8 +2,10 @@
 
 `ThumbnailJob.run(cancel)` is a worker job (app/workers/thread.py): it conditions the photo
 once (the current photo, else the bundled sample face) and yields one `Thumbnail` per style,
-each one short sampler run (a few steps, the model's recommended guidance) decoded without
-the stroke renderer (invisible at this size, and most of a decode's time) and shrunk.
+each one short sampler run (a few steps, the model's recommended guidance) drawn by the
+stroke renderer at twice the thumbnail's size (a few milliseconds there; since v6 the renderer
+draws the eyes and mouth from the photo, so a thumbnail without it would not show the style as
+the sketch has it) and shrunk.
 """
 from __future__ import annotations
 
@@ -73,7 +75,7 @@ class ThumbnailJob:
             if last is None or not last.done:
                 return None  # cancelled: the thumbnails made so far were yielded
             with torch.inference_mode():
-                sketch = finished(model, last, (2 * self.size,) * 2, texture=False)[0]  # (1, 2s, 2s)
+                sketch = finished(model, last, (2 * self.size,) * 2)[0]  # (1, 2s, 2s)
             im = tensor_to_image(sketch).resize((self.size, self.size), Image.Resampling.LANCZOS)
             yield Thumbnail((self.model_id, key, style), style, np.asarray(im))
             done += 1
