@@ -117,14 +117,19 @@ def cmd_train(args) -> int:
     from .data.cache import Source
     from .train.pipeline import ALL_STAGES, PipelineOptions, run_pipeline
     from .train.base import StageOptions
+    from .train.device import resolve_device
 
+    try:
+        device = resolve_device(args.device)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
     stages = ALL_STAGES if args.stage == "all" else (args.stage,)
     steps = {s: args.max_steps for s in stages} if args.max_steps else None
     opts = PipelineOptions(
         stages=stages, config=args.config, steps=steps, resume=args.resume, init=args.init,
         clip_weights=args.clip_weights, checkpoint_every=args.checkpoint_every,
         preview_every=args.preview_every, stage_options=StageOptions(
-            batch=args.batch, lr=args.lr, keep_weight=args.keep_weight, render_photo=args.render_photo,
+            batch=args.batch, lr=args.lr, keep_weight=args.keep_weight, render_photo=args.render_photo, device=str(device),
             **({} if args.render_sampled is None else {"render_sampled": args.render_sampled})),
     )
     sources = [Source(Path(p), args.style) for p in args.data]
@@ -235,6 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="render: give the stroke renderer the photo's edges (a renderer without them gets them)")
     t.add_argument("--render-sampled", type=float,
                    help="render: fraction of training crops drawn from tokens the transformer samples (default 0.5)")
+    t.add_argument("--device", default="auto", help="auto (a CUDA GPU when PyTorch sees one, else the CPU), cpu, cuda")
     t.add_argument("--checkpoint-every", type=int, default=200)
     t.add_argument("--preview-every", type=int, default=200)
     t.add_argument("-q", "--quiet", action="store_true")

@@ -196,4 +196,4 @@ class StrokeRenderer(nn.Module):
         feats = None
         if photo is not None and self.sees_photo:
             feats = photo_features(photo, size).expand(x.shape[0], -1, -1, -1)
-        return self.draw(self.resize(x, size), paper_grain(*size), style, feats)
+        return self.draw(self.resize(x, size), paper_grain(*size).to(x.device), style, feats)
