@@ -136,8 +136,8 @@ class SketchTokenizer(nn.Module):
         """Training path: returns (reconstruction, vq loss, ids (B, g, g))."""
         z = self.encode_latent(sketch)
         # The nearest-code search in float32 even under CUDA training's bf16 autocast, whose
-        # distances cannot tell close codes apart (a no-op on the CPU).
-        with torch.autocast(z.device.type, enabled=False):
+        # distances cannot tell close codes apart.
+        with torch.autocast("cuda", enabled=False) if z.is_cuda else contextlib.nullcontext():
             z_q, vq_loss, (_, _, ids) = self.quantize(z.float())
         return self.decode_latent(z_q), vq_loss, ids.view(z.shape[0], *z.shape[2:])
 
