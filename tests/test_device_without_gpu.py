@@ -1,6 +1,10 @@
-"""Every training stage with its model, discriminator and batches on another device than the
-data: the meta device stands in for a GPU (tests/meta_device.py), so a tensor left on the CPU
-that meets one on the device fails here as it would on CUDA, without a GPU."""
+"""The CUDA path's two risks, checked without a GPU. Device moves: every training stage with its
+model, discriminator and batches on another device than the data; the meta device stands in
+for a GPU (tests/meta_device.py), so a tensor left on the CPU that meets one on the device fails
+here as it would on CUDA. Mixed precision: every stage's forward passes under bf16 autocast
+(the CPU's, whose op list differs from CUDA's: the closest check there is here)."""
+import math
+
 import pytest
 import torch
 
@@ -55,3 +59,19 @@ def test_a_batch_left_on_the_cpu_is_caught(data, on_meta, monkeypatch, name):
     with StandIns(), pytest.raises(RuntimeError, match="expected device"):
         stage = stage_on(name, data)
         stage.train_step(0)
+
+
+@pytest.mark.parametrize("name", STAGES)
+def test_a_stage_steps_under_bf16_autocast(data, monkeypatch, name):
+    monkeypatch.setattr(base.StageBase, "autocast", lambda self: torch.autocast("cpu", dtype=torch.bfloat16))
+    opts = StageOptions(batch=2, warmup=1, disc_start=0)
+    torch.manual_seed(0)
+    model = stage_model(name, SketchModel(preset("tiny").with_styles(data.styles)), data, opts)
+    stage = build_stage(name, model, align_styles(data, model.styles), opts, 4)
+    for step in range(2):
+        stage.model.train()
+        losses = stage.train_step(step)
+        assert losses and all(math.isfinite(v) for v in losses.values()), losses
+    assert {p.dtype for p in stage.model.parameters()} == {torch.float32}  # autocast leaves the weights alone
+    stage.model.eval()
+    stage.preview()
