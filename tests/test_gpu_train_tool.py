@@ -45,7 +45,9 @@ def test_the_whole_pipeline_from_a_pack_writes_the_model_in_parts(pack, tmp_path
     record = json.loads((parts / "gpu_train.json").read_text())
     assert record["device"] == "cpu" and record["model_stage"] == "render" and not record["stopped_by_budget"]
     assert set(record["stages"]) == {"tokenizer", "decoder", "pretrain", "finetune", "render"}
-    assert all(r["steps_done"] == r["total"] and r["s_per_step"] > 0 for r in record["stages"].values())
+    assert all(r["steps_done"] == r["total"] and r["s_per_step"] > 0 and r["setup_s"] >= 0
+               for r in record["stages"].values())
+    assert record["steps"] == {"tokenizer": 3, "decoder": 2, "pretrain": 3, "finetune": 2, "render": 2}
     files = sorted(parts.glob("model.safetensors.part*"))
     assert len(files) >= 3 and all(f.stat().st_size <= limit for f in files)
     joined = join_parts(parts / "model.safetensors.parts.json", tmp_path / "joined.safetensors")

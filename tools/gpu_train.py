@@ -7,11 +7,11 @@ on one GPU inside a wall-clock budget, from a training pack, with the model writ
 A lent GPU machine gives one command at most 10 minutes and sends back at most 8 files of at
 most 16 MiB (64 MiB together), so:
 
-  * the data is a pack (data/pack.py, ~50 MB for FS2K) expanded on the machine's cores;
+  * the data is a pack (data/pack.py, 19.8 MB for FS2K) expanded on the machine's cores;
   * GPU_STEPS, the step counts, are sized to finish inside 9 minutes (see GPU_SECONDS_PER_STEP);
   * --time-budget (default 510 s, counted from the start of this script) stops the run at a
-    step boundary with a checkpoint when the steps take longer than assumed; `--resume` with
-    the same arguments continues it (on a machine that still has the run folder), exit code 3;
+    step boundary with a checkpoint when the steps take longer than assumed (exit code 3);
+    the same command with `--resume` continues it on a machine that still has the run folder;
   * the last finished stage's model is written in float16 (as tools/ship_model.py ships it;
     `--fp32` keeps float32) and split into parts of at most --part-mb MB with a manifest of
     SHA-256s (core/parts.py; tools/join_parts.py joins them back): about 36 MB, 3 parts;
@@ -48,7 +48,7 @@ from sketchstudio.train.pipeline import ALL_STAGES, DEFAULT_STEPS, PipelineOptio
 # ~90 GFLOP: ~0.1 ms of the H200's bf16 rate), so the guess is a launch count, not a FLOP
 # count. NOT MEASURED: no GPU was available when this was written.
 GPU_SECONDS_PER_STEP = {"tokenizer": 0.038, "decoder": 0.045, "pretrain": 0.08, "finetune": 0.097, "render": 0.034}
-# ~390 s of steps at those rates; with start-up, data expansion (~30 s on 16 cores), each
+# ~390 s of steps at those rates; with start-up, data expansion (~10 s on one core here), each
 # stage's set-up (tokenizing every sketch; the render stage samples every training photo
 # once) and checkpoints, about 8 minutes. The default preset's full counts
 # (DEFAULT_STEPS["default"]) would take ~12 minutes of steps at the same rates.
@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     parts_dir = Path(args.parts) if args.parts else out / "parts"
     base = GPU_STEPS if args.config == "default" else DEFAULT_STEPS[args.config]
-    steps = {**base, **parse_steps(args.steps)}
+    steps = {s: n for s, n in {**base, **parse_steps(args.steps)}.items() if s in ALL_STAGES}
     opts = PipelineOptions(
         stages=ALL_STAGES, config=args.config, steps=steps, resume=args.resume,
         checkpoint_every=args.checkpoint_every, preview_every=args.preview_every,
@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
               "torch": torch.__version__, "config": args.config, "batch": args.batch, "steps": steps,
               "time_budget_s": args.time_budget, "stages": {}}
     stage_start: dict[str, float] = {}
-    last_print = 0.0
+    last_print = last_event = 0.0
     stopped = None
     print(f"gpu_train: {record['device']}, {args.config} preset, steps {steps}, budget {args.time_budget:.0f} s",
           flush=True)
@@ -123,11 +123,14 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"[data] {ev.message} ({now - START:.0f} s since start)", flush=True)
         elif ev.kind == "start":
             stage_start[ev.stage] = now
-            record["stages"][ev.stage] = {"start_step": ev.step, "total": ev.total}
+            # setup_s: building the stage's model and what it computes once (token ids)
+            record["stages"][ev.stage] = {"start_step": ev.step, "total": ev.total,
+                                          "setup_s": round(now - (last_event or START), 2)}
             print(f"[{ev.stage}] {ev.message} of {ev.total} ({now - START:.0f} s since start)", flush=True)
         elif ev.kind == "step":
             r = record["stages"][ev.stage]
-            r.setdefault("first_step_at_s", round(now - stage_start[ev.stage], 2))  # set-up + first step
+            # the first step, and what a stage does once before it (the render stage samples every photo)
+            r.setdefault("first_step_at_s", round(now - stage_start[ev.stage], 2))
             r["steps_done"] = ev.step
             if now - last_print > 30:
                 last_print = now
@@ -146,7 +149,8 @@ def main(argv: list[str] | None = None) -> int:
                 stopped = {"stage": ev.stage, "step": ev.step, "total": ev.total}
         elif ev.kind == "done" and ev.message == "already finished":
             record["stages"][ev.stage] = {"already_finished": True}
-        if not cancel.cancelled and time.monotonic() > deadline:
+        last_event = time.monotonic()
+        if not cancel.cancelled and last_event > deadline:
             cancel.cancel()  # the runner checkpoints at the next step boundary and stops
     record["stopped_by_budget"] = stopped
     finished = [s for s in ALL_STAGES if (out / f"{s}.safetensors").exists()]
