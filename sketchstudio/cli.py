@@ -117,14 +117,19 @@ def cmd_train(args) -> int:
     from .data.cache import Source
     from .train.pipeline import ALL_STAGES, PipelineOptions, run_pipeline
     from .train.base import StageOptions
+    from .train.device import resolve_device
 
+    try:
+        device = resolve_device(args.device)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
     stages = ALL_STAGES if args.stage == "all" else (args.stage,)
     steps = {s: args.max_steps for s in stages} if args.max_steps else None
     opts = PipelineOptions(
         stages=stages, config=args.config, steps=steps, resume=args.resume, init=args.init,
         clip_weights=args.clip_weights, checkpoint_every=args.checkpoint_every,
         preview_every=args.preview_every, stage_options=StageOptions(
-            batch=args.batch, lr=args.lr, keep_weight=args.keep_weight,
+            batch=args.batch, lr=args.lr, keep_weight=args.keep_weight, device=str(device),
             **({} if args.render_photo is None else {"render_photo": args.render_photo}),
             **({} if args.render_sampled is None else {"render_sampled": args.render_sampled})),
     )
@@ -163,6 +168,50 @@ def cmd_train(args) -> int:
         if bar is not None:
             bar.close()
     return 130 if cancel.cancelled else 0
+
+
+def webp_quality(text: str) -> int | str:
+    """--photo-quality / --drawing-quality: 1-100, or "lossless"."""
+    if text == "lossless":
+        return text
+    if not text.isdigit() or not 1 <= int(text) <= 100:
+        raise argparse.ArgumentTypeError(f"{text!r}: a quality 1-100, or lossless")
+    return int(text)
+
+
+def cmd_pack(args) -> int:
+    from tqdm import tqdm
+
+    from .core.config import preset
+    from .data.cache import Source, build_training_data
+    from .data.datasets import DataReport
+    from .data.pack import DRAWING_QUALITY, PHOTO_QUALITY, pack_training_data
+
+    def quality(given, default):  # None: not given; "lossless": PNG, which pack_training_data calls None
+        return default if given is None else (None if given == "lossless" else given)
+
+    report = DataReport()
+    bar = tqdm(desc="reading", unit="file", file=sys.stderr, disable=args.quiet)
+
+    def progress(i, n):
+        bar.total = n
+        bar.update(i - bar.n)
+
+    sources = [Source(Path(p), args.style) for p in args.data]
+    data, val = build_training_data(sources, preset(args.config).tokenizer.image_size, report, progress=progress,
+                                    native=True)
+    bar.close()
+    if len(data.real_style) + len(data.synth_style) == 0:
+        raise UserError(f"no usable training data in {', '.join(args.data)}")
+    try:
+        size = pack_training_data(data, val, args.out, report, quality(args.photo_quality, PHOTO_QUALITY),
+                                  quality(args.drawing_quality, DRAWING_QUALITY))
+    except OSError as exc:
+        raise UserError(f"{exc.filename or args.out}: {exc.strerror or exc}") from None
+    print(f"wrote {args.out}: {size / 1e6:.1f} MB; {len(data.real_style)} training pairs, {len(data.val_style)} held "
+          f"out, {len(data.photos)} photos, {len(data.synth_style)} synthetic sketches (made again when unpacked); "
+          f"{len(report)} files skipped", file=sys.stderr)
+    return 0
 
 
 def cmd_eval(args) -> int:
@@ -237,10 +286,22 @@ def build_parser() -> argparse.ArgumentParser:
                         "without them gets them); --no-render-photo keeps the tokens alone")
     t.add_argument("--render-sampled", type=float,
                    help="render: fraction of training crops drawn from tokens the transformer samples (default 0.75)")
+    t.add_argument("--device", default="auto", help="auto (a CUDA GPU when PyTorch sees one, else the CPU), cpu, cuda")
     t.add_argument("--checkpoint-every", type=int, default=200)
     t.add_argument("--preview-every", type=int, default=200)
     t.add_argument("-q", "--quiet", action="store_true")
     t.set_defaults(func=cmd_train)
+
+    k = sub.add_parser("pack", help="pack training data into one small file (a GPU machine's --data)")
+    k.add_argument("--data", nargs="+", required=True, metavar="PATH", help="the folders `train --data` takes")
+    k.add_argument("--out", required=True, help="the pack to write, e.g. fs2k-train.pack")
+    k.add_argument("--config", choices=("tiny", "default", "paper"), default="default",
+                   help="the preset whose training image size the pack holds")
+    k.add_argument("--style", help="style name for a 'my drawings' folder")
+    k.add_argument("--photo-quality", type=webp_quality, help="WebP quality 1-100, or lossless (PNG) (default 70)")
+    k.add_argument("--drawing-quality", type=webp_quality, help="WebP quality 1-100, or lossless (PNG) (default 80)")
+    k.add_argument("-q", "--quiet", action="store_true")
+    k.set_defaults(func=cmd_pack)
 
     e = sub.add_parser("eval", help="SCOOT and SSIM per style against drawn sketches, with baselines")
     e.add_argument("--data", required=True, help="folder with a pairs.csv like fs2k-train's")

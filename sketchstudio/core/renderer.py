@@ -216,5 +216,5 @@ class StrokeRenderer(nn.Module):
         up = self.resize(x, size)
         fast = up.device.type == "cpu" and not torch.is_grad_enabled() and fast_bf16()
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=fast):
-            drawn = self.draw(up, paper_grain(*size), style, feats)
+            drawn = self.draw(up, paper_grain(*size).to(x.device), style, feats)
         return drawn.float()

@@ -81,7 +81,7 @@ class Upscaler(nn.Module):
 
     def forward(self, x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
         """x (B, C, h, w) in [0, 1] -> (B, C, *size) in [0, 1] (unclamped)."""
-        return self.draw(self.resize(x, size), paper_grain(*size))
+        return self.draw(self.resize(x, size), paper_grain(*size).to(x.device))
 
 
 class SketchTokenizer(nn.Module):
@@ -135,7 +135,10 @@ class SketchTokenizer(nn.Module):
     def forward(self, sketch: torch.Tensor):
         """Training path: returns (reconstruction, vq loss, ids (B, g, g))."""
         z = self.encode_latent(sketch)
-        z_q, vq_loss, (_, _, ids) = self.quantize(z)
+        # The nearest-code search in float32 even under CUDA training's bf16 autocast, whose
+        # distances cannot tell close codes apart.
+        with torch.autocast("cuda", enabled=False) if z.is_cuda else contextlib.nullcontext():
+            z_q, vq_loss, (_, _, ids) = self.quantize(z.float())
         return self.decode_latent(z_q), vq_loss, ids.view(z.shape[0], *z.shape[2:])
 
     # --- ids ----------------------------------------------------------------------

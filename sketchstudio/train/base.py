@@ -28,6 +28,7 @@ import torch
 from ..core.checkpoint import save_model
 from ..core.model import SketchModel
 from ..data.cache import TrainingData
+from .device import autocast, module_device, resolve_device
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,9 @@ class StageOptions:
     # and adapter, its renderer column. Every other style then draws bit for bit as before.
     adapter_rank: int = 0
     adapter_lr: float = 2e-3
+    # Where the stage trains: "cpu", "cuda" or "auto" (train/device.py); batches are still
+    # drawn on the CPU, so the device changes no random draw.
+    device: str = "cpu"
 
 
 def lr_schedule(total: int, warmup: int):
@@ -87,13 +91,13 @@ def to_float(x: torch.Tensor) -> torch.Tensor:
 
 def to_uint8(t: torch.Tensor) -> np.ndarray:
     """A (1, H, W) grey image in [0, 1] -> (H, W) uint8 (what SCOOT reads)."""
-    return t[0].mul(255).round().byte().numpy()
+    return t[0].float().mul(255).round().byte().cpu().numpy()
 
 
 def image_grid(rows: list[list[torch.Tensor]]) -> np.ndarray:
     """Rows of (C, H, W) images in [0, 1] -> one uint8 RGB grid."""
     def rgb(t):
-        t = t.detach().float().clamp(0, 1)
+        t = t.detach().cpu().float().clamp(0, 1)
         return t.expand(3, -1, -1) if t.shape[0] == 1 else t
     img = torch.cat([torch.cat([rgb(t) for t in row], dim=2) for row in rows], dim=1)  # (3, H, W)
     return (img.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
@@ -101,23 +105,25 @@ def image_grid(rows: list[list[torch.Tensor]]) -> np.ndarray:
 
 @torch.no_grad()
 def tokenize_pair(tok, sketches: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """uint8 sketches (M, 1, S, S) -> token ids of them and of their mirror images, (M, N) each."""
+    """uint8 sketches (M, 1, S, S) -> token ids of them and of their mirror images, (M, N) each,
+    on the CPU (batches are drawn there) wherever the tokenizer is."""
     tok = tok.eval()
     if len(sketches) == 0:
         empty = torch.zeros(0, tok.cfg.grid ** 2, dtype=torch.long)
         return empty, empty
+    device = module_device(tok)
     ids, ids_flip = [], []
     for i in range(0, len(sketches), 64):
-        x = to_float(sketches[i:i + 64])
-        ids.append(tok.encode(x))
-        ids_flip.append(tok.encode(x.flip(-1)))
+        x = to_float(sketches[i:i + 64].to(device))
+        ids.append(tok.encode(x).cpu())
+        ids_flip.append(tok.encode(x.flip(-1)).cpu())
     return torch.cat(ids), torch.cat(ids_flip)
 
 
 @torch.no_grad()
 def round_trip(tok, check: torch.Tensor, n: int):
     """Check sketches through the tokenizer: (grid of 2 x n originals beside their decodes, x, ids, rec)."""
-    x = to_float(check)
+    x = to_float(check.to(module_device(tok)))
     ids = tok.encode(x)
     rec = tok.decode(ids)
     grid = image_grid([[x[i], rec[i], x[n + i] if n + i < len(x) else x[i], rec[n + i] if n + i < len(x) else rec[i]]
@@ -128,7 +134,10 @@ def round_trip(tok, check: torch.Tensor, n: int):
 class StageBase:
     """A stage for `runner.run_stage`: a model, its data, an AdamW optimizer over `params` (a
     list of parameters or of param groups; a group's `lr_scale` scales its learning rate), and
-    the generator every random draw of training comes from (seeded with `opts.seed`).
+    the generator every random draw of training comes from (seeded with `opts.seed`; a CPU
+    generator on any device). The model moves to `opts.device` before the optimizer exists;
+    a step moves the batch it drew there (`to_device`) and runs its forward pass in
+    `autocast()` (bf16 on CUDA, nothing on the CPU).
 
     A subclass sets `name` and gives `train_step(step) -> {loss name: value}` and
     `preview() -> (uint8 RGB grid, {metric: value})`; `stage_tensors` / `load_stage_tensors`
@@ -138,6 +147,8 @@ class StageBase:
     def __init__(self, model: SketchModel, data: TrainingData, opts: StageOptions, total: int, params,
                  lr: float | None = None, betas=(0.9, 0.99)):
         self.model, self.data, self.opts, self.total = model, data, opts, total
+        self.device = resolve_device(opts.device)
+        model.to(self.device)  # in place: `params` (already gathered) are still its parameters
         self.base_lr = opts.lr if lr is None else lr
         self.generator = torch.Generator().manual_seed(opts.seed)
         self.optimizer = torch.optim.AdamW(params, lr=self.base_lr, weight_decay=opts.weight_decay, betas=betas)
@@ -147,6 +158,13 @@ class StageBase:
         # The schedule is a pure function of the step, so resuming needs no scheduler state.
         for g in self.optimizer.param_groups:
             g["lr"] = self.base_lr * g.get("lr_scale", 1.0) * self._lr(step)
+
+    def to_device(self, x: torch.Tensor) -> torch.Tensor:
+        """A batch drawn on the CPU, where the model is (the same tensor on the CPU)."""
+        return x.to(self.device)
+
+    def autocast(self):
+        return autocast(self.device)
 
     def _pick(self, n: int) -> torch.Tensor:
         return torch.randint(0, n, (self.opts.batch,), generator=self.generator)

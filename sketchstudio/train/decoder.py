@@ -38,6 +38,7 @@ class DecoderStage(StageBase):
         groups = [{"params": gen_params}, {"params": list(self.disc.parameters()), "weight_decay": 0.0}]
         # Adam betas (0.5, 0.9) as in taming's VQ-GAN training.
         super().__init__(model, data, opts, total, groups, lr=opts.decoder_lr, betas=(0.5, 0.9))
+        self.disc.to(self.device)  # in place: the optimizer holds the same parameters
         # Real drawings are what users compare with: half of every batch, when there are any.
         self.real, self.synth = data.real_sketch, data.synth_sketch
         if len(self.real) + len(self.synth) == 0:
@@ -71,18 +72,19 @@ class DecoderStage(StageBase):
         self._set_lr(step)
         tok, o = self.model.tokenizer, self.opts
         self.disc.train()
-        x, ids = self._batch()  # (B, 1, S, S), (B, N)
-        with torch.no_grad():
-            z_q = tok.embed_ids(ids)
-            feat_real = tok.features(x)
-        rec = tok.decode_latent(z_q)
-        l1 = (rec - x).abs().mean()
-        feat = (tok.features(rec) - feat_real).abs().mean()
-        nll = l1 + o.feature_weight * feat
+        x, ids = (self.to_device(t) for t in self._batch())  # (B, 1, S, S), (B, N)
+        with self.autocast():
+            with torch.no_grad():
+                z_q = tok.embed_ids(ids)
+                feat_real = tok.features(x)
+            rec = tok.decode_latent(z_q)
+            l1 = (rec - x).abs().mean()
+            feat = (tok.features(rec) - feat_real).abs().mean()
+            nll = l1 + o.feature_weight * feat
+            gan_on = step >= o.disc_start
+            g_loss = generator_loss(self.disc, rec) if gan_on else None
         out = {"l1": l1.item(), "feature": feat.item()}
-        gan_on = step >= o.disc_start
         if gan_on:
-            g_loss = generator_loss(self.disc, rec)
             last = (tok.refine[-1] if tok.refine is not None else tok.decoder.conv_out).weight
             adaptive = adaptive_weight(nll, g_loss, last)
             loss = nll + o.disc_weight * adaptive * g_loss
@@ -91,7 +93,7 @@ class DecoderStage(StageBase):
             loss = nll
             out.update(g_loss=0.0, adaptive=0.0)  # same columns at every step (the losses CSV)
         # Then the discriminator: hinge loss on real sketches vs the (detached) reconstructions.
-        d_loss = generator_then_discriminator(self.optimizer, loss, self.disc, x, rec)
+        d_loss = generator_then_discriminator(self.optimizer, loss, self.disc, x, rec, self.autocast)
         out.update(d_loss=d_loss.item(), loss=loss.item())
         return out
 

@@ -61,13 +61,14 @@ class FinetuneStage(MaskedTokenStage):
         if len(self.kept):
             # The kept styles' own embedding rows stay as they were: distillation keeps their
             # look through the shared weights; a row is only ever trained by its own data.
-            kept_rows = torch.zeros(len(model.styles), 1)
+            kept_rows = torch.zeros(len(model.styles), 1, device=model.transformer.style_emb.device)
             kept_rows[self.kept] = 1.0
             model.transformer.style_emb.register_hook(lambda g: g * (1 - kept_rows))
         if self.adapter_only:
             # Adapter slots of styles this data does not train (an earlier added style) stay too.
             t = model.cfg.transformer
-            kept_slots = torch.tensor([float(model.styles.index(s) in self.kept.tolist()) for s in t.adapter_styles])
+            kept_slots = torch.tensor([float(model.styles.index(s) in self.kept.tolist()) for s in t.adapter_styles],
+                                      device=model.transformer.style_emb.device)
             for p in _lora_params(model):
                 p.register_hook(lambda g, k=kept_slots: g * (1 - k).view(-1, *([1] * (g.dim() - 1))))
 
@@ -86,7 +87,7 @@ class FinetuneStage(MaskedTokenStage):
         B = b.target.shape[0]
         if self.teacher is not None:
             old = self.kept[torch.randint(0, len(self.kept), (B,), generator=self.generator)]
-            old_style = F.one_hot(old, len(cfg.styles)).float()  # (B, K)
+            old_style = self.to_device(F.one_hot(old, len(cfg.styles)).float())  # (B, K)
             with torch.no_grad():
                 t = self.teacher.logits(b.inputs, self.teacher.condition(b.photo), old_style)  # (B, N, V)
             s_old = m.logits(b.inputs, b.memory, old_style)  # (B, N, V)
@@ -101,7 +102,7 @@ class FinetuneStage(MaskedTokenStage):
             probs = torch.where(b.mask[:p, :, None], probs, known)
             rec = m.tokenizer.decode_soft(probs)  # (p, 1, S, S)
             real = to_float(self.sketches[b.j[:p]])
-            real = torch.where(b.flip[:p].view(-1, 1, 1, 1), real.flip(-1), real)
+            real = self.to_device(torch.where(b.flip[:p].view(-1, 1, 1, 1), real.flip(-1), real))
             pix = (rec - real).abs().mean()
             tok = m.tokenizer
             feat = (tok.features(rec) - tok.features(real)).abs().mean()

@@ -3,6 +3,8 @@ PatchGAN discriminator, its hinge loss, the generator's loss and taming's adapti
 and the discriminator's part of a stage's training state."""
 from __future__ import annotations
 
+import contextlib
+
 import torch
 import torch.nn.functional as F
 
@@ -49,16 +51,18 @@ def load_disc_tensors(disc, tensors: dict[str, torch.Tensor]) -> None:
 
 
 def generator_then_discriminator(optimizer, loss: torch.Tensor, disc, real: torch.Tensor,
-                                 fake: torch.Tensor) -> torch.Tensor:
+                                 fake: torch.Tensor, forward=contextlib.nullcontext) -> torch.Tensor:
     """Two steps of one optimizer that holds the generator's and the discriminator's weights:
     the generator's on `loss` (the discriminator has no gradients from it, see
     `generator_loss`), then the discriminator's on its hinge loss (the generated images are
-    detached, so the generator has none). Returns the hinge loss."""
+    detached, so the generator has none). Returns the hinge loss. forward: the context for the
+    discriminator's forward pass (the stage's autocast)."""
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()  # discriminator grads are None here: only the generator moves
     optimizer.zero_grad(set_to_none=True)
-    d_loss = hinge_d_loss(disc, real, fake)
+    with forward():
+        d_loss = hinge_d_loss(disc, real, fake)
     d_loss.backward()
     optimizer.step()  # generator grads are None now: only the discriminator moves
     return d_loss

@@ -19,9 +19,9 @@ from .base import StageBase, StageOptions, image_grid, to_float, tokenize_pair
 @dataclass
 class MaskedBatch:
     """One training step's batch and the student's forward pass, for a subclass's extra losses."""
-    j: torch.Tensor  # (B,) indices into the stage's pairs
-    flip: torch.Tensor  # (B,) bool: mirrored
-    photo: torch.Tensor  # (B, 3, S, S) in [0, 1], mirrored where flip
+    j: torch.Tensor  # (B,) indices into the stage's pairs (on the CPU, like the data)
+    flip: torch.Tensor  # (B,) bool: mirrored (on the CPU)
+    photo: torch.Tensor  # (B, 3, S, S) in [0, 1], mirrored where flip; this and the rest on the model's device
     target: torch.Tensor  # (B, N) token ids
     mask: torch.Tensor  # (B, N) bool: masked tokens
     inputs: torch.Tensor  # (B, N) ids with the masked ones replaced by the mask id
@@ -94,14 +94,16 @@ class MaskedTokenStage(StageBase):
         style = F.one_hot(self.style[j], len(cfg.styles)).float()  # (B, K)
         drop = torch.rand(B, generator=self.generator) < o.style_dropout
         style = style.masked_fill(drop.view(-1, 1), 0.0)
+        photo, target, mask, inputs, style = (self.to_device(t) for t in (photo, target, mask, inputs, style))
 
-        memory = m.condition(photo)
-        logits, smooth = m.logits(inputs, memory, style, return_smooth=True)  # (B, N, K) each
-        ce = F.cross_entropy(logits[mask], target[mask], label_smoothing=o.label_smoothing)
-        smooth_ce = -(self.smooth_targets[target[mask]] * smooth[mask].log_softmax(-1)).sum(-1).mean()
-        loss = ce + smooth_ce
-        out = {"ce": ce.item(), "smooth_ce": smooth_ce.item()}
-        loss = self.extra_losses(loss, MaskedBatch(j, flip, photo, target, mask, inputs, memory, logits), out)
+        with self.autocast():
+            memory = m.condition(photo)
+            logits, smooth = m.logits(inputs, memory, style, return_smooth=True)  # (B, N, K) each
+            ce = F.cross_entropy(logits[mask], target[mask], label_smoothing=o.label_smoothing)
+            smooth_ce = -(self.smooth_targets[target[mask]] * smooth[mask].log_softmax(-1)).sum(-1).mean()
+            loss = ce + smooth_ce
+            out = {"ce": ce.item(), "smooth_ce": smooth_ce.item()}
+            loss = self.extra_losses(loss, MaskedBatch(j, flip, photo, target, mask, inputs, memory, logits), out)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_([p for g in self.optimizer.param_groups for p in g["params"]], 1.0)
@@ -113,13 +115,13 @@ class MaskedTokenStage(StageBase):
     def preview(self):
         m = self.model
         photos, sketches, styles = self.check
-        photo = to_float(photos)
+        photo = to_float(photos.to(self.device))
         rows, scores = [], []
         for i in range(len(photo)):
             w = F.one_hot(styles[i], len(m.styles)).float()
             res = sample(m, photo[i:i + 1], w, SamplerSettings(steps=8, seed=i, preview="none"))
             gen = m.tokenizer.decode(res.tokens)[0]  # at the training sketches' size
-            real = to_float(sketches[i])
+            real = to_float(sketches[i].to(self.device))
             scores.append(ssim(gen[None], real[None]).item())
             rows.append([photo[i], real, gen])
         return image_grid(rows), {"check_ssim": float(np.mean(scores))}

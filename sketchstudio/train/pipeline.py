@@ -21,6 +21,7 @@ from ..core.model import SketchModel
 from ..core.sampler import CancelToken
 from ..data.cache import Source, TrainingData, build_training_data
 from ..data.datasets import DataReport, write_split
+from ..data.pack import is_pack, load_pack
 from .runner import RunOptions, TrainEvent, run_stage
 from .base import StageBase, StageOptions
 from .decoder import DecoderStage
@@ -80,7 +81,13 @@ def prepare_data(sources: list[Source], out: Path, size: int, resume: bool,
     def progress(i, n):
         events.append(TrainEvent("data", "step", i, n))
 
-    data, val_pairs = build_training_data(sources, size, report, progress=progress, native=native)
+    packs = [s for s in sources if is_pack(s.path)]
+    if packs and len(sources) > 1:
+        raise ValueError(f"{packs[0].path}: a training pack is the only --data source of a run")
+    if packs:  # data/pack.py: a compact cache made by `sketchstudio pack`
+        data, val_pairs, report = load_pack(packs[0].path, size, native=native, progress=progress)
+    else:
+        data, val_pairs = build_training_data(sources, size, report, progress=progress, native=native)
     yield from events
     (out / "data_report.txt").write_text("".join(f"{line}\n" for line in report.lines()))
     if val_pairs:

@@ -33,6 +33,7 @@ from ..core.renderer import photo_features
 from ..core.sampler import SamplerSettings, sample
 from ..data.cache import TrainingData
 from .base import StageBase, StageOptions, image_grid, to_float, to_uint8, tokenize_pair
+from .device import module_device
 from .upscale import CROP, crop_render, decode_all, local_contrast, require_native
 
 
@@ -41,12 +42,13 @@ def sampled_ids(model: SketchModel, photos: torch.Tensor, styles: torch.Tensor, 
     """Token ids the model samples for uint8 photos (M, 3, S, S) in their styles (M,): (M, N).
     Row i is sampled with seed settings.seed + i // batch (rows of one batch share a generator)."""
     model = model.eval()
+    device = module_device(model)
     out = []
     for i in range(0, len(photos), batch):
         w = F.one_hot(styles[i:i + batch], len(model.styles)).float()  # (b, K)
         settings_i = settings.with_(seed=settings.seed + i // batch, preview="none")
-        res = sample(model, to_float(photos[i:i + batch]), w, settings_i)
-        out.append(res.tokens)
+        res = sample(model, to_float(photos[i:i + batch].to(device)), w, settings_i)
+        out.append(res.tokens.cpu())
     return torch.cat(out) if out else torch.zeros(0, model.cfg.num_tokens, dtype=torch.long)
 
 
@@ -70,7 +72,7 @@ class RenderStage(StageBase):
             film.weight.requires_grad_(True)
             keep = torch.zeros(1, len(model.styles))
             keep[0, kept] = 1.0
-            film.weight.register_hook(lambda g: g * (1 - keep))
+            film.weight.register_hook(lambda g: g * (1 - keep.to(g.device)))
             params = [{"params": [film.weight], "weight_decay": 0.0, "lr_scale": opts.adapter_lr / opts.render_lr}]
         else:
             params = list(tok.renderer.parameters())
@@ -123,14 +125,14 @@ class RenderStage(StageBase):
             base = base.flip(-1) if flip else base
         else:
             base = self.own[1 if flip else 0][j:j + 1].float()
-        drawing = to_float(self.native[j:j + 1, :, :h, :w])  # (1, 1, h, w)
+        drawing = to_float(self.to_device(self.native[j:j + 1, :, :h, :w]))  # (1, 1, h, w)
         if flip:
             drawing = drawing.flip(-1)
-        style = F.one_hot(self.data.real_style[j:j + 1], len(self.model.styles)).float()  # (1, K)
+        style = self.to_device(F.one_hot(self.data.real_style[j:j + 1], len(self.model.styles)).float())  # (1, K)
         photo = None
         if self.sees_photo:
             i = self.data.real_photo[j:j + 1]
-            photo = photo_features(self._photo(self.data.photos[i]), (h, w))  # (1, P, h, w)
+            photo = photo_features(self._photo(self.to_device(self.data.photos[i])), (h, w))  # (1, P, h, w)
             photo = photo.flip(-1) if flip else photo
         return crop_render(self.model.tokenizer.renderer, base, drawing, self.crop, self.generator, style, photo)
 
@@ -140,13 +142,14 @@ class RenderStage(StageBase):
         j = self._pick(len(self.native))
         flip = self._flip()
         use = torch.rand(self.opts.batch, generator=self.generator) < self.opts.render_sampled
-        pairs = [self._sample(int(a), bool(b), bool(s)) for a, b, s in zip(j, flip, use)]
-        rec = torch.cat([p[0] for p in pairs])  # (B, 1, c, c)
-        target = torch.cat([p[1] for p in pairs])  # (B, 1, c, c)
-        l1 = (rec - target).abs().mean()
-        # Contrast maps are small numbers (squared grey differences): scaled to weigh like L1.
-        tex = 10 * (local_contrast(rec) - local_contrast(target)).abs().mean()
-        loss = l1 + tex
+        with self.autocast():
+            pairs = [self._sample(int(a), bool(b), bool(s)) for a, b, s in zip(j, flip, use)]
+            rec = torch.cat([p[0] for p in pairs])  # (B, 1, c, c)
+            target = torch.cat([p[1] for p in pairs])  # (B, 1, c, c)
+            l1 = (rec - target).abs().mean()
+            # Contrast maps are small numbers (squared grey differences): scaled to weigh like L1.
+            tex = 10 * (local_contrast(rec) - local_contrast(target)).abs().mean()
+            loss = l1 + tex
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
@@ -158,15 +161,15 @@ class RenderStage(StageBase):
         tokens rendered) centre crops, and SCOOT of both renders."""
         m = self.model
         photos, low, styles, native, sizes = self.check
-        own = m.tokenizer.encode(to_float(low))  # (n, N)
-        samp = sampled_ids(m, photos, styles, self.settings)
+        own = m.tokenizer.encode(to_float(low.to(self.device)))  # (n, N)
+        samp = sampled_ids(m, photos, styles, self.settings).to(self.device)
         rows, own_scores, samp_scores = [], [], []
         c = int(min(192, sizes.min()))
         for i in range(len(low)):
             h, w = (int(v) for v in sizes[i])
-            drawing = to_float(native[i, :, :h, :w])  # (1, h, w)
-            style = F.one_hot(styles[i:i + 1], len(m.styles)).float()  # (1, K)
-            photo = self._photo(photos[i:i + 1])
+            drawing = to_float(native[i, :, :h, :w].to(self.device))  # (1, h, w)
+            style = F.one_hot(styles[i:i + 1], len(m.styles)).float().to(self.device)  # (1, K)
+            photo = self._photo(photos[i:i + 1].to(self.device))
             a = m.decode(own[i:i + 1], (h, w), style=style, photo=photo)[0]
             b = m.decode(samp[i:i + 1], (h, w), style=style, photo=photo)[0]
             own_scores.append(scoot(to_uint8(drawing), to_uint8(a)))

@@ -34,20 +34,21 @@ class TokenizerStage(StageBase):
         self._set_lr(step)
         tok = self.model.tokenizer
         x = to_float(self.sketches[self._pick(len(self.sketches))])  # (B, 1, S, S)
-        x = torch.where(self._flip().view(-1, 1, 1, 1), x.flip(-1), x)
-        rec, vq_loss, ids = tok(x)
-        l1 = (rec - x).abs().mean()
-        loss = l1 + vq_loss
+        x = self.to_device(torch.where(self._flip().view(-1, 1, 1, 1), x.flip(-1), x))
+        with self.autocast():
+            rec, vq_loss, ids = tok(x)
+            l1 = (rec - x).abs().mean()
+            loss = l1 + vq_loss
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
         tok.renormalize_codebook_()
-        self.usage += torch.bincount(ids.flatten(), minlength=len(self.usage))
+        self.usage += torch.bincount(ids.flatten(), minlength=len(self.usage)).cpu()
         restarted = 0
         if (step + 1) % self.restart_every == 0:
             with torch.no_grad():
                 z = tok.encode_latent(x).permute(0, 2, 3, 1).reshape(-1, tok.cfg.code_dim)
-            restarted = tok.restart_dead_codes(self.usage, z)
+            restarted = tok.restart_dead_codes(self.usage.to(self.device), z)
             self.usage.zero_()
         return {"loss": loss.item(), "l1": l1.item(), "vq": vq_loss.item(), "codes_restarted": float(restarted)}
 

@@ -28,6 +28,7 @@ from ..core.model import SketchModel
 from ..core.tokenizer import Upscaler, paper_grain
 from ..data.cache import TrainingData
 from .base import StageBase, StageOptions, image_grid, to_float, to_uint8, tokenize_pair
+from .device import module_device
 from .gan import (adaptive_weight, disc_tensors, generator_loss, generator_then_discriminator, load_disc_tensors,
                   new_discriminator)
 
@@ -50,9 +51,10 @@ def local_contrast(x: torch.Tensor, window: int = 16) -> torch.Tensor:
 @torch.no_grad()
 def decode_all(tok, ids: torch.Tensor) -> torch.Tensor:
     """Token ids (M, N) -> their 256 px decodes (M, 1, S, S) in fp16, 32 at a time (a frozen
-    decoder's output, computed once per stage)."""
+    decoder's output, computed once per stage), where the tokenizer is."""
     tok = tok.eval()
-    return torch.cat([tok.decode(ids[i:i + 32]).half() for i in range(0, len(ids), 32)])
+    device = module_device(tok)
+    return torch.cat([tok.decode(ids[i:i + 32].to(device)).half() for i in range(0, len(ids), 32)])
 
 
 def require_native(data: TrainingData, stage: str) -> None:
@@ -75,7 +77,7 @@ def crop_render(head, base: torch.Tensor, drawing: torch.Tensor, crop: int, gene
     t0, l0 = max(0, top - m), max(0, left - m)
     t1, l1 = min(h, top + c + m), min(w, left + c + m)
     resized = Upscaler.resize(base, (h, w))[..., t0:t1, l0:l1]  # (1, C, h', w')
-    grain = paper_grain(h, w)[..., t0:t1, l0:l1]
+    grain = paper_grain(h, w)[..., t0:t1, l0:l1].to(base.device)
     if photo is not None:
         drawn = head.draw(resized, grain, style, photo[..., t0:t1, l0:l1])
     else:
@@ -104,6 +106,7 @@ class UpscaleStage(StageBase):
         groups = [{"params": head, "lr_scale": opts.upscale_lr / opts.decoder_lr},
                   {"params": list(self.disc.parameters()), "weight_decay": 0.0}]
         super().__init__(model, data, opts, total, groups, lr=opts.decoder_lr, betas=(0.5, 0.9))
+        self.disc.to(self.device)  # in place: the optimizer holds the same parameters
         self.native, self.sizes = data.real_native, data.real_native_size  # (R, 1, Hm, Wm) uint8, (R, 2)
         self.crop = int(min(CROP, self.sizes.min()))
         # The decoder is frozen: decode every drawing's tokens (and its mirror image's) once.
@@ -127,7 +130,7 @@ class UpscaleStage(StageBase):
         """One drawing's training crop: (head output (1, 1, c, c), the drawing's crop (1, 1, c, c))."""
         h, w = (int(v) for v in self.sizes[j])
         base = self.base[1 if flip else 0][j:j + 1].float()  # (1, 1, S, S)
-        drawing = to_float(self.native[j:j + 1, :, :h, :w])  # (1, 1, h, w)
+        drawing = to_float(self.to_device(self.native[j:j + 1, :, :h, :w]))  # (1, 1, h, w)
         if flip:
             drawing = drawing.flip(-1)
         return crop_render(self.model.tokenizer.upscaler, base, drawing, self.crop, self.generator)
@@ -137,16 +140,17 @@ class UpscaleStage(StageBase):
         o = self.opts
         j = self._pick(len(self.native))
         flip = self._flip()
-        pairs = [self._sample(int(a), bool(b)) for a, b in zip(j, flip)]
-        rec = torch.cat([p[0] for p in pairs])  # (B, 1, c, c)
-        target = torch.cat([p[1] for p in pairs])  # (B, 1, c, c)
-        l1 = (rec - target).abs().mean()
-        # Contrast maps are small numbers (squared grey differences): scaled to weigh like L1.
-        tex = 10 * (local_contrast(rec) - local_contrast(target)).abs().mean()
-        nll = l1 + tex
+        with self.autocast():
+            pairs = [self._sample(int(a), bool(b)) for a, b in zip(j, flip)]
+            rec = torch.cat([p[0] for p in pairs])  # (B, 1, c, c)
+            target = torch.cat([p[1] for p in pairs])  # (B, 1, c, c)
+            l1 = (rec - target).abs().mean()
+            # Contrast maps are small numbers (squared grey differences): scaled to weigh like L1.
+            tex = 10 * (local_contrast(rec) - local_contrast(target)).abs().mean()
+            nll = l1 + tex
+            g_loss = generator_loss(self.disc, rec) if step >= o.disc_start else None
         out = {"l1": l1.item(), "contrast": tex.item()}
         if step >= o.disc_start:
-            g_loss = generator_loss(self.disc, rec)
             if (step - o.disc_start) % self.adaptive_every == 0:
                 self.adaptive = adaptive_weight(nll, g_loss, self.model.tokenizer.upscaler.head[-1].weight)
             loss = nll + o.disc_weight * self.adaptive * g_loss
@@ -154,7 +158,7 @@ class UpscaleStage(StageBase):
         else:
             loss = nll
             out.update(g_loss=0.0, adaptive=0.0)  # same columns at every step (the losses CSV)
-        d_loss = generator_then_discriminator(self.optimizer, loss, self.disc, target, rec)
+        d_loss = generator_then_discriminator(self.optimizer, loss, self.disc, target, rec, self.autocast)
         out.update(d_loss=d_loss.item(), loss=loss.item())
         return out
 
@@ -163,12 +167,12 @@ class UpscaleStage(StageBase):
         """Check drawings' own tokens rendered at their size: rows of (drawing, bicubic, head) crops."""
         tok = self.model.tokenizer
         low, native, sizes = self.check
-        base = tok.decode(tok.encode(to_float(low)))  # (n, 1, S, S)
+        base = tok.decode(tok.encode(to_float(low.to(self.device))))  # (n, 1, S, S)
         rows, head_scores, plain_scores = [], [], []
         c = int(min(192, sizes.min()))
         for i in range(len(base)):
             h, w = (int(v) for v in sizes[i])
-            drawing = to_float(native[i, :, :h, :w])  # (1, h, w)
+            drawing = to_float(native[i, :, :h, :w].to(self.device))  # (1, h, w)
             plain = Upscaler.resize(base[i:i + 1], (h, w)).clamp(0, 1)[0]
             head = tok.upscaler(base[i:i + 1], (h, w)).clamp(0, 1)[0]
             head_scores.append(scoot(to_uint8(drawing), to_uint8(head)))
