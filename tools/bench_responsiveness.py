@@ -17,11 +17,10 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # tools/: offscreen_window
 
 import torch  # noqa: E402
 
@@ -89,36 +88,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
 
-    from PySide6.QtWidgets import QApplication
+    from offscreen_window import studio_window
 
-    from sketchstudio.app import messages
-    from sketchstudio.app.studio.main_window import MainWindow
-    from sketchstudio.app.logic.settings import AppSettings
-
-    torch.set_flush_denormal(True)  # as the app does
-    app = QApplication.instance() or QApplication([sys.argv[0]])
-    errors = []
-    messages.show_error = lambda parent, title, text: errors.append(f"{title}: {text}")  # no modal boxes
-    with tempfile.TemporaryDirectory() as tmp:
-        model = args.model
-        if args.tiny:
-            from sketchstudio.core import build_model, preset
-            from sketchstudio.core.checkpoint import save_model
-
-            torch.manual_seed(0)
-            model = str(Path(tmp) / "tiny.safetensors")
-            save_model(build_model(preset("tiny")), model)
-        win = MainWindow(AppSettings(path=Path(tmp) / "settings.json"), find_cameras=False, grace_s=0.0)
-        win.show()
-        win.start(model)
-        if win.studio.model is None:
-            raise SystemExit(f"bench_responsiveness: no model loaded ({'; '.join(errors)})")
+    with studio_window("bench_responsiveness", args.model, args.tiny) as (app, win, errors):
         win.studio.set_settings(SamplerSettings(steps=args.steps))
         win.open_path(resources_dir() / "sample_face.png")
         wait_until(app, lambda: win.studio.result is not None and not win.studio.busy, 300)
         runs = [storm(app, win, args.seconds, args.per_second) for _ in range(args.repeats)]
         model_id = win.studio.model_id
-        win.close()
     report = {"model": model_id, "seconds": args.seconds,
               "per_second": args.per_second, "steps": args.steps, "torch_threads": torch.get_num_threads(),
               "runs": runs, "errors": errors}

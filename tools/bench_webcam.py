@@ -22,11 +22,10 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # tools/: offscreen_window
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -60,37 +59,26 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
 
-    from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication
-
-    from sketchstudio.app import messages
     from sketchstudio.app.logic import live_policy
+
+    cap = live_policy.LIVE_STEPS
+    try:
+        if args.live_steps:
+            live_policy.LIVE_STEPS = args.live_steps
+        return run(args)
+    finally:
+        live_policy.LIVE_STEPS = cap  # the app's cap again (the tool may run inside a test process)
+
+
+def run(args) -> int:
+    from PySide6.QtCore import QTimer
+
+    from offscreen_window import studio_window
     from sketchstudio.app.logic.photo import Photo
-    from sketchstudio.app.logic.settings import AppSettings
-    from sketchstudio.app.studio.main_window import MainWindow
 
-    torch.set_flush_denormal(True)  # as the app does
-    if args.live_steps:
-        live_policy.LIVE_STEPS = args.live_steps
-    app = QApplication.instance() or QApplication([sys.argv[0]])
-    errors: list[str] = []
-    messages.show_error = lambda parent, title, text: errors.append(f"{title}: {text}")  # no modal boxes
     pictures = frames(64)
-    with tempfile.TemporaryDirectory() as tmp:
-        model = args.model
-        if args.tiny:
-            from sketchstudio.core import build_model, preset
-            from sketchstudio.core.checkpoint import save_model
-
-            torch.manual_seed(0)
-            model = str(Path(tmp) / "tiny.safetensors")
-            save_model(build_model(preset("tiny")), model)
-        win = MainWindow(AppSettings(path=Path(tmp) / "settings.json"), find_cameras=False, grace_s=0.0)
-        win.show()
-        win.start(model)
+    with studio_window("bench_webcam", args.model, args.tiny) as (app, win, errors):
         s = win.studio
-        if s.model is None:
-            raise SystemExit(f"bench_webcam: no model loaded ({'; '.join(errors)})")
         if args.steps:
             s.set_settings(s.settings.with_(steps=args.steps))
         finished: list[float] = []
@@ -116,7 +104,6 @@ def main(argv: list[str] | None = None) -> int:
         feeder.stop()
         s.set_live(False)
         dropped, settings, model_id = s.dropped_frames, s.live_spec().settings, s.model_id
-        win.close()
     timed = finished[1:]
     rate = (len(timed) - 1) / (timed[-1] - timed[0]) if len(timed) >= 2 else 0.0
     report = {"model": model_id, "seconds": args.seconds, "fps_offered": args.fps, "frames_sent": sent[0],

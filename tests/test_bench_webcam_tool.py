@@ -1,0 +1,20 @@
+"""tools/bench_webcam.py (webcam mode's finished sketches per second) runs and reports; its rate
+is measured, not asserted (docs/BENCHMARKS.md)."""
+import importlib.util
+import json
+from pathlib import Path
+
+TOOL = Path(__file__).resolve().parent.parent / "tools" / "bench_webcam.py"
+
+
+def test_the_webcam_benchmark_feeds_frames_and_counts_sketches(qapp, capsys):
+    spec = importlib.util.spec_from_file_location("bench_webcam", TOOL)
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    assert tool.main(["--tiny", "--seconds", "2", "--fps", "20", "--steps", "6", "--live-steps", "3", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["frames_sent"] >= 10 and report["sketches_finished"] >= 1 and report["errors"] == []
+    assert report["steps"] == 3  # the live cap, not the studio's 6
+    assert report["frames_dropped"] <= report["frames_sent"]
+    frames = tool.frames(3)
+    assert all(f.size == (640, 480) for f in frames) and frames[0].tobytes() != frames[1].tobytes()
