@@ -1,4 +1,5 @@
-"""Screenshots of the real window for docs/screenshots/: idle, mid-decode, finished, webcam.
+"""Screenshots of the real window for docs/screenshots/: idle, mid-decode, finished, the styles
+strip filled in, webcam.
 
     Xvfb :99 -screen 0 1400x900x24 &
     DISPLAY=:99 .venv/bin/python tools/screenshots.py --model MODEL.safetensors
@@ -79,10 +80,15 @@ def main() -> int:
             shot("mid-decode")
 
     win.studio.step_ready.connect(grab_mid)
+    thumbs = set()  # the styles strip's samples of the opened photo, as they come
+    win.thumbnails.ready.connect(lambda style, _image: thumbs.add(style))
     win.open_path(resources_dir() / "sample_face.png")
     pump(120, lambda: win.studio.result is not None and not win.studio.busy)
     pump(0.5)
     shot("finished")
+    pump(180, lambda: len(thumbs) >= len(win.studio.model.styles))
+    pump(0.3)
+    shot("styles-panel")
     win.decode_view.set_overlay("confidence")
     win.decode_view.scrubber.setValue(args.steps // 3)
     pump(0.3)
