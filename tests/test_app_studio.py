@@ -145,3 +145,27 @@ def test_worker_reports_failures_in_one_line_and_keeps_running(qtbot):
         assert QThread.currentThread() is not t.thread
     finally:
         assert t.stop()
+
+
+def test_a_webcam_frame_hands_on_only_its_finished_sketch(tiny_model, photo):
+    """Webcam mode shows finished sketches only: a live job skips the steps' pixel previews and
+    yields one step frame, the finished sketch, equal to the last frame of the same decode."""
+    from sketchstudio.app.logic.decode_job import DecodeJob, DecodeRequest, MemoryCache, SketchResult, SketchSpec
+
+    spec = SketchSpec((0.0, 1.0, 0.0), SamplerSettings(steps=4, seed=5))
+
+    def run(live):
+        gen = DecodeJob(tiny_model, DecodeRequest(photo, spec, live=live), MemoryCache()).run(CancelToken())
+        frames = []
+        try:
+            while True:
+                frames.append(next(gen))
+        except StopIteration as stop:
+            return frames, stop.value
+
+    full, full_result = run(False)
+    live, live_result = run(True)
+    assert [f.step for f in full] == [0, 1, 2, 3] and [f.step for f in live] == [3]
+    assert isinstance(live_result, SketchResult) and live[0].done
+    assert np.array_equal(live[0].sketch, full[-1].sketch) and torch.equal(live[0].tokens, full[-1].tokens)
+    assert np.array_equal(live_result.sketch, full_result.sketch)

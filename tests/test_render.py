@@ -229,14 +229,14 @@ def test_render_stage_trains_the_photo_path(tmp_path):
 
 
 def test_bf16_drawing_is_switchable_and_stays_close_to_fp32(monkeypatch):
-    from sketchstudio.core import renderer as renderer_mod
+    from sketchstudio.core import precision, renderer as renderer_mod
 
     model = photo_renderer_model()
     ids = torch.randint(0, model.cfg.tokenizer.codebook_size, (1, model.cfg.num_tokens),
                         generator=torch.Generator().manual_seed(4))
     photo, w = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(5)), torch.eye(3)[:1]
     monkeypatch.setenv("SKETCHSTUDIO_BF16", "0")
-    assert not renderer_mod.fast_bf16()
+    assert not precision.fast_bf16()
     exact = model.decode(ids, (48, 40), style=w, photo=photo)
     with torch.no_grad():  # the same drawing computed by hand in fp32
         r = model.tokenizer.renderer
@@ -244,7 +244,7 @@ def test_bf16_drawing_is_switchable_and_stays_close_to_fp32(monkeypatch):
         by_hand = r.draw(r.resize(model.tokenizer.decode(ids), (48, 40)), renderer_mod.paper_grain(48, 40), w, feats)
     assert torch.equal(exact, by_hand.clamp(0, 1))
     monkeypatch.setenv("SKETCHSTUDIO_BF16", "1")
-    assert renderer_mod.fast_bf16()
+    assert precision.fast_bf16()
     fast = model.decode(ids, (48, 40), style=w, photo=photo)
     assert fast.dtype == torch.float32 and not torch.equal(fast, exact)  # it did run in bf16
     assert (fast - exact).abs().max() < 0.03  # a few grey levels at most

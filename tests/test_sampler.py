@@ -192,3 +192,28 @@ def golden_tokens():
 
 def test_fixed_seed_golden_slice():
     assert golden_tokens() == GOLDEN_TOKENS
+
+
+def test_the_transformer_infers_in_bf16_where_switched_on_and_trains_in_fp32(tiny_model, tiny_photo, monkeypatch):
+    """model.logits runs under bf16 autocast for inference only (core/precision.py): logits
+    come back as fp32 and close to fp32's; with gradients on (training) nothing changes."""
+    cfg = tiny_model.cfg
+    g = torch.Generator().manual_seed(2)
+    tokens = torch.randint(0, cfg.tokenizer.codebook_size, (2, cfg.num_tokens), generator=g)
+    tokens[:, ::3] = cfg.mask_id
+    w = torch.eye(len(cfg.styles))[:2]
+    with torch.no_grad():
+        memory = tiny_model.condition(tiny_photo).repeat(2)
+    monkeypatch.setenv("SKETCHSTUDIO_BF16", "0")
+    with torch.no_grad():
+        exact, exact_smooth = tiny_model.logits(tokens, memory, w, return_smooth=True)
+        assert torch.equal(exact, tiny_model.transformer(tokens, memory, w))
+    monkeypatch.setenv("SKETCHSTUDIO_BF16", "1")
+    with torch.no_grad():
+        fast, fast_smooth = tiny_model.logits(tokens, memory, w, return_smooth=True)
+    assert fast.dtype == fast_smooth.dtype == torch.float32
+    assert not torch.equal(fast, exact)  # it did run in bf16
+    scale = exact.abs().max()
+    assert (fast - exact).abs().max() < 0.05 * scale and (fast_smooth - exact_smooth).abs().max() < 0.05 * scale
+    trained = tiny_model.logits(tokens, memory, w)  # gradients on: the fp32 path, bit for bit
+    assert trained.requires_grad and torch.equal(trained.detach(), exact)

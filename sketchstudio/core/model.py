@@ -9,6 +9,7 @@ import torch.nn.functional as F
 
 from .config import ModelConfig
 from .encoder import PhotoEncoder
+from .precision import bf16_autocast, inference_bf16
 from .tokenizer import SketchTokenizer
 from .transformer import MaskedTokenTransformer, Memory
 
@@ -49,7 +50,13 @@ class SketchModel(nn.Module):
         return memory
 
     def logits(self, tokens, memory: Memory, style_weights, return_smooth: bool = False):
-        return self.transformer(tokens, memory, style_weights, return_smooth=return_smooth)
+        """The transformer's logits (B, N, K) in fp32 [, the smoothing head's]. Inference runs in
+        bf16 where the CPU has native bf16 arithmetic (core/precision.py); training never does."""
+        if not inference_bf16(tokens.device):
+            return self.transformer(tokens, memory, style_weights, return_smooth=return_smooth)
+        with bf16_autocast(tokens.device):
+            out = self.transformer(tokens, memory, style_weights, return_smooth=return_smooth)
+        return tuple(o.float() for o in out) if return_smooth else out.float()
 
     def decode(self, ids: torch.Tensor, size: tuple[int, int] | None = None, texture: bool = True,
                style: torch.Tensor | None = None, photo: torch.Tensor | None = None) -> torch.Tensor:

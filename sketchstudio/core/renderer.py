@@ -39,11 +39,12 @@ blank. Without a photo the features are zero and contribute nothing.
 from __future__ import annotations
 
 import functools
-import os
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from .precision import bf16_autocast
 
 
 def resize_sketch(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -78,20 +79,6 @@ def photo_features(photo: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     if tuple(feats.shape[-2:]) != tuple(size):
         feats = F.interpolate(feats, size=size, mode="bilinear", align_corners=False)
     return feats
-
-
-def fast_bf16() -> bool:
-    """Whether the finished sketch is drawn in bfloat16: on CPUs with native bf16 arithmetic
-    (AVX512-BF16), where it is about twice as fast at 512 px and moves no pixel by more than a
-    few grey levels (docs/BENCHMARKS.md). SKETCHSTUDIO_BF16=0 turns it off, =1 forces it."""
-    forced = os.environ.get("SKETCHSTUDIO_BF16")
-    if forced in ("0", "1"):
-        return forced == "1"
-    probe = getattr(torch.cpu, "_is_avx512_bf16_supported", None)
-    try:
-        return bool(probe()) if probe is not None else False
-    except RuntimeError:
-        return False
 
 
 def _block(c_in: int, c_out: int) -> nn.Sequential:
@@ -214,7 +201,6 @@ class StrokeRenderer(nn.Module):
         if photo is not None and self.sees_photo:
             feats = photo_features(photo, size).expand(x.shape[0], -1, -1, -1)
         up = self.resize(x, size)
-        fast = up.device.type == "cpu" and not torch.is_grad_enabled() and fast_bf16()
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=fast):
+        with bf16_autocast(up.device):
             drawn = self.draw(up, paper_grain(*size).to(x.device), style, feats)
         return drawn.float()

@@ -146,8 +146,10 @@ class DecodeJob:
         memory = self.cache.get(photo.cache_key, lambda: condition(model, photo))
         style = torch.tensor(req.spec.style, dtype=torch.float32)  # (K,)
         # Full previews: every step shows the decoded x0 estimate, and the last one is the
-        # sketch itself, decoded from the final tokens exactly as the CLI does.
-        settings = req.spec.settings.with_(preview="full")
+        # sketch itself, decoded from the final tokens exactly as the CLI does. Webcam mode
+        # shows finished sketches only (steps would flicker), so a live frame's steps are
+        # neither decoded to pixels nor handed on: only its last, the finished sketch.
+        settings = req.spec.settings.with_(preview="cheap" if req.live else "full")
         redraws = req.spec.redraws
         tokens, last = req.init_tokens, None
         if tokens is None or not redraws:
@@ -159,6 +161,8 @@ class DecodeJob:
             last = None
             for r in iter_steps(model, None, style, s, memory=memory, init_tokens=None if mask is None else tokens,
                                 redraw_mask=mask, cancel=cancel):
+                if req.live and not r.done:
+                    continue
                 last = step_frame(r)
                 yield last
             if last is None or not last.done:

@@ -228,7 +228,7 @@ class Studio(QObject):
     def _on_step(self, frame: StepFrame) -> None:
         if self._current() is None:
             return  # a cancelled decode's last steps
-        if frame.step == 0:
+        if frame.step == 0 or (self.frames and self.frames[-1].done):  # a new decode (a webcam frame's is one step)
             self.frames = []
         self.frames.append(frame)
         self.step_ready.emit(frame)
