@@ -27,25 +27,30 @@ def studio_window(tool: str, model: str | None, tiny: bool = False):
     from sketchstudio.app import messages
     from sketchstudio.app.logic.settings import AppSettings
     from sketchstudio.app.studio.main_window import MainWindow
+    from sketchstudio.app.workers.thread import release_gui_thread, reserve_gui_thread
 
     torch.set_flush_denormal(True)  # as the app does
-    app = QApplication.instance() or QApplication([sys.argv[0]])
-    errors: list[str] = []
-    messages.show_error = lambda parent, title, text: errors.append(f"{title}: {text}")  # no modal boxes
-    with tempfile.TemporaryDirectory() as tmp:
-        if tiny:
-            from sketchstudio.core import build_model, preset
-            from sketchstudio.core.checkpoint import save_model
+    reserve_gui_thread()  # as the app does: the GUI thread computes on one torch thread
+    try:
+        app = QApplication.instance() or QApplication([sys.argv[0]])
+        errors: list[str] = []
+        messages.show_error = lambda parent, title, text: errors.append(f"{title}: {text}")  # no modal boxes
+        with tempfile.TemporaryDirectory() as tmp:
+            if tiny:
+                from sketchstudio.core import build_model, preset
+                from sketchstudio.core.checkpoint import save_model
 
-            torch.manual_seed(0)
-            model = str(Path(tmp) / "tiny.safetensors")
-            save_model(build_model(preset("tiny")), model)
-        win = MainWindow(AppSettings(path=Path(tmp) / "settings.json"), find_cameras=False, grace_s=0.0)
-        win.show()
-        win.start(model)
-        if win.studio.model is None:
-            raise SystemExit(f"{tool}: no model loaded ({'; '.join(errors)})")
-        try:
-            yield app, win, errors
-        finally:
-            win.close()
+                torch.manual_seed(0)
+                model = str(Path(tmp) / "tiny.safetensors")
+                save_model(build_model(preset("tiny")), model)
+            win = MainWindow(AppSettings(path=Path(tmp) / "settings.json"), find_cameras=False, grace_s=0.0)
+            win.show()
+            win.start(model)
+            if win.studio.model is None:
+                raise SystemExit(f"{tool}: no model loaded ({'; '.join(errors)})")
+            try:
+                yield app, win, errors
+            finally:
+                win.close()
+    finally:
+        release_gui_thread()  # a test process gets its torch threads back

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QApplication
 
 from .logic.settings import AppSettings
 from .studio.main_window import MainWindow
+from .workers.thread import reserve_gui_thread
 
 
 _IMPORTED = time.monotonic()
@@ -30,6 +31,7 @@ def seconds_since_launch() -> float:
 def run_app(model_path: str | None = None, self_test: bool = False, quit_when_ready: bool = False) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("SketchStudio")
+    reserve_gui_thread()  # before any worker computes (workers/thread.py)
     settings = AppSettings() if self_test else AppSettings.load()  # the self-test leaves the user's alone
     window = MainWindow(settings, find_cameras=not self_test)
     window.interactive = window.persist = not self_test

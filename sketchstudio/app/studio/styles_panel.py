@@ -147,7 +147,7 @@ class ThumbnailMaker(QObject):
         self._cancel: CancelToken | None = None
         self._job_base: tuple | None = None  # (model id, photo key) of the running job
         self._failed_base: tuple | None = None  # a job failed for these: not tried again
-        self._thread = WorkerThread("sketchstudio-thumbnails", self)
+        self._thread = WorkerThread("sketchstudio-thumbnails", self, compute=False)
         self._thread.hook_up(yielded=self._got, finished=self._ended, failed=self._failed, cancelled=self._ended)
         self._soon = QTimer(self)
         self._soon.setSingleShot(True)

@@ -6,11 +6,21 @@ everything it yields becomes `yielded`; its return value becomes `finished`, or 
 when it returned nothing after its CancelToken was set; an exception becomes `failed` with a
 one-line message (the traceback goes to the log, never to the user). Each job ends with
 exactly one of finished / cancelled / failed, and signals arrive in the order they were sent.
+
+Torch threads. PyTorch's CPU kernels run on an OpenMP team, and GNU OpenMP keeps one team per
+thread that ever ran a parallel kernel. Once the teams together hold more threads than the
+machine has cores, every team stops spinning between kernels and sleeps instead, and each
+of the thousands of small kernels in a decode pays a wake-up: on 2 cores a webcam frame took
+600 ms in the window against 370 ms for the same decode alone (docs/BENCHMARKS.md). So the
+app (`reserve_gui_thread`, called once at start) gives the GUI thread one torch thread and
+the background workers (style thumbnails) one, and only the threads that compute what the
+user waits for (the sketch, a batch, a training run) the full team.
 """
 from __future__ import annotations
 
 import logging
 
+import torch
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from ...core.checkpoint import CheckpointError
@@ -18,6 +28,35 @@ from ...core.imaging import ImageLoadError
 from ...core.sampler import CancelToken
 
 log = logging.getLogger(__name__)
+
+_compute_threads: int | None = None  # set by reserve_gui_thread: the full team's size
+
+
+def reserve_gui_thread() -> int:
+    """Run on the GUI thread at start, before any worker computes: from now on its own torch
+    work (loading a model) runs on one thread, so it never holds an OpenMP team of its own.
+    Returns the team size the compute workers get (what torch would have used)."""
+    global _compute_threads
+    if _compute_threads is None:
+        _compute_threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    torch.ones(1 << 18).add_(1)  # a parallel kernel: this thread's torch takes its 1 thread now
+    return _compute_threads
+
+
+def release_gui_thread() -> None:
+    """Undo `reserve_gui_thread` (tools that open the window inside another process)."""
+    global _compute_threads
+    if _compute_threads is not None:
+        torch.set_num_threads(_compute_threads)
+        _compute_threads = None
+
+
+def worker_threads(compute: bool) -> int | None:
+    """The torch threads of a worker: None (torch's default) unless the GUI thread was reserved."""
+    if _compute_threads is None:
+        return None
+    return _compute_threads if compute else 1
 
 
 def user_message(exc: BaseException) -> str:
@@ -37,8 +76,16 @@ class JobWorker(QObject):
     failed = Signal(str)
     cancelled = Signal()
 
+    def __init__(self, threads: int | None = None):
+        super().__init__()
+        self.threads = threads  # torch threads for this worker's thread; None: leave as is
+        self._threads_set = False
+
     @Slot(object, object)
     def run_job(self, job, cancel: CancelToken) -> None:
+        if self.threads is not None and not self._threads_set:  # on the worker's own thread
+            torch.set_num_threads(self.threads)
+            self._threads_set = True
         try:
             gen = job.run(cancel)
             result = None
@@ -72,11 +119,13 @@ class WorkerThread(QObject):
     cancelled = Signal()
     _submit = Signal(object, object)
 
-    def __init__(self, name: str = "sketchstudio-worker", parent: QObject | None = None):
+    def __init__(self, name: str = "sketchstudio-worker", parent: QObject | None = None, compute: bool = True):
+        """compute: the work the user waits for (full torch team); False: background work (one
+        torch thread once the GUI thread is reserved, see the module docstring)."""
         super().__init__(parent)
         self.thread = QThread()
         self.thread.setObjectName(name)
-        self.worker = JobWorker()
+        self.worker = JobWorker(worker_threads(compute))
         self.worker.moveToThread(self.thread)
         self._submit.connect(self.worker.run_job)  # receiver on another thread: queued
         w = self.worker
