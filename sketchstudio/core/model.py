@@ -9,7 +9,7 @@ import torch.nn.functional as F
 
 from .config import ModelConfig
 from .encoder import PhotoEncoder
-from .precision import bf16_autocast, inference_bf16
+from .precision import inference_bf16
 from .tokenizer import SketchTokenizer
 from .transformer import MaskedTokenTransformer, Memory
 
@@ -54,7 +54,7 @@ class SketchModel(nn.Module):
         bf16 where the CPU has native bf16 arithmetic (core/precision.py); training never does."""
         if not inference_bf16(tokens.device):
             return self.transformer(tokens, memory, style_weights, return_smooth=return_smooth)
-        with bf16_autocast(tokens.device):
+        with torch.autocast("cpu", dtype=torch.bfloat16):
             out = self.transformer(tokens, memory, style_weights, return_smooth=return_smooth)
         return tuple(o.float() for o in out) if return_smooth else out.float()
 

@@ -226,9 +226,10 @@ class Studio(QObject):
             self._on_framed(event)
 
     def _on_step(self, frame: StepFrame) -> None:
-        if self._current() is None:
+        req = self._current()
+        if req is None:
             return  # a cancelled decode's last steps
-        if frame.step == 0 or (self.frames and self.frames[-1].done):  # a new decode (a webcam frame's is one step)
+        if frame.step == 0 or req.live:  # a new pass; a webcam frame hands on only its last step
             self.frames = []
         self.frames.append(frame)
         self.step_ready.emit(frame)

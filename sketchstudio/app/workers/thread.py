@@ -78,14 +78,13 @@ class JobWorker(QObject):
 
     def __init__(self, threads: int | None = None):
         super().__init__()
-        self.threads = threads  # torch threads for this worker's thread; None: leave as is
-        self._threads_set = False
+        self.threads = threads  # torch threads for this worker's thread, set at its first job; None: leave as is
 
     @Slot(object, object)
     def run_job(self, job, cancel: CancelToken) -> None:
-        if self.threads is not None and not self._threads_set:  # on the worker's own thread
+        if self.threads is not None:  # on the worker's own thread, once
             torch.set_num_threads(self.threads)
-            self._threads_set = True
+            self.threads = None
         try:
             gen = job.run(cancel)
             result = None
