@@ -131,7 +131,8 @@ def cmd_train(args) -> int:
         preview_every=args.preview_every, stage_options=StageOptions(
             batch=args.batch, lr=args.lr, keep_weight=args.keep_weight, device=str(device),
             **({} if args.render_photo is None else {"render_photo": args.render_photo}),
-            **({} if args.render_sampled is None else {"render_sampled": args.render_sampled})),
+            **({} if args.render_sampled is None else {"render_sampled": args.render_sampled}),
+            **({} if args.distill_guidance is None else {"distill_guidance": args.distill_guidance})),
     )
     sources = [Source(Path(p), args.style) for p in args.data]
     bar, bar_stage = None, None
@@ -265,8 +266,10 @@ def build_parser() -> argparse.ArgumentParser:
     b.set_defaults(func=cmd_bench)
 
     t = sub.add_parser("train", help="train the tokenizer, its adversarial decoder, pre-train, fine-tune, "
-                                     "the stroke renderer, or all five (upscale: v3's texture head)")
-    t.add_argument("stage", choices=("tokenizer", "decoder", "upscale", "pretrain", "finetune", "render", "all"))
+                                     "the stroke renderer, or all five (upscale: v3's texture head; distill: "
+                                     "style guidance distilled into one pass)")
+    t.add_argument("stage", choices=("tokenizer", "decoder", "upscale", "pretrain", "finetune", "distill", "render",
+                                     "all"))
     t.add_argument("--data", nargs="+", required=True, metavar="PATH",
                    help="FS2K folders (pairs.csv), 'my drawings' folders (photos/ + drawings/), photo folders")
     t.add_argument("--out", required=True, help="run folder: checkpoints, previews, losses")
@@ -286,6 +289,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "without them gets them); --no-render-photo keeps the tokens alone")
     t.add_argument("--render-sampled", type=float,
                    help="render: fraction of training crops drawn from tokens the transformer samples (default 0.75)")
+    t.add_argument("--distill-guidance", type=float,
+                   help="distill: the style guidance whose predictions the transformer learns to make in one "
+                        "pass (default 0.75; then sample the result without style guidance)")
     t.add_argument("--device", default="auto", help="auto (a CUDA GPU when PyTorch sees one, else the CPU), cpu, cuda")
     t.add_argument("--checkpoint-every", type=int, default=200)
     t.add_argument("--preview-every", type=int, default=200)
@@ -311,6 +317,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--save", help="also write the model's sketches to this folder")
     e.add_argument("--baselines-only", action="store_true", help="score only the baselines (no model)")
     e.add_argument("--no-fsim", action="store_true", help="skip FSIM (the slowest metric)")
+    e.add_argument("--seed", type=int, default=0,
+                   help="pair n is sampled with seed SEED + n (another SEED: another draw of the same pairs)")
     e.add_argument("--json", action="store_true")
     e.set_defaults(func=cmd_eval)
     return p

@@ -5,7 +5,9 @@
 `--from render` ships a model with the stroke renderer (v4: `train render --init
 runs/v4/finetune.safetensors`); `--from decoder` ships a model whose decoder was sharpened after fine-tuning
 (`sketchstudio train decoder --init runs/default/finetune.safetensors`); `--from upscale`
-one that got its texture head on top of a finished model (`train upscale --init MODEL`).
+one that got its texture head on top of a finished model (`train upscale --init MODEL`); `--from
+distill` one whose transformer learnt its style guidance (`train distill --init MODEL`; recommend
+style_guidance=0 then).
 A run started with --init carries the starting model's stage figures forward.
 
 Reads each stage's losses.csv for steps and wall time, stores them (and the data
@@ -70,7 +72,7 @@ def main() -> None:
         recommend["steps"] = int(recommend["steps"])
     torch.set_flush_denormal(True)
     run = Path(args.run)
-    model, _ = load_model(run / f"{args.stage}.safetensors")
+    model, stage_info = load_model(run / f"{args.stage}.safetensors")
     data_sources, stages = run_history(run)
     info = {
         "name": "sketchstudio-default",
@@ -80,6 +82,8 @@ def main() -> None:
         "licence_note": "FS2K (MIT, Fan et al. 2022); ORL faces courtesy of Olivetti Research Laboratory",
         **({"sampler": recommend} if recommend else {}),
     }
+    if "distilled_style_guidance" in stage_info:  # the distill stage: the guidance it learnt to predict
+        info["distilled_style_guidance"] = stage_info["distilled_style_guidance"]
     save_model(model, args.out, info=info, half=True)
     shipped, _ = load_model(args.out)
     data = TrainingData.load(run / "data.safetensors")

@@ -42,12 +42,16 @@ class SketchModel(nn.Module):
     def condition(self, photo: torch.Tensor) -> Memory:
         """photo (B, 3, S, S) in [0, 1] -> cross-attention memory for the transformer; it keeps
         the photo, for a renderer that sees it."""
-        given = photo
+        memory = self.transformer.prepare_memory(self.photo_tokens(photo))
+        memory.photo = photo
+        return memory
+
+    def photo_tokens(self, photo: torch.Tensor) -> torch.Tensor:
+        """photo (B, 3, h, w) in [0, 1] -> the encoder's patch tokens (B, M, encoder width), the
+        photo resized to the encoder's input size first."""
         if photo.shape[-1] != self.photo_size or photo.shape[-2] != self.photo_size:
             photo = F.interpolate(photo, size=(self.photo_size,) * 2, mode="bicubic", align_corners=False).clamp(0, 1)
-        memory = self.transformer.prepare_memory(self.encoder(photo))
-        memory.photo = given
-        return memory
+        return self.encoder(photo)
 
     def logits(self, tokens, memory: Memory, style_weights, return_smooth: bool = False):
         """The transformer's logits (B, N, K) in fp32 [, the smoothing head's]. Inference runs in

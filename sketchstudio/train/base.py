@@ -13,6 +13,8 @@ their names to them):
   finetune   stage 2 (train/finetune.py): real pairs with their styles, plus pixel and feature
              losses on a differentiable (soft-codebook) decode, style dropout, and the
              self-guidance smoothing head;
+  distill    stage 2b (train/distill.py), optional: the transformer learns in one pass what
+             its starting model predicts with style guidance (half the passes a decode needs);
   render     stage 3 (train/render.py): the stroke renderer, on the drawings' own
              tokens and on tokens the finished transformer samples.
 """
@@ -59,6 +61,8 @@ class StageOptions:
     render_style_guidance: float = 0.75  # render stage: how those tokens are sampled (as v3 recommends)
     render_styled: bool = True  # render stage: a style-aware renderer (a v4 renderer gets a style table)
     render_photo: bool = True  # render stage: a renderer that sees the photo's edges (model v6; v5's gets them)
+    distill_guidance: float = 0.75  # distill stage: the style guidance whose predictions the transformer learns
+    distill_mix: float = 0.2  # distill stage: fraction of samples in a random mix of two styles (the slider)
     keep_weight: float = 1.0  # finetune: distil the starting model's styles this data does not train
     # finetune: train only the style-embedding rows of the styles in this data (the other
     # styles then draw exactly as before), at new_style_lr, without weight decay.

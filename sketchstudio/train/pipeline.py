@@ -25,6 +25,7 @@ from ..data.pack import is_pack, load_pack
 from .runner import RunOptions, TrainEvent, run_stage
 from .base import StageBase, StageOptions
 from .decoder import DecoderStage
+from .distill import DistillStage
 from .finetune import FinetuneStage
 from .masked import PretrainStage
 from .render import RenderStage
@@ -33,23 +34,24 @@ from .surgery import add_refiner, add_renderer, add_upscaler
 from .tokenizer import TokenizerStage
 from .upscale import UpscaleStage
 
-STAGES = ("tokenizer", "decoder", "upscale", "pretrain", "finetune", "render")
+STAGES = ("tokenizer", "decoder", "upscale", "pretrain", "finetune", "distill", "render")
 # The class that trains each stage (train/base.py lists what each does).
 STAGE_CLASSES: dict[str, type[StageBase]] = {
     "tokenizer": TokenizerStage, "decoder": DecoderStage, "upscale": UpscaleStage,
-    "pretrain": PretrainStage, "finetune": FinetuneStage, "render": RenderStage,
+    "pretrain": PretrainStage, "finetune": FinetuneStage, "distill": DistillStage, "render": RenderStage,
 }
-# What `train all` runs: the texture head (upscale, model v3) is superseded by the renderer.
+# What `train all` runs: the texture head (upscale, model v3) is superseded by the renderer;
+# guidance distillation (distill) is a later, optional step on a finished model.
 ALL_STAGES = ("tokenizer", "decoder", "pretrain", "finetune", "render")
 DEFAULT_STEPS = {
-    "tiny": {"tokenizer": 30, "decoder": 30, "upscale": 30, "pretrain": 30, "finetune": 30, "render": 30},
+    "tiny": {"tokenizer": 30, "decoder": 30, "upscale": 30, "pretrain": 30, "finetune": 30, "distill": 30, "render": 30},
     "default": {"tokenizer": 2500, "decoder": 2000, "upscale": 1500, "pretrain": 2500, "finetune": 2500,
-                "render": 2500},
+                "distill": 1500, "render": 2500},
     "paper": {"tokenizer": 20000, "decoder": 20000, "upscale": 10000, "pretrain": 50000, "finetune": 20000,
-              "render": 10000},
+              "distill": 5000, "render": 10000},
 }
 PREVIOUS = {"decoder": "tokenizer", "upscale": "decoder", "pretrain": "upscale", "finetune": "pretrain",
-            "render": "finetune"}
+            "distill": "finetune", "render": "finetune"}
 # Where a run lacks a stage's usual predecessor (runs made before that stage existed, or
 # pipelines that skip it), the stage starts from the one before.
 FALLBACK = {"upscale": "decoder", "decoder": "tokenizer"}
