@@ -58,7 +58,9 @@ def saved_name(photo: Path) -> str:
 
 
 def evaluate(model, data_dir, settings: SamplerSettings = SamplerSettings(), limit: int | None = None,
-             progress=None, save_dir: Path | None = None, with_fsim: bool = True) -> dict:
+             progress=None, save_dir: Path | None = None, with_fsim: bool = True, seed: int = 0) -> dict:
+    """Score the model (and the baselines) on the pairs of `data_dir`; pair n is sampled with
+    seed `seed + n`, so another `seed` gives an independent draw of the same pairs."""
     report = DataReport()
     pairs = load_fs2k(data_dir, report)[:limit]
     scores: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
@@ -68,7 +70,7 @@ def evaluate(model, data_dir, settings: SamplerSettings = SamplerSettings(), lim
         rgb = np.asarray(photo)
         candidates = {b: baseline(b, rgb) for b in BASELINES}
         if model is not None:
-            candidates["model"] = generate(model, photo, canonical(pair.style, model.styles), settings.with_(seed=n))
+            candidates["model"] = generate(model, photo, canonical(pair.style, model.styles), settings.with_(seed=seed + n))
             if save_dir is not None:
                 save_dir.mkdir(parents=True, exist_ok=True)
                 Image.fromarray(candidates["model"]).save(save_dir / saved_name(pair.photo))
@@ -87,7 +89,8 @@ def evaluate(model, data_dir, settings: SamplerSettings = SamplerSettings(), lim
     for p in pairs:
         counts[p.style] += 1
     return {"pairs": len(pairs), "per_style_pairs": dict(counts), "scores": table,
-            "settings": {k: getattr(settings, k) for k in ("steps", "temperature", "self_guidance", "style_guidance")},
+            "settings": {**{k: getattr(settings, k) for k in ("steps", "temperature", "self_guidance", "style_guidance")},
+                         "seed": seed},
             "skipped": report.lines(),
             "not_computed": {"lpips": "needs local backbone weights (not supported yet)",
                              "fid": "needs local Inception weights (not supported yet)",
@@ -126,7 +129,7 @@ def main(args) -> int:
     except ValueError as exc:
         raise UserError(str(exc)) from None
     res = evaluate(model, args.data, settings, args.limit, progress,
-                   Path(args.save) if args.save else None, with_fsim=not args.no_fsim)
+                   Path(args.save) if args.save else None, with_fsim=not args.no_fsim, seed=args.seed)
     bar.close()
     print(json.dumps(res, indent=2) if args.json else format_report(res))
     return 0

@@ -1,6 +1,9 @@
 """`sketchstudio train` and `sketchstudio eval` end to end on tiny generated data."""
 import json
 
+import numpy as np
+from PIL import Image
+
 from sketchstudio.cli import main
 from datagen import make_fs2k, make_photo_folder
 
@@ -36,6 +39,19 @@ def test_eval_with_fsim_reports_it(tmp_path, tiny_checkpoint, capsys):
     assert main(["eval", "--data", str(fs2k), "--model", str(tiny_checkpoint), "--limit", "1", "--json"]) == 0
     res = json.loads(capsys.readouterr().out)
     assert "all/fsim" in res["scores"]["model"] and "fsim" not in res["not_computed"]
+
+
+def test_eval_seed_draws_the_same_pairs_again_independently(tmp_path, tiny_checkpoint, capsys):
+    fs2k = make_fs2k(tmp_path / "fs2k", per_style=1, size=40)
+    drawn = {}
+    for seed in (0, 0, 1000):
+        out = tmp_path / f"s{seed}-{len(drawn)}"
+        assert main(["eval", "--data", str(fs2k), "--model", str(tiny_checkpoint), "--limit", "2", "--no-fsim",
+                     "--seed", str(seed), "--save", str(out), "--json"]) == 0
+        assert json.loads(capsys.readouterr().out)["settings"]["seed"] == seed
+        drawn[len(drawn)] = [np.asarray(Image.open(f)) for f in sorted(out.iterdir())]
+    assert all(np.array_equal(a, b) for a, b in zip(drawn[0], drawn[1]))  # the same seed: the same sketches
+    assert not all(np.array_equal(a, b) for a, b in zip(drawn[0], drawn[2]))
 
 
 def test_train_errors_are_one_line(tmp_path, capsys):
