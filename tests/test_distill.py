@@ -77,8 +77,14 @@ def test_only_the_transformer_moves_and_the_teacher_stays(data, tmp_path):
     for n, p in stage.teacher.transformer.named_parameters():
         assert torch.equal(p, start[n]), n
     # The finished model says which guidance it learnt, for its card and its recommendation.
-    _, info = load_model(stage.finish(tmp_path))
+    done, info = load_model(stage.finish(tmp_path))
     assert info["distilled_style_guidance"] == pytest.approx(0.75)
+    # Its config names the styles that learnt it, so the sampler guides only the others.
+    t = done.cfg.transformer
+    assert set(t.guided_styles) == {data.styles[i] for i in data.real_style.tolist()} != set(done.styles)
+    assert t.learnt_guidance == pytest.approx(0.75)
+    with pytest.raises(ValueError, match="already learnt"):
+        DistillStage(done, data, StageOptions(batch=2), 5)
 
 
 def test_no_guidance_to_distil_is_a_clear_error(data):

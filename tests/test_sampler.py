@@ -1,4 +1,7 @@
 """MaskGIT sampler invariants, checked on every step `iter_steps` yields."""
+import copy
+import dataclasses
+
 import pytest
 import torch
 
@@ -220,3 +223,49 @@ def test_the_transformer_infers_in_bf16_where_switched_on_and_trains_in_fp32(tin
     assert (fast - exact).abs().max() < 0.05 * scale and (fast_smooth - exact_smooth).abs().max() < 0.05 * scale
     trained = tiny_model.logits(tokens, memory, w)  # gradients on: the fp32 path, bit for bit
     assert trained.requires_grad and torch.equal(trained.detach(), exact)
+
+
+def with_learnt_guidance(model, styles, guidance):
+    """A copy of `model` whose config says `styles` have learnt `guidance` (the distill stage)."""
+    m = copy.deepcopy(model)
+    t = dataclasses.replace(m.cfg.transformer, guided_styles=tuple(styles), learnt_guidance=guidance)
+    m.cfg = dataclasses.replace(m.cfg, transformer=t)
+    m.transformer.cfg = m.cfg
+    return m
+
+
+def test_styles_that_have_not_learnt_guidance_get_it_from_the_sampler(tiny_model, tiny_photo, monkeypatch):
+    plain = copy.deepcopy(tiny_model)
+    with torch.no_grad():  # styles that change the tiny model's predictions clearly, so guidance does too
+        plain.transformer.style_emb.mul_(100)
+        torch.manual_seed(0)
+        for block in plain.transformer.blocks:
+            block.ada.weight.normal_(0, 0.05)
+    learnt = with_learnt_guidance(plain, plain.styles[:1], 0.75)
+    k = len(plain.styles)
+    a, b = torch.eye(k)[0], torch.eye(k)[1]
+    mix = 0.5 * (a + b)
+    s = SamplerSettings(steps=4)
+
+    def tokens(model, style, settings=s):
+        return sample(model, tiny_photo, style, settings).tokens
+
+    batches = []
+    real_logits = learnt.logits
+    monkeypatch.setattr(learnt, "logits", lambda tok, *args, **kw: batches.append(len(tok)) or real_logits(tok, *args, **kw))
+    # A style that has learnt it: one pass a step, drawn as by the model unguided.
+    assert torch.equal(tokens(learnt, a), tokens(plain, a))
+    assert batches == [1] * 4
+    # A style that has not: two passes a step, drawn as by the model at the learnt guidance
+    # (which changes the tiny model's tokens, so the check means something).
+    batches.clear()
+    assert torch.equal(tokens(learnt, b), tokens(plain, b, s.with_(style_guidance=0.75)))
+    assert batches == [2] * 4
+    assert not torch.equal(tokens(plain, b), tokens(plain, b, s.with_(style_guidance=0.75)))
+    # A mix gets it for its share; guidance the user sets adds to every row; no style gets none.
+    assert torch.equal(tokens(learnt, mix), tokens(plain, mix, s.with_(style_guidance=0.375)))
+    assert torch.equal(tokens(learnt, b, s.with_(style_guidance=0.25)),
+                       tokens(plain, b, s.with_(style_guidance=1.0)))
+    batches.clear()
+    tokens(learnt, torch.zeros(k))
+    assert batches == [1] * 4

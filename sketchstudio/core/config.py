@@ -104,6 +104,11 @@ class TransformerConfig:
     # only a sketch in one of them runs its adapter, so the other styles are untouched.
     adapter_rank: int = 0
     adapter_styles: tuple[str, ...] = ()
+    # Styles whose predictions already include style guidance `learnt_guidance` (the distill
+    # stage, model v8): the sampler gives every other style (one an artist adds later, the
+    # synthetic ones) that guidance itself, so they draw as they would have before distilling.
+    guided_styles: tuple[str, ...] = ()
+    learnt_guidance: float = 0.0
 
 
 @dataclass(frozen=True)

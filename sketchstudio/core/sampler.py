@@ -13,7 +13,8 @@ Guidance, both optional and combinable on the logits ℓ:
   * self-guidance (Hur et al. 2024): ℓ + s·(ℓ − ℓ_smooth), ℓ_smooth from the
     model's small smoothing head (no extra transformer pass);
   * style-free guidance: ℓ + s·(ℓ − ℓ_null), ℓ_null from a pass with no style
-    (doubles the batch).
+    (doubles the batch). A model that has learnt guidance for its styles (distill stage)
+    runs that pass only for styles that have not (`style_guidance_per_row`).
 """
 from __future__ import annotations
 
@@ -130,9 +131,23 @@ def style_weights_tensor(weights, batch: int, num_styles: int) -> torch.Tensor:
     return w
 
 
+def style_guidance_per_row(model: SketchModel, style_w: torch.Tensor, s: SamplerSettings) -> torch.Tensor:
+    """(B,) style guidance for each row of style weights (B, K): the settings' guidance, plus,
+    on a model that has learnt guidance for some styles (`TransformerConfig.guided_styles`),
+    that guidance for the share of the other styles in the row (none for rows with no style)."""
+    g = torch.full((style_w.shape[0],), float(s.style_guidance), device=style_w.device)
+    t = model.cfg.transformer
+    if t.learnt_guidance:
+        unlearnt = torch.tensor([name not in t.guided_styles for name in model.styles],
+                                dtype=style_w.dtype, device=style_w.device)  # (K,)
+        g = g + t.learnt_guidance * (style_w * unlearnt).sum(dim=1)
+    return g
+
+
 def _guided_logits(model: SketchModel, tokens, memory: Memory, style_w, s: SamplerSettings):
     want_smooth = s.self_guidance != 0
-    if s.style_guidance != 0:
+    scale = style_guidance_per_row(model, style_w, s)  # (B,)
+    if bool((scale != 0).any()):
         B = tokens.shape[0]
         out = model.logits(
             torch.cat([tokens, tokens]), memory.repeat(2),
@@ -141,7 +156,7 @@ def _guided_logits(model: SketchModel, tokens, memory: Memory, style_w, s: Sampl
         logits, smooth = (out if want_smooth else (out, None))
         logits, null = logits[:B], logits[B:]
         smooth = smooth[:B] if smooth is not None else None
-        guided = logits + s.style_guidance * (logits - null)
+        guided = logits + scale.view(-1, 1, 1) * (logits - null)
     else:
         out = model.logits(tokens, memory, style_w, return_smooth=want_smooth)
         logits, smooth = (out if want_smooth else (out, None))

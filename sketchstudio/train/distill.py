@@ -14,6 +14,7 @@ and the tokenizer stay, so the renderer keeps seeing what it was trained on.
 from __future__ import annotations
 
 import copy
+import dataclasses
 from pathlib import Path
 
 import torch
@@ -55,6 +56,9 @@ class DistillStage(FinetuneStage):
     def after_optimizer(self, model: SketchModel, opts: StageOptions) -> None:
         if opts.distill_guidance <= 0:
             raise ValueError("the distill stage needs a style guidance above 0 to distil (--distill-guidance)")
+        if model.cfg.transformer.learnt_guidance:
+            raise ValueError("this model has already learnt style guidance "
+                             f"({model.cfg.transformer.learnt_guidance:g}); distil from the model it was made from")
         # The starting model, frozen: built before any step, so a resumed run gets the same
         # teacher from the same --init model.
         self.teacher = copy.deepcopy(model).eval().requires_grad_(False)
@@ -95,6 +99,13 @@ class DistillStage(FinetuneStage):
         return {"kl": kl.item(), "agree": agree.item(), "loss": kl.item()}
 
     def finish(self, out_dir):
+        # The styles it trained now carry the guidance in their predictions; the sampler gives
+        # the others (synthetic ones, styles an artist adds later) that guidance itself.
+        trained = [self.model.styles[i] for i in sorted(set(self.style.tolist()))]
+        t = dataclasses.replace(self.model.cfg.transformer, guided_styles=tuple(trained),
+                                learnt_guidance=float(self.opts.distill_guidance))
+        self.model.cfg = dataclasses.replace(self.model.cfg, transformer=t)
+        self.model.transformer.cfg = self.model.cfg
         path = Path(out_dir) / f"{self.name}.safetensors"
         save_model(self.model, path, info={"stage": self.name, "steps": self.total,
                                            "distilled_style_guidance": self.opts.distill_guidance})
