@@ -22,8 +22,7 @@ import torch.nn.functional as F
 
 from ..core.checkpoint import save_model
 from ..core.model import SketchModel
-from ..core.schedule import random_training_mask
-from .base import StageOptions, to_float
+from .base import StageOptions
 from .finetune import FinetuneStage
 
 
@@ -67,14 +66,8 @@ class DistillStage(FinetuneStage):
         self._set_lr(step)
         m, o = self.model, self.opts
         cfg = m.cfg
-        j = self._pick(len(self.photo_idx))
-        flip = self._flip()
-        photo = to_float(self.data.photos[self.photo_idx[j]])  # (B, 3, S, S)
-        photo = torch.where(flip.view(-1, 1, 1, 1), photo.flip(-1), photo)
-        target = torch.where(flip.view(-1, 1), self.ids_flip[j], self.ids[j])  # (B, N)
+        j, _, photo, target, mask, inputs = self.draw_batch()
         B = target.shape[0]
-        mask = random_training_mask(B, cfg.num_tokens, "cosine", self.generator)  # (B, N)
-        inputs = torch.where(mask, cfg.mask_id, target)
         style = random_style_weights(self.style[j], len(cfg.styles), o.distill_mix, o.style_dropout, self.generator)
         photo, mask, inputs, style = (self.to_device(t) for t in (photo, mask, inputs, style))
 

@@ -79,18 +79,25 @@ class MaskedTokenStage(StageBase):
         """`loss` plus a subclass's further terms (each also reported in `out`)."""
         return loss
 
-    def train_step(self, step: int) -> dict[str, float]:
-        self._set_lr(step)
-        m, o = self.model, self.opts
-        cfg = m.cfg
+    def draw_batch(self):
+        """A batch of pairs, mirrored at random, their drawings' tokens masked on the cosine
+        schedule: (j, flip, photo, target, mask, inputs), on the CPU."""
+        cfg = self.model.cfg
         j = self._pick(len(self.photo_idx))
         flip = self._flip()
         photo = to_float(self.data.photos[self.photo_idx[j]])  # (B, 3, S, S)
         photo = torch.where(flip.view(-1, 1, 1, 1), photo.flip(-1), photo)
         target = torch.where(flip.view(-1, 1), self.ids_flip[j], self.ids[j])  # (B, N)
-        B = target.shape[0]
-        mask = random_training_mask(B, cfg.num_tokens, "cosine", self.generator)  # (B, N)
+        mask = random_training_mask(target.shape[0], cfg.num_tokens, "cosine", self.generator)  # (B, N)
         inputs = torch.where(mask, cfg.mask_id, target)
+        return j, flip, photo, target, mask, inputs
+
+    def train_step(self, step: int) -> dict[str, float]:
+        self._set_lr(step)
+        m, o = self.model, self.opts
+        cfg = m.cfg
+        j, flip, photo, target, mask, inputs = self.draw_batch()
+        B = target.shape[0]
         style = F.one_hot(self.style[j], len(cfg.styles)).float()  # (B, K)
         drop = torch.rand(B, generator=self.generator) < o.style_dropout
         style = style.masked_fill(drop.view(-1, 1), 0.0)
