@@ -83,10 +83,7 @@ class DistillStage(FinetuneStage):
             memory = m.transformer.prepare_memory(feats)
             logits = m.transformer(inputs, memory, style).float()  # (B, N, K)
             kl = F.kl_div(logits[mask].log_softmax(-1), p_log, log_target=True, reduction="batchmean")
-        self.optimizer.zero_grad(set_to_none=True)
-        kl.backward()
-        torch.nn.utils.clip_grad_norm_([p for g in self.optimizer.param_groups for p in g["params"]], 1.0)
-        self.optimizer.step()
+        self.optimise(kl)
         with torch.no_grad():
             agree = (logits[mask].argmax(-1) == guided[mask].argmax(-1)).float().mean()
         return {"kl": kl.item(), "agree": agree.item(), "loss": kl.item()}

@@ -111,12 +111,16 @@ class MaskedTokenStage(StageBase):
             loss = ce + smooth_ce
             out = {"ce": ce.item(), "smooth_ce": smooth_ce.item()}
             loss = self.extra_losses(loss, MaskedBatch(j, flip, photo, target, mask, inputs, memory, logits), out)
+        self.optimise(loss)
+        out["loss"] = loss.item()
+        return out
+
+    def optimise(self, loss: torch.Tensor) -> None:
+        """One optimizer step on `loss`, every trained parameter's gradient clipped to norm 1."""
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_([p for g in self.optimizer.param_groups for p in g["params"]], 1.0)
         self.optimizer.step()
-        out["loss"] = loss.item()
-        return out
 
     @torch.no_grad()
     def preview(self):
