@@ -132,6 +132,8 @@ def cmd_train(args) -> int:
             batch=args.batch, lr=args.lr, keep_weight=args.keep_weight, device=str(device),
             **({} if args.render_photo is None else {"render_photo": args.render_photo}),
             **({} if args.render_sampled is None else {"render_sampled": args.render_sampled}),
+            **({} if args.render_style_guidance is None else {"render_style_guidance": args.render_style_guidance}),
+            **({} if args.render_tone is None else {"render_tone": args.render_tone}),
             **({} if args.distill_guidance is None else {"distill_guidance": args.distill_guidance})),
     )
     sources = [Source(Path(p), args.style) for p in args.data]
@@ -289,6 +291,12 @@ def build_parser() -> argparse.ArgumentParser:
                         "without them gets them); --no-render-photo keeps the tokens alone")
     t.add_argument("--render-sampled", type=float,
                    help="render: fraction of training crops drawn from tokens the transformer samples (default 0.75)")
+    t.add_argument("--render-style-guidance", type=float,
+                   help="render: style guidance of those sampled tokens (default: as the model samples "
+                        "by default, 0 for a model that learnt guidance, else 0.75)")
+    t.add_argument("--render-tone", type=float,
+                   help="render: weight of the tone term, L1 of the mean grey per 8 x 8 block, which keeps a "
+                        "style's darkness where strokes are uncertain (default 0: off)")
     t.add_argument("--distill-guidance", type=float,
                    help="distill: the style guidance whose predictions the transformer learns to make in one "
                         "pass (default 0.75; then sample the result without style guidance)")

@@ -111,3 +111,22 @@ def test_train_passes_keep_weight_to_the_stage(tmp_path, monkeypatch):
     assert main(base + ["--keep-weight", "0"]) == 0
     assert main(base) == 0
     assert [o.keep_weight for o in seen] == [0.0, 1.0]
+
+
+def test_train_passes_the_render_options_to_the_stage(tmp_path, monkeypatch):
+    """--render-tone and --render-style-guidance reach StageOptions; left out, the stage's
+    defaults stand (no tone term; tokens sampled as the model is by default)."""
+    import sketchstudio.train.pipeline as pipeline
+
+    seen = []
+
+    def fake_run(sources, out, opts, cancel=None):
+        seen.append(opts.stage_options)
+        return iter(())
+
+    monkeypatch.setattr(pipeline, "run_pipeline", fake_run)
+    fs2k = make_fs2k(tmp_path / "fs2k", per_style=1, size=40)
+    base = ["train", "render", "--data", str(fs2k), "--out", str(tmp_path / "run"), "--config", "tiny", "-q"]
+    assert main(base + ["--render-tone", "1.5", "--render-style-guidance", "0.25"]) == 0
+    assert main(base) == 0
+    assert [(o.render_tone, o.render_style_guidance) for o in seen] == [(1.5, 0.25), (0.0, None)]

@@ -11,7 +11,7 @@ from sketchstudio.core.model import SketchModel
 from sketchstudio.core.renderer import StrokeRenderer
 from sketchstudio.data.cache import Source
 from sketchstudio.train.pipeline import PipelineOptions, run_pipeline
-from sketchstudio.train.render import RenderStage, sampled_ids
+from sketchstudio.train.render import RenderStage, sampled_ids, tone_error
 from sketchstudio.train.base import StageOptions
 from sketchstudio.train.surgery import add_renderer, add_upscaler
 
@@ -117,6 +117,46 @@ def test_render_stage_needs_native_drawings(tmp_path):
     data = dataclasses.replace(data, real_native=torch.zeros(0, 1, 0, 0, dtype=torch.uint8))
     with pytest.raises(ValueError, match="own resolution"):
         RenderStage(add_renderer(tiny_model(data.styles), 2, 8), data, StageOptions(batch=2), 2)
+
+
+def test_render_stage_samples_tokens_as_the_model_is_sampled_by_default(tmp_path):
+    """A model that samples with style guidance (v6) is sampled at 0.75 for the renderer's
+    training tokens; one that learnt it (v8, distill) at 0, where its one pass already holds it."""
+    _, data = native_data(tmp_path)
+    plain = add_renderer(tiny_model(data.styles), 2, 8)
+    t = dataclasses.replace(plain.cfg.transformer, guided_styles=tuple(plain.styles), learnt_guidance=0.75)
+    learnt = add_renderer(tiny_model(data.styles), 2, 8)
+    learnt.cfg = dataclasses.replace(learnt.cfg, transformer=t)
+    assert RenderStage(plain, data, StageOptions(batch=2), 2).settings.style_guidance == 0.75
+    assert RenderStage(learnt, data, StageOptions(batch=2), 2).settings.style_guidance == 0.0
+    told = StageOptions(batch=2, render_style_guidance=0.3)
+    assert RenderStage(learnt, data, told, 2).settings.style_guidance == 0.3
+
+
+def test_tone_error_sees_darkness_not_where_a_stroke_sits():
+    paper = torch.ones(1, 1, 16, 16)
+    stroke = paper.clone()
+    stroke[..., 2, 1:7] = 0.0  # a 6-pixel stroke inside the first 8 x 8 block
+    moved = paper.clone()
+    moved[..., 5, 0:6] = 0.0  # the same stroke three rows down, one pixel left: same block
+    assert (stroke - moved).abs().mean() > 0  # plain L1 punishes the shift...
+    assert tone_error(stroke, moved) == 0  # ...the tone term does not
+    assert tone_error(stroke, paper) == pytest.approx(6 / 64 / 4)  # a missing stroke costs its ink
+    assert tone_error(paper * 0.9, paper) == pytest.approx(0.1, rel=1e-5)
+
+
+def test_render_stage_adds_the_tone_term_at_its_weight(tmp_path):
+    _, data = native_data(tmp_path)
+    losses = {}
+    for w in (0.0, 2.0):
+        model = add_renderer(tiny_model(data.styles), 2, 8)
+        torch.nn.init.normal_(model.tokenizer.renderer.head[-1].weight, std=0.1)
+        stage = RenderStage(model, data, StageOptions(batch=2, render_sampled=0.0, render_tone=w), 2)
+        losses[w] = stage.train_step(0)
+    for w, got in losses.items():
+        assert got["tone"] > 0
+        assert got["loss"] == pytest.approx(got["l1"] + got["contrast"] + w * got["tone"], rel=1e-5)
+    assert losses[0.0]["tone"] == pytest.approx(losses[2.0]["tone"])  # same seed, same first batch
 
 
 SHIPPED = Path(__file__).resolve().parents[1] / "models" / "sketchstudio-default.safetensors"

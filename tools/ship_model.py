@@ -72,7 +72,7 @@ def main() -> None:
         recommend["steps"] = int(recommend["steps"])
     torch.set_flush_denormal(True)
     run = Path(args.run)
-    model, stage_info = load_model(run / f"{args.stage}.safetensors")
+    model, _ = load_model(run / f"{args.stage}.safetensors")
     data_sources, stages = run_history(run)
     info = {
         "name": "sketchstudio-default",
@@ -82,8 +82,8 @@ def main() -> None:
         "licence_note": "FS2K (MIT, Fan et al. 2022); ORL faces courtesy of Olivetti Research Laboratory",
         **({"sampler": recommend} if recommend else {}),
     }
-    if "distilled_style_guidance" in stage_info:  # the distill stage: the guidance it learnt to predict
-        info["distilled_style_guidance"] = stage_info["distilled_style_guidance"]
+    if model.cfg.transformer.learnt_guidance:  # distilled (v8), here or in the run it started from
+        info["distilled_style_guidance"] = model.cfg.transformer.learnt_guidance
     save_model(model, args.out, info=info, half=True)
     shipped, _ = load_model(args.out)
     data = TrainingData.load(run / "data.safetensors")

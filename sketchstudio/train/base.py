@@ -58,7 +58,16 @@ class StageOptions:
     renderer_channels: int = 32  # render stage: base width of the stroke renderer it adds
     render_lr: float = 5e-4  # render stage
     render_sampled: float = 0.75  # render stage: fraction of crops drawn from the transformer's sampled tokens (v6)
-    render_style_guidance: float = 0.75  # render stage: how those tokens are sampled (as v3 recommends)
+    # render stage: the style guidance those tokens are sampled with; None: as the model is
+    # sampled by default (0.75 for a model that sampled with guidance, v3-v6; 0 for one that
+    # learnt it, v8: its guidance is in its one pass already)
+    render_style_guidance: float | None = None
+    # render stage: weight of a tone term, L1 between the render and the drawing averaged over
+    # 8 x 8 pixel blocks. Plain L1 lets the renderer lighten strokes it is unsure of (the
+    # per-pixel median of a stroke that may sit a few pixels either way is paper), which
+    # moves charcoal's shading towards pencil; the block mean keeps the drawing's darkness
+    # where the exact stroke position is uncertain. 0: off (v4-v8 trained without it).
+    render_tone: float = 0.0
     render_styled: bool = True  # render stage: a style-aware renderer (a v4 renderer gets a style table)
     render_photo: bool = True  # render stage: a renderer that sees the photo's edges (model v6; v5's gets them)
     distill_guidance: float = 0.75  # distill stage: the style guidance whose predictions the transformer learns

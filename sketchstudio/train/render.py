@@ -16,10 +16,11 @@ the drawing. Own tokens already hold what the photo adds, so the photo path lear
 from the sampled half: where the tokens are wrong and the photo shows the detail.
 
 Loss: L1 and the local-contrast term of the upscale stage (pixel-to-pixel variation per
-16 x 16 window at SCOOT's offsets), on random crops at the drawing's own resolution with
-`StrokeRenderer.MARGIN` pixels of context each side. No adversarial term: v3's PatchGAN
-painted white holes and halos into dark areas. Only `tokenizer.renderer` moves: token ids,
-the decoder and the transformer are unchanged.
+16 x 16 window at SCOOT's offsets), optionally a tone term (`render_tone`: L1 of the mean
+grey per 8 x 8 block, which keeps a style's darkness where strokes are uncertain), on random
+crops at the drawing's own resolution with `StrokeRenderer.MARGIN` pixels of context each
+side. No adversarial term: v3's PatchGAN painted white holes and halos into dark areas.
+Only `tokenizer.renderer` moves: token ids, the decoder and the transformer are unchanged.
 """
 from __future__ import annotations
 
@@ -35,6 +36,14 @@ from ..data.cache import TrainingData
 from .base import StageBase, StageOptions, image_grid, to_float, to_uint8, tokenize_pair
 from .device import module_device
 from .upscale import CROP, crop_render, decode_all, local_contrast, require_native
+
+TONE_BLOCK = 8  # pixels a side of the blocks whose mean grey the tone term matches
+
+
+def tone_error(rec: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean |difference| of the mean grey of each TONE_BLOCK x TONE_BLOCK block of two (B, 1, H, W)
+    images: blind to where a stroke sits inside a block, not to how dark the block is."""
+    return (F.avg_pool2d(rec, TONE_BLOCK) - F.avg_pool2d(target, TONE_BLOCK)).abs().mean()
 
 
 def sampled_ids(model: SketchModel, photos: torch.Tensor, styles: torch.Tensor, settings: SamplerSettings,
@@ -84,7 +93,10 @@ class RenderStage(StageBase):
         self.own = [decode_all(tok, ids) for ids in tokenize_pair(tok, data.real_sketch)]  # 2 x (R, 1, S, S)
         self.sampled: torch.Tensor | None = None  # (R, 1, S, S) fp16, decodes of sampled ids
         self.sampled_ids: torch.Tensor | None = None  # (R, N)
-        self.settings = SamplerSettings(steps=8, style_guidance=opts.render_style_guidance, seed=opts.seed)
+        guidance = opts.render_style_guidance
+        if guidance is None:
+            guidance = 0.0 if model.cfg.transformer.learnt_guidance else 0.75
+        self.settings = SamplerSettings(steps=8, style_guidance=guidance, seed=opts.seed)
         self.sees_photo = tok.renderer.sees_photo
         n = opts.preview_count
         if len(data.val_native):
@@ -149,11 +161,12 @@ class RenderStage(StageBase):
             l1 = (rec - target).abs().mean()
             # Contrast maps are small numbers (squared grey differences): scaled to weigh like L1.
             tex = 10 * (local_contrast(rec) - local_contrast(target)).abs().mean()
-            loss = l1 + tex
+            tone = tone_error(rec, target)
+            loss = l1 + tex + self.opts.render_tone * tone
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
-        return {"l1": l1.item(), "contrast": tex.item(), "loss": loss.item()}
+        return {"l1": l1.item(), "contrast": tex.item(), "tone": tone.item(), "loss": loss.item()}
 
     @torch.no_grad()
     def preview(self):
