@@ -2,6 +2,7 @@
 import json
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from sketchstudio.cli import main
@@ -95,8 +96,9 @@ def test_ctrl_c_during_training_checkpoints_then_resumes(tmp_path, capsys, monke
     assert (out / "tokenizer.safetensors").exists()
 
 
-def test_train_passes_keep_weight_to_the_stage(tmp_path, monkeypatch):
-    """--keep-weight reaches StageOptions (0 turns distillation of untrained styles off)."""
+@pytest.fixture
+def stage_options_seen(monkeypatch):
+    """The StageOptions each `train` call hands the pipeline (which does not run)."""
     import sketchstudio.train.pipeline as pipeline
 
     seen = []
@@ -106,6 +108,12 @@ def test_train_passes_keep_weight_to_the_stage(tmp_path, monkeypatch):
         return iter(())
 
     monkeypatch.setattr(pipeline, "run_pipeline", fake_run)
+    return seen
+
+
+def test_train_passes_keep_weight_to_the_stage(tmp_path, stage_options_seen):
+    """--keep-weight reaches StageOptions (0 turns distillation of untrained styles off)."""
+    seen = stage_options_seen
     fs2k = make_fs2k(tmp_path / "fs2k", per_style=1, size=40)
     base = ["train", "finetune", "--data", str(fs2k), "--out", str(tmp_path / "run"), "--config", "tiny", "-q"]
     assert main(base + ["--keep-weight", "0"]) == 0
@@ -113,18 +121,10 @@ def test_train_passes_keep_weight_to_the_stage(tmp_path, monkeypatch):
     assert [o.keep_weight for o in seen] == [0.0, 1.0]
 
 
-def test_train_passes_the_render_options_to_the_stage(tmp_path, monkeypatch):
+def test_train_passes_the_render_options_to_the_stage(tmp_path, stage_options_seen):
     """--render-tone and --render-style-guidance reach StageOptions; left out, the stage's
     defaults stand (no tone term; tokens sampled as the model is by default)."""
-    import sketchstudio.train.pipeline as pipeline
-
-    seen = []
-
-    def fake_run(sources, out, opts, cancel=None):
-        seen.append(opts.stage_options)
-        return iter(())
-
-    monkeypatch.setattr(pipeline, "run_pipeline", fake_run)
+    seen = stage_options_seen
     fs2k = make_fs2k(tmp_path / "fs2k", per_style=1, size=40)
     base = ["train", "render", "--data", str(fs2k), "--out", str(tmp_path / "run"), "--config", "tiny", "-q"]
     assert main(base + ["--render-tone", "1.5", "--render-style-guidance", "0.25"]) == 0
