@@ -16,6 +16,7 @@ from sketchstudio.train.base import StageOptions
 from sketchstudio.train.surgery import add_renderer, add_upscaler
 
 from datagen import make_fs2k
+from test_sampler import with_learnt_guidance
 
 
 def tiny_model(styles=None):
@@ -124,9 +125,7 @@ def test_render_stage_samples_tokens_as_the_model_is_sampled_by_default(tmp_path
     training tokens; one that learnt it (v8, distill) at 0, where its one pass already holds it."""
     _, data = native_data(tmp_path)
     plain = add_renderer(tiny_model(data.styles), 2, 8)
-    t = dataclasses.replace(plain.cfg.transformer, guided_styles=tuple(plain.styles), learnt_guidance=0.75)
-    learnt = add_renderer(tiny_model(data.styles), 2, 8)
-    learnt.cfg = dataclasses.replace(learnt.cfg, transformer=t)
+    learnt = with_learnt_guidance(plain, plain.styles, 0.75)
     assert RenderStage(plain, data, StageOptions(batch=2), 2).settings.style_guidance == 0.75
     assert RenderStage(learnt, data, StageOptions(batch=2), 2).settings.style_guidance == 0.0
     told = StageOptions(batch=2, render_style_guidance=0.3)
