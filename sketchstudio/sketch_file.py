@@ -14,7 +14,7 @@ import math
 from PIL import Image
 
 from .core.imaging import ImageLoadError, read_png_text, save_png
-from .core.sampler import SamplerSettings
+from .core.sampler_settings import SamplerSettings
 from .core.sampler_settings_io import settings_from_dict, settings_to_dict
 from .core.styles import StyleError, canonical, format_style, parse_style
 

@@ -1,9 +1,9 @@
 """Photo encoder: an open_clip vision tower that returns its grid of patch tokens.
 
-`tiny` and `default` use a small ViT registered with open_clip from
-`clip_configs/` and trained from scratch. `paper` uses open_clip's ViT-L-14
-loaded from a local weights file; a missing file is a clear error and nothing
-is ever downloaded.
+`tiny` and `default` use a small ViT described in `clip_configs/` and trained
+from scratch, built by open_clip's VisionTransformer without importing the rest of
+open_clip (clip_vision.py). `paper` uses open_clip's ViT-L-14 loaded from a local
+weights file; a missing file is a clear error and nothing is ever downloaded.
 """
 from __future__ import annotations
 
@@ -12,15 +12,12 @@ import logging
 import os
 from pathlib import Path
 
-import open_clip
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .clip_vision import CONFIG_DIR, build_small_vit, is_small_vit
 from .config import EncoderConfig
-
-_CONFIG_DIR = Path(__file__).with_name("clip_configs")
-open_clip.add_model_config(_CONFIG_DIR)
 
 # CLIP's published normalisation; the encoder applies it so callers pass [0, 1] RGB.
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
@@ -42,10 +39,10 @@ class PhotoEncoder(nn.Module):
                 image_size=cfg.image_size, patch_size=cfg.patch_size, width=cfg.width,
                 layers=cfg.layers, head_width=cfg.head_width,
             )
-            # pretrained=None: open_clip builds the architecture only, offline.
-            with _quiet_root_logger():  # open_clip warns that no weights were loaded: intended
-                clip = open_clip.create_model(cfg.clip_model, pretrained=None, vision_cfg=vision_cfg)
-            visual = clip.visual
+            if is_small_vit(cfg.clip_model):  # ours: open_clip's ViT class alone, no open_clip import
+                visual = build_small_vit(cfg.clip_model, **vision_cfg)
+            else:
+                visual = _open_clip_visual(cfg.clip_model, vision_cfg)
         visual.output_tokens = True
         self.visual = visual
         self.edges = EdgeMap() if cfg.edge_patches else None
@@ -108,11 +105,23 @@ def _load_pretrained_visual(cfg: EncoderConfig, weights) -> nn.Module:
     path = Path(weights)
     if not path.is_file():
         raise ClipWeightsError(f"{path}: CLIP weights file not found")
+    import open_clip
+
     try:
         clip = open_clip.create_model(cfg.clip_model, pretrained=str(path), weights_only=True)
     except Exception as exc:  # open_clip raises many kinds; the user needs one line
         raise ClipWeightsError(f"{path}: cannot load {cfg.clip_model} weights: {exc}") from exc
     return clip.visual
+
+
+def _open_clip_visual(name: str, vision_cfg: dict) -> nn.Module:
+    """The vision tower of any open_clip model config, built by open_clip.create_model."""
+    import open_clip
+
+    open_clip.add_model_config(CONFIG_DIR)
+    # pretrained=None: open_clip builds the architecture only, offline.
+    with _quiet_root_logger():  # open_clip warns that no weights were loaded: intended
+        return open_clip.create_model(name, pretrained=None, vision_cfg=vision_cfg).visual
 
 
 @contextlib.contextmanager

@@ -5,12 +5,15 @@ import contextlib
 import os
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
 
-from .checkpoint import atomic_write
+from .files import atomic_write
+
+if TYPE_CHECKING:  # the tensor functions import it: the window opens photos before PyTorch is loaded
+    import torch
 
 # Pillow's own guard against decompression bombs stays on (its default limit): over twice
 # Image.MAX_IMAGE_PIXELS it raises and the image is refused. Between the limit and twice it
@@ -72,6 +75,8 @@ def to_rgb(im: Image.Image) -> Image.Image:
 
 def photo_tensor(im: Image.Image, size: int) -> torch.Tensor:
     """RGB image -> (1, 3, size, size) float in [0, 1] (squashed to square if it is not)."""
+    import torch
+
     im = im.convert("RGB").resize((size, size), Image.BICUBIC)
     a = np.asarray(im, dtype=np.float32) / 255.0  # (S, S, 3)
     return torch.from_numpy(a).permute(2, 0, 1).unsqueeze(0).contiguous()
@@ -79,6 +84,8 @@ def photo_tensor(im: Image.Image, size: int) -> torch.Tensor:
 
 def tensor_to_image(t: torch.Tensor) -> Image.Image:
     """(1, H, W) or (H, W) in [0, 1] -> greyscale PIL image."""
+    import torch
+
     a = t.detach().float().squeeze().clamp(0, 1).mul(255).round().to(torch.uint8).cpu().numpy()
     return Image.fromarray(a, "L")
 

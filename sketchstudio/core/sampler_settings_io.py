@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import fields
 
-from .sampler import SamplerSettings
+from .sampler_settings import SamplerSettings
 
 # Each stored field with the type a file's value is converted to.
 FIELDS: dict[str, type] = {f.name: type(f.default) for f in fields(SamplerSettings) if f.name != "preview"}

@@ -7,9 +7,12 @@
 from __future__ import annotations
 
 import math
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-import torch
+# The functions that make tensors import torch when called: SamplerSettings checks its schedule's
+# name here in the window, before PyTorch is imported (issue 25).
+if TYPE_CHECKING:
+    import torch
 
 SCHEDULES: dict[str, Callable[[float], float]] = {
     "cosine": lambda r: math.cos(math.pi / 2 * r),  # MaskGIT's best
@@ -46,6 +49,8 @@ def mask_counts(n_unknown: int, steps: int, schedule: str = "cosine") -> list[in
 
 
 def gumbel_noise(shape, generator: torch.Generator | None = None, device=None) -> torch.Tensor:
+    import torch
+
     u = torch.rand(shape, generator=generator, device=device).clamp_(1e-20, 1.0 - 1e-7)
     return -torch.log(-torch.log(u))
 
@@ -59,6 +64,8 @@ def lowest_k_mask(scores: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
 def random_training_mask(batch: int, n: int, schedule: str = "cosine",
                          generator: torch.Generator | None = None, device=None) -> torch.Tensor:
     """Training mask (B, N) bool: each row masks ceil(γ(r)·N) tokens, r ~ U[0, 1)."""
+    import torch
+
     g = gamma(schedule)
     r = torch.rand(batch, generator=generator, device=device)
     counts = torch.tensor([max(1, math.ceil(g(float(x)) * n)) for x in r], device=device)  # (B,)
