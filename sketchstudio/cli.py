@@ -335,12 +335,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    import torch
-
-    # Denormal floats made some CPU decodes 7x slower (docs/BENCHMARKS.md); they never
-    # matter for an 8-bit image, so flush them for the whole process.
-    torch.set_flush_denormal(True)
     func = getattr(args, "func", cmd_gui)
+    if func is not cmd_gui:  # the window imports torch on a worker, after it shows (app/main.py)
+        import torch
+
+        # Denormal floats made some CPU decodes 7x slower (docs/BENCHMARKS.md); they never
+        # matter for an 8-bit image, so flush them for the whole process. (The window does it
+        # on each thread that computes: app/workers/thread.py.)
+        torch.set_flush_denormal(True)
     try:
         return func(args)
     except UserError as exc:

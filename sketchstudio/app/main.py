@@ -1,5 +1,6 @@
 """Application entry point: `sketchstudio` (the window), `sketchstudio --self-test` and
-`sketchstudio --quit-when-ready` (prints the seconds from launch to a ready window, then exits)."""
+`sketchstudio --quit-when-ready` (prints the seconds from launch to the window's first paint
+and to a loaded model, then exits). Imports no torch: the window shows before it (issue 25)."""
 from __future__ import annotations
 
 import os
@@ -29,17 +30,20 @@ def seconds_since_launch() -> float:
 
 
 def run_app(model_path: str | None = None, self_test: bool = False, quit_when_ready: bool = False) -> int:
+    """The window first, then torch and the model on a worker (issue 25): nothing imported here
+    imports torch, and the load starts once the window has painted."""
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("SketchStudio")
-    reserve_gui_thread()  # before any worker computes (workers/thread.py)
     settings = AppSettings() if self_test else AppSettings.load()  # the self-test leaves the user's alone
     window = MainWindow(settings, find_cameras=not self_test)
     window.interactive = window.persist = not self_test
+    window.torch_loaded.connect(reserve_gui_thread)  # before any decode computes (workers/thread.py)
     if quit_when_ready:
         window.persist = False
-    window.show()
-    window.start(model_path)
-    if quit_when_ready:
+
+        def painted() -> None:
+            print(f"painted: first window paint {seconds_since_launch():.2f} s after launch", flush=True)
+
         def ready() -> None:  # the window is shown, the model loaded and the first events handled
             app.processEvents()
             model = "a model loaded" if window.studio.model is not None else "no model"
@@ -47,7 +51,8 @@ def run_app(model_path: str | None = None, self_test: bool = False, quit_when_re
             window.close()
             app.exit(0 if window.studio.model is not None else 1)
 
-        QTimer.singleShot(0, ready)
+        window.first_painted.connect(painted)
+        window.load_finished.connect(lambda _ok: QTimer.singleShot(0, ready))
     if self_test:
         from .self_test import run_self_test
 
@@ -56,7 +61,9 @@ def run_app(model_path: str | None = None, self_test: bool = False, quit_when_re
             window.close()
             app.exit(code)
 
-        QTimer.singleShot(0, test)
+        window.load_finished.connect(lambda _ok: QTimer.singleShot(0, test))
+    window.show()
+    window.start(model_path, background=True)
     code = app.exec()
     window.studio.shutdown()  # no-op after a normal close; never leave the worker thread running
     return code

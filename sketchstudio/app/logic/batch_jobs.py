@@ -7,15 +7,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
 
 from ...core.imaging import ImageLoadError, load_image, tensor_to_image
-from ...core.model import SketchModel
-from ...core.sampler import CancelToken, finished, iter_steps
+from ...core.sampler_settings import CancelToken
 from .decode_job import MemoryCache, SketchResult, SketchSpec, condition
 from .export import draw_at, output_frame, save_sketch, sweep_sheet
 from .photo import Photo
+
+if TYPE_CHECKING:
+    from ...core.model import SketchModel
 
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif"}
 
@@ -39,6 +42,10 @@ def photos_in(folder) -> list[Path]:
 
 def _decode(model: SketchModel, photo: Photo, spec: SketchSpec, cache: MemoryCache | None, cancel, tick):
     """Yields tick() after every step; returns the sketch (H, W) uint8 and its tokens, or None when cancelled."""
+    import torch
+
+    from ...core.sampler import finished, iter_steps
+
     key = photo.cache_key
     memory = cache.get(key, lambda: condition(model, photo)) if cache else condition(model, photo)
     style = torch.tensor(spec.style, dtype=torch.float32)

@@ -9,16 +9,20 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 import numpy as np
-import torch
 
 from ...core.imaging import tensor_to_image
-from ...core.model import SketchModel
-from ...core.sampler import CancelToken, SamplerSettings, StepResult, iter_steps
-from ...core.transformer import Memory
+from ...core.sampler_settings import CancelToken, SamplerSettings
 from .photo import Photo
+
+if TYPE_CHECKING:  # torch is imported where a job computes: the window shows before it (issue 25)
+    import torch
+
+    from ...core.model import SketchModel
+    from ...core.sampler import StepResult
+    from ...core.transformer import Memory
 
 
 @dataclass(frozen=True)
@@ -119,14 +123,18 @@ def step_frame(r: StepResult) -> StepFrame:
 
 
 def redraw_mask(cells, num_tokens: int) -> torch.Tensor:
+    import torch
+
     mask = torch.zeros(1, num_tokens, dtype=torch.bool)  # (1, N)
     mask[0, list(cells)] = True
     return mask
 
 
-@torch.inference_mode()
 def condition(model: SketchModel, photo: Photo) -> Memory:
-    return model.condition(photo.tensor(model.photo_size))
+    import torch
+
+    with torch.inference_mode():
+        return model.condition(photo.tensor(model.photo_size))
 
 
 class DecodeJob:
@@ -136,6 +144,10 @@ class DecodeJob:
         self.cache = cache
 
     def run(self, cancel: CancelToken) -> Iterator[Framed | StepFrame]:
+        import torch
+
+        from ...core.sampler import iter_steps
+
         req, model = self.request, self.model
         photo = req.photo
         if req.detect:

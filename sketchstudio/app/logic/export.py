@@ -9,12 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import torch
 from PIL import Image, ImageDraw
 
-from ...core.checkpoint import atomic_write
+from ...core.files import atomic_write
 from ...core.imaging import save_png, tensor_to_image
-from ...core.tokenizer import render_size
 from ...sketch_file import MetadataError, save_sketch_png, settings_from_metadata, sketch_metadata, style_from_metadata
 from .decode_job import Redraw, SketchResult, SketchSpec
 from .photo import Photo
@@ -40,16 +38,20 @@ def output_frame(result: SketchResult, longer: int) -> tuple[int, int]:
     face crop, the photo's frame for the whole photo."""
     if result.photo.crop is not None:
         return longer, longer
+    from ...core.tokenizer import render_size  # torch: imported when a sketch is drawn, not with the window
+
     return render_size(result.photo.size, longer)
 
 
-@torch.inference_mode()
 def draw_at(model, result: SketchResult, longer: int) -> Image.Image:
     """The finished sketch of `result` drawn again from its tokens by the model's renderer at
     `longer` pixels on the longer side (seconds on a CPU at 2048 px: run it off the GUI thread)."""
+    import torch
+
     style = torch.tensor(result.spec.style, dtype=torch.float32)[None]  # (1, K)
     photo = result.photo.tensor(model.photo_size)  # (1, 3, S, S): what the tokens were sampled for
-    out = model.decode(result.tokens, size=output_frame(result, longer), style=style, photo=photo)
+    with torch.inference_mode():
+        out = model.decode(result.tokens, size=output_frame(result, longer), style=style, photo=photo)
     return tensor_to_image(out[0])
 
 

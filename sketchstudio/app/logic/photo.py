@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from PIL import Image
 
 from ...core.imaging import photo_tensor
 from ...data.faces import Box, detect_faces, face_crop_box
+
+if TYPE_CHECKING:  # Photo.tensor's photo_tensor imports it: the window opens photos before torch is loaded
+    import torch
 
 Crop = tuple[int, int, int, int]
 _keys = itertools.count(1)

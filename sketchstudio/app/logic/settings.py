@@ -9,7 +9,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ...core.checkpoint import atomic_write
+from ...core.files import atomic_write
 from ...paths import user_config_dir
 
 MAX_RECENT = 10

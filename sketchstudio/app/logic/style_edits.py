@@ -12,14 +12,14 @@ import contextlib
 import copy
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ...core.checkpoint import read_config, save_model
-from ...core.model import SketchModel
-from ...core.style_edit import check_name, remove_style, rename_style
 from ...core.styles import StyleError
 from ...paths import default_model_path, user_models_dir
 from .style_origins import style_origins
-from .training_plan import card_markdown
+
+if TYPE_CHECKING:
+    from ...core.model import SketchModel
 
 SHIPPED_NOTE = "The shipped model stays as it is: train your own style first (Train → New style from my drawings…)."
 
@@ -77,6 +77,11 @@ def apply_edit(model: SketchModel, source, op: str, style: str, new_name: str | 
     """Rename (`op` "rename", to `new_name`) or remove (`op` "remove") `style` of `model`, loaded
     from `source`; save the result as a new file. Returns (its path, a one-line summary).
     Raises EditError with a user-facing message."""
+    # torch and the training code: imported when a style is edited, not with the window
+    from ...core.checkpoint import read_config, save_model
+    from ...core.style_edit import check_name, remove_style, rename_style
+    from .training_plan import card_markdown
+
     source = Path(source) if source else None
     why = editable(source)
     if why:

@@ -10,18 +10,19 @@ the sketch has it) and shrunk.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import numpy as np
-import torch
 from PIL import Image
 
 from ...core.imaging import load_image, tensor_to_image
-from ...core.model import SketchModel
-from ...core.sampler import CancelToken, SamplerSettings, finished, iter_steps
+from ...core.sampler_settings import CancelToken, SamplerSettings
 from ...paths import resources_dir
 from .decode_job import condition
 from .photo import Photo
+
+if TYPE_CHECKING:
+    from ...core.model import SketchModel
 
 THUMB_SIZE = 64  # px, square
 THUMB_STEPS = 4
@@ -61,6 +62,10 @@ class ThumbnailJob:
         self.styles, self.settings, self.size = tuple(styles), thumb_settings(settings), size
 
     def run(self, cancel: CancelToken) -> Iterator[Thumbnail]:
+        import torch
+
+        from ...core.sampler import finished, iter_steps
+
         model = self.model
         photo = self.photo if self.photo is not None else sample_face()
         key = photo_key(self.photo)

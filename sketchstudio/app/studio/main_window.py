@@ -2,34 +2,40 @@
 
 The window only lays out widgets and wires them to the `Studio` (state + live decoding) and
 to `ExportActions` (files out); model work never happens here.
+
+Nothing this module imports at start imports PyTorch: the app shows the window first and loads
+torch and the model on a worker (`start(background=True)`, issue 25).
 """
 from __future__ import annotations
 
 import math
 import sys
+import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QImage, QKeySequence
+from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QImage, QKeySequence, QPaintEvent
 from PySide6.QtWidgets import (QApplication, QFileDialog, QFrame, QGroupBox, QHBoxLayout, QLabel, QMainWindow,
-                               QPushButton, QSplitter, QTabWidget, QVBoxLayout, QWidget)
+                               QProgressBar, QPushButton, QSplitter, QTabWidget, QVBoxLayout, QWidget)
 
 from ... import __version__
 from ...core.imaging import ImageLoadError, load_image
-from ...core.sampler import RECOMMENDABLE, SamplerSettings, recommended_settings
+from ...core.sampler_settings import RECOMMENDABLE, CancelToken, SamplerSettings, recommended_settings
 from ...core.sampler_settings_io import settings_from_dict, settings_to_dict
 from ...model_files import UserError, load
 from ...paths import default_model_path
 from ...sketch_file import MetadataError, read_metadata
 from .. import messages
 from ..logic.export import crop_from_metadata, spec_from_metadata
+from ..logic.model_load import LoadedModel, ModelLoadJob
 from ..logic.photo import Photo
 from ..logic.style_edits import EditError, apply_edit, editable
 from ..logic.style_origins import style_origins
 from ..logic.settings import AppSettings
 from ..qt_images import pil_from_qimage
-from ..wizard.wizard import TrainingWizard
+from ..workers.thread import WorkerThread
 from .decode_view import DecodeView
 from .export_actions import ExportActions
 from .model_picker import ModelPicker
@@ -39,6 +45,9 @@ from .studio import Studio
 from .style_controls import StyleControls
 from .styles_panel import StylesPanel, ThumbnailMaker
 from .webcam_panel import WebcamPanel
+
+if TYPE_CHECKING:
+    from ..wizard.wizard import TrainingWizard
 
 # The sampler settings kept between sessions (settings.json); the rest stay at their defaults.
 SAVED_SETTINGS = ("steps", "temperature", "self_guidance", "style_guidance", "seed")
@@ -58,6 +67,9 @@ def saved_style(saved: dict, styles: tuple[str, ...]) -> tuple[float, ...] | Non
 
 class MainWindow(QMainWindow):
     error_reported = Signal(str, str)  # title, text (also shown in a box unless `interactive` is off)
+    first_painted = Signal()  # the window is on screen (its first paint is done)
+    torch_loaded = Signal()  # a background load imported torch; before its model is used (the app reserves threads)
+    load_finished = Signal(bool)  # start() is done: True when a model is loaded
 
     def __init__(self, settings: AppSettings | None = None, find_cameras: bool = True, grace_s: float = 0.05):
         super().__init__()
@@ -73,6 +85,10 @@ class MainWindow(QMainWindow):
         self._photo_before_live: Photo | None = None
         self.training_wizard: TrainingWizard | None = None
         self._closing_after_training = False
+        self._painted = False
+        self._loader: WorkerThread | None = None  # while the model loads in the background
+        self._load_cancel = CancelToken()
+        self._pending_sketch: str | None = None  # a sketch PNG opened while loading: its settings need the model
         self._build()
         self._menus()
         self._wire()
@@ -151,6 +167,11 @@ class MainWindow(QMainWindow):
         vl.addWidget(split, 1)
         self.setCentralWidget(body)
         self.status_label = QLabel("Ready")
+        self.load_progress = QProgressBar()  # busy while the model loads in the background
+        self.load_progress.setRange(0, 0)
+        self.load_progress.setMaximumWidth(120)
+        self.load_progress.hide()
+        self.statusBar().addPermanentWidget(self.load_progress)
         self.statusBar().addPermanentWidget(self.status_label)
         self.resize(1240, 760)
 
@@ -177,7 +198,7 @@ class MainWindow(QMainWindow):
         ]
         act("&Batch sketch a folder…", e.ask_batch)
         m.addSeparator()
-        act("Choose &model…", self.ask_model)
+        self.model_action = act("Choose &model…", self.ask_model)
         act("&Quit", self.close, QKeySequence.StandardKey.Quit)
         d = self.menuBar().addMenu("&Sketch")
         self.cancel_action = act("&Stop decoding", self.studio.cancel, Qt.Key.Key_Escape, d)
@@ -220,20 +241,36 @@ class MainWindow(QMainWindow):
         self.styles_panel.remove_requested.connect(lambda style: self.remove_style(style))
 
     # --- model -------------------------------------------------------------------------
-    def start(self, model_path: str | None = None) -> None:
-        """Load the named model, else the shipped one, else the last one used; else say what is missing."""
+    def start(self, model_path: str | None = None, background: bool = False,
+              hold: threading.Event | None = None) -> None:
+        """Load the named model, else the shipped one, else the last one used; else say what is missing.
+
+        background: load it on a worker thread, begun once the window has painted (the app's
+        start: torch and the model arrive after the window); meanwhile the status bar says
+        "Loading model…" and a photo opened is kept and sketched when the model is there.
+        `hold` (tests) keeps that load waiting until it is set. `load_finished` says when it ended."""
         shipped = default_model_path()
         if model_path:
-            loaded = self.load_model(model_path)
+            path = model_path
         elif shipped.is_file():
-            loaded = self.load_model(str(shipped))
+            path = str(shipped)
         elif self.settings.last_model and Path(self.settings.last_model).is_file():
-            loaded = self.load_model(self.settings.last_model)
+            path = self.settings.last_model
         else:
             self._no_model(f"The shipped model is missing ({shipped}). Choose a model file to start sketching.")
+            self.load_finished.emit(False)
             return
+        if background:
+            self._load_in_background(str(path), hold)
+            return
+        loaded = self.load_model(path)
+        if loaded:
+            self._restore_style()
+        self.load_finished.emit(loaded)
+
+    def _restore_style(self) -> None:
         weights = saved_style(self.settings.style, self.studio.styles)
-        if loaded and weights:  # the last session's style mix
+        if weights:  # the last session's style mix
             self.style_controls.set_weights(weights)
             self.studio.set_style(weights)
 
@@ -243,18 +280,76 @@ class MainWindow(QMainWindow):
             model, _info, mid = load(str(path))
         except UserError as exc:
             QApplication.restoreOverrideCursor()
-            self.report_error("Cannot load the model", str(exc))
-            if self.studio.model is None:
-                self._no_model("No model is loaded. Choose a model file to start sketching.")
+            self._cannot_load(str(exc))
             return False
         QApplication.restoreOverrideCursor()
+        self._use_model(str(path), model, _info, mid)
+        return True
+
+    def _cannot_load(self, message: str) -> None:
+        self.report_error("Cannot load the model", message)
+        if self.studio.model is None:
+            self._no_model("No model is loaded. Choose a model file to start sketching.")
+
+    def _use_model(self, path: str, model, info: dict, mid: str) -> None:
         self.settings.last_model = str(Path(path).resolve())
         self.settings.add_recent(path, models=True)
         self.banner.hide()
-        self.model_info = _info
-        self._apply_recommended(recommended_settings(_info))
+        self.model_info = info
+        self._apply_recommended(recommended_settings(info))
         self.studio.set_model(model, str(path), mid)
-        return True
+
+    # --- loading in the background (the app's start) ------------------------------------
+    @property
+    def loading(self) -> bool:
+        return self._loader is not None
+
+    def _load_in_background(self, path: str, hold: threading.Event | None) -> None:
+        self._loader = WorkerThread("sketchstudio-loader", self)
+        self._loader.hook_up(yielded=self._load_progress, finished=self._loaded,
+                             failed=lambda message: self._loaded(LoadedModel(path, error=message)))
+        self._load_cancel = CancelToken()
+        self.status_label.setText("Loading model…")
+        self.load_progress.show()
+        if self.studio.photo is None:
+            self.decode_view.clear("Loading the model… Open a photo meanwhile: it is sketched once the model is there.")
+        self._update_actions()
+        job = ModelLoadJob(path, hold)
+        if self._painted or not self.isVisible():
+            self._loader.submit(job, self._load_cancel)
+        else:  # after the first paint: the window is on screen before torch's import competes for the CPU
+            self.first_painted.connect(lambda: self._loader and self._loader.submit(job, self._load_cancel),
+                                       Qt.ConnectionType.SingleShotConnection)
+
+    def _load_progress(self, stage: str) -> None:
+        self.status_label.setText(f"Loading model… ({stage})")
+
+    def _loaded(self, result: LoadedModel | None) -> None:
+        if self._loader is None:
+            return
+        self._loader.stop()
+        self._loader = None
+        self.load_progress.hide()
+        self.status_label.setText("Ready")
+        if result is None:  # cancelled: the window is closing
+            return
+        self.torch_loaded.emit()
+        if result.model is None:
+            self._cannot_load(result.error)
+        else:
+            self._use_model(result.path, result.model, result.info, result.model_id)
+            self._restore_style()
+        self._update_actions()
+        self.load_finished.emit(result.model is not None)
+        pending, self._pending_sketch = self._pending_sketch, None
+        if pending and result.model is not None:
+            self.open_path(pending)
+
+    def paintEvent(self, e: QPaintEvent) -> None:
+        super().paintEvent(e)
+        if not self._painted:
+            self._painted = True
+            QTimer.singleShot(0, self.first_painted.emit)  # after this paint has reached the screen
 
     def _apply_recommended(self, rec: SamplerSettings) -> None:
         """Take a model's recommended sampler settings, except where the user set their own
@@ -367,6 +462,10 @@ class MainWindow(QMainWindow):
         return True
 
     def _open_sketch(self, path: str, meta: dict) -> bool:
+        if self.studio.model is None and self.loading:  # opened once the model is there
+            self._pending_sketch = path
+            self.statusBar().showMessage(f"{Path(path).name} opens when the model has loaded.", 10000)
+            return True
         if self.studio.model is None:
             self.report_error("Cannot open the sketch", "Load a model first: the sketch's settings need one.")
             return False
@@ -409,7 +508,10 @@ class MainWindow(QMainWindow):
     def _show_photo(self, photo: Photo) -> None:
         self.webcam.stop()
         self.inputs.setCurrentWidget(self.photo_panel)
+        self._pending_sketch = None  # the newest input wins
         self.studio.set_photo(photo, detect=True)
+        if self.loading:
+            self.decode_view.clear("Loading the model… This photo is sketched as soon as it is there.")
         self._update_actions()
 
     def dragEnterEvent(self, e: QDragEnterEvent) -> None:
@@ -471,10 +573,15 @@ class MainWindow(QMainWindow):
             self.decode_view.brush.setChecked(False)
         self.decode_view.brush.setEnabled(brush)
         self.style_controls.setEnabled(self.studio.model is not None)
+        self.styles_panel.setEnabled(self.studio.model is not None)
+        for w in (self.model_button, self.banner_button, self.model_action, self.train_action):
+            w.setEnabled(not self.loading)  # one model load at a time; the wizard starts from the loaded one
 
     # --- training ----------------------------------------------------------------------
     def open_training_wizard(self, **options) -> TrainingWizard:
         """Show the wizard (the running one, if any); `options` go to TrainingWizard (tests: step counts)."""
+        from ..wizard.wizard import TrainingWizard  # the training code: imported when the wizard opens
+
         wiz = self.training_wizard
         if wiz is None:
             wiz = TrainingWizard(self, base_model=self.studio.model_path, **options)
@@ -572,6 +679,10 @@ class MainWindow(QMainWindow):
             wiz.shutdown()
             wiz.close()
             self.training_wizard = None
+        if self._loader is not None:  # stops before reading the weights; an import under way ends first
+            self._load_cancel.cancel()
+            self._loader.stop()
+            self._loader = None
         self.webcam.stop()
         self.save_settings()
         self.thumbnails.shutdown()

@@ -5,7 +5,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QCheckBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QPushButton, QSpinBox,
                                QWidget)
 
-from ...core.sampler import SamplerSettings
+from ...core.sampler_settings import SamplerSettings
 
 MAX_SEED = 2**31 - 1
 

@@ -9,15 +9,18 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from ...core.model import SketchModel
-from ...core.sampler import SamplerSettings
+from ...core.sampler_settings import SamplerSettings
 from ..logic.decode_job import DecodeJob, DecodeRequest, Framed, MemoryCache, Redraw, SketchResult, SketchSpec, StepFrame
 from ..logic.live_policy import LivePolicy, RateMeter, live_settings
 from ..logic.photo import Crop, Photo
 from ..workers.thread import WorkerThread
+
+if TYPE_CHECKING:
+    from ...core.model import SketchModel
 
 MAX_SEED = 2**31 - 1
 

@@ -15,7 +15,7 @@ from PySide6.QtGui import QAction, QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (QHBoxLayout, QListView, QListWidget, QListWidgetItem, QMenu, QPushButton,
                                QVBoxLayout, QWidget)
 
-from ...core.sampler import CancelToken, SamplerSettings
+from ...core.sampler_settings import CancelToken, SamplerSettings
 from ..logic.style_thumbs import THUMB_SIZE, Thumbnail, ThumbnailJob, photo_key
 from ..messages import plain_label, plain_tooltip
 from ..qt_images import qimage_from_array

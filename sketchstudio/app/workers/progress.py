@@ -4,7 +4,7 @@ from __future__ import annotations
 from PySide6.QtCore import QEventLoop, QObject, Qt
 from PySide6.QtWidgets import QProgressDialog, QWidget
 
-from ...core.sampler import CancelToken
+from ...core.sampler_settings import CancelToken
 from ..logic.batch_jobs import Progress
 from .thread import WorkerThread
 

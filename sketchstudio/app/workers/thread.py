@@ -12,20 +12,22 @@ thread that ever ran a parallel kernel. Once the teams together hold more thread
 machine has cores, every team stops spinning between kernels and sleeps instead, and each
 of the thousands of small kernels in a decode pays a wake-up: on 2 cores a webcam frame took
 600 ms in the window against 370 ms for the same decode alone (docs/BENCHMARKS.md). So the
-app (`reserve_gui_thread`, called once at start) gives the GUI thread one torch thread and
-the background workers (style thumbnails) one, and only the threads that compute what the
-user waits for (the sketch, a batch, a training run) the full team.
+app (`reserve_gui_thread`, called once torch is loaded and before any decode) gives the GUI
+thread one torch thread and the background workers (style thumbnails) one, and only the
+threads that compute what the user waits for (the sketch, a batch, a training run) the full
+team. The same call flushes denormal floats on every computing thread (see cli.py).
+
+Torch is imported by the jobs, not here: the window is up before PyTorch is loaded (issue 25).
 """
 from __future__ import annotations
 
 import logging
+import sys
 
-import torch
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from ...core.checkpoint import CheckpointError
 from ...core.imaging import ImageLoadError
-from ...core.sampler import CancelToken
+from ...core.sampler_settings import CancelToken
 
 log = logging.getLogger(__name__)
 
@@ -33,12 +35,17 @@ _compute_threads: int | None = None  # set by reserve_gui_thread: the full team'
 
 
 def reserve_gui_thread() -> int:
-    """Run on the GUI thread at start, before any worker computes: from now on its own torch
-    work (loading a model) runs on one thread, so it never holds an OpenMP team of its own.
-    Returns the team size the compute workers get (what torch would have used)."""
+    """Run on the GUI thread once torch is imported, before any decode computes: from now on
+    its own torch work (editing a model's styles) runs on one thread, so it never holds an
+    OpenMP team of its own. Returns the team size the compute workers get (what torch would
+    have used)."""
+    import torch
+
     global _compute_threads
     if _compute_threads is None:
         _compute_threads = torch.get_num_threads()
+    # Per thread (the CPU's MXCSR): threads this one starts later inherit it; workers set their own.
+    torch.set_flush_denormal(True)
     torch.set_num_threads(1)
     torch.ones(1 << 18).add_(1)  # a parallel kernel: this thread's torch takes its 1 thread now
     return _compute_threads
@@ -46,6 +53,8 @@ def reserve_gui_thread() -> int:
 
 def release_gui_thread() -> None:
     """Undo `reserve_gui_thread` (tools that open the window inside another process)."""
+    import torch
+
     global _compute_threads
     if _compute_threads is not None:
         torch.set_num_threads(_compute_threads)
@@ -61,7 +70,11 @@ def worker_threads(compute: bool) -> int | None:
 
 def user_message(exc: BaseException) -> str:
     """One plain line for a message box."""
-    if isinstance(exc, (ImageLoadError, CheckpointError, ValueError, OSError)):
+    plain = (ImageLoadError, ValueError, OSError)
+    checkpoint = sys.modules.get("sketchstudio.core.checkpoint")  # no CheckpointError before it is imported
+    if checkpoint is not None:
+        plain += (checkpoint.CheckpointError,)
+    if isinstance(exc, plain):
         text = str(exc)
     else:
         text = f"{type(exc).__name__}: {exc}"
@@ -76,15 +89,21 @@ class JobWorker(QObject):
     failed = Signal(str)
     cancelled = Signal()
 
-    def __init__(self, threads: int | None = None):
+    def __init__(self, compute: bool = True):
         super().__init__()
-        self.threads = threads  # torch threads for this worker's thread, set at its first job; None: leave as is
+        self.compute = compute  # the full torch team (True) or one thread, once the GUI thread is reserved
+        self._configured = False
 
     @Slot(object, object)
     def run_job(self, job, cancel: CancelToken) -> None:
-        if self.threads is not None:  # on the worker's own thread, once
-            torch.set_num_threads(self.threads)
-            self.threads = None
+        if not self._configured:  # on the worker's own thread, at its first job after the reservation
+            threads = worker_threads(self.compute)
+            if threads is not None:
+                import torch
+
+                torch.set_flush_denormal(True)
+                torch.set_num_threads(threads)
+                self._configured = True
         try:
             gen = job.run(cancel)
             result = None
@@ -124,7 +143,7 @@ class WorkerThread(QObject):
         super().__init__(parent)
         self.thread = QThread()
         self.thread.setObjectName(name)
-        self.worker = JobWorker(worker_threads(compute))
+        self.worker = JobWorker(compute)
         self.worker.moveToThread(self.thread)
         self._submit.connect(self.worker.run_job)  # receiver on another thread: queued
         w = self.worker

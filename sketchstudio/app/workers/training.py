@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
 
-from ...core.sampler import CancelToken
+from ...core.sampler_settings import CancelToken
 from ..logic.training_job import PauseGate
 from .thread import WorkerThread
 
