@@ -90,7 +90,7 @@ def cmd_sketch(args) -> int:
             sketch = tensor_to_image(finished(model, last, size)[0])
         if args.crop == "none" and not args.size and sketch.size != prep.original_size:
             sketch = sketch.resize(prep.original_size, resample=3)  # bicubic, up to a very large photo's size
-        meta = sketch_metadata(weights, model.styles, settings, args.crop, mid)
+        meta = sketch_metadata(weights, model.styles, settings, args.crop, mid, **prep.crop_settings())
         if not write_png(sketch, out / f"{stem}.png", png_text(meta)):
             failures += 1
     bar.close()

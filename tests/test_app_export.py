@@ -60,7 +60,8 @@ def test_the_app_and_the_cli_make_the_same_file_contents(qtbot, window, tmp_path
     assert np.array_equal(pixels(tmp_path / "app.png"), pixels(tmp_path / "cli" / "sample_face.png"))
     app_meta = json.loads(read_png_text(tmp_path / "app.png")[SKETCH_META_KEY])
     cli_meta = json.loads(read_png_text(tmp_path / "cli" / "sample_face.png")[SKETCH_META_KEY])
-    assert {k: app_meta[k] for k in CLI_KEYS} == cli_meta
+    assert set(cli_meta) == CLI_KEYS | {"crop_box", "crop_roll"}  # a face crop: where, and how it was turned
+    assert {k: app_meta[k] for k in cli_meta} == cli_meta
 
     fresh = window.studio.settings.with_(seed=0, steps=8)  # a CLI file restores its settings too
     window.studio.set_settings(fresh)
@@ -151,3 +152,21 @@ def test_unwritable_target_is_a_message(qtbot, window, tmp_path, boxes):
     assert window.exports.export_png(blocker / "x.png") is False  # a file where a folder should be
     title, text = boxes.errors[-1]
     assert title == "Cannot write the sketch" and "\n" not in text and "Traceback" not in text
+
+
+def test_a_levelled_crop_reopens_with_its_turn(qtbot, make_window, tmp_path):
+    turned = tmp_path / "turned.png"
+    Image.open(SAMPLE).convert("RGB").rotate(-20, resample=Image.BICUBIC, fillcolor=(200, 210, 220)).save(turned)
+    win = make_window()
+    sketch_sample(qtbot, win, turned)
+    assert abs(win.studio.photo.roll - 20) < 4  # found turned clockwise: levelled
+    png = tmp_path / "a.png"
+    assert win.exports.export_png(png)
+    meta = json.loads(read_png_text(png)[SKETCH_META_KEY])
+    assert meta["crop_roll"] == win.studio.photo.roll and meta["crop_box"] == list(win.studio.photo.crop)
+
+    other = make_window()
+    with qtbot.waitSignal(other.studio.sketch_ready, timeout=20000) as done:
+        assert other.open_path(png)
+    assert other.studio.photo.roll == win.studio.photo.roll and other.studio.photo.crop == win.studio.photo.crop
+    assert np.array_equal(done.args[0].sketch, pixels(png))

@@ -10,6 +10,7 @@ import re
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
@@ -22,7 +23,7 @@ from sketchstudio.app.logic import data_check
 from sketchstudio.app.studio import export_actions
 from sketchstudio.cli import main
 from sketchstudio.data.datasets import unique_stems
-from sketchstudio.data.faces import detect_faces
+from sketchstudio.core.face_structure import default_models
 from sketchstudio.data.prepare import prepare_photo
 
 # Python leaking into a message: a traceback, an exception or warning class name.
@@ -65,15 +66,16 @@ def test_the_corpus_is_complete(corpus):
 
 
 def faces_in(path):
+    """The faces the detector finds, largest first."""
     with Image.open(path) as im:
-        return detect_faces(im.convert("RGB"))
+        return default_models().detect(np.asarray(im.convert("RGB")))
 
 
 def test_the_largest_of_several_faces_is_used(corpus):
     path = corpus["several_faces"]
     faces = faces_in(path)
-    assert len(faces) == 2 and faces[0].w > faces[1].w and faces[0].x < 360  # the left, larger one
-    assert prepare_photo(path, 32).face == faces[0]
+    assert len(faces) == 2 and faces[0].area > faces[1].area and faces[0].box[0] < 360  # the left, larger one
+    assert prepare_photo(path, 32).face.detection == faces[0]
 
 
 # --- CLI ----------------------------------------------------------------------------------
@@ -148,7 +150,7 @@ def test_window_opens_or_plainly_refuses_every_file(qtbot, window, corpus, boxes
     two = corpus["several_faces"]
     with qtbot.waitSignal(window.studio.sketch_ready, timeout=20000):
         drop(window, two)
-    assert window.studio.photo.face == faces_in(two)[0]  # the larger one
+    assert window.studio.photo.face.detection == faces_in(two)[0]  # the larger one
     before = len(boxes.errors)
     QApplication.clipboard().setMimeData(urls(corpus["text_as_jpg"]))  # paste takes the same path
     window.paste()

@@ -166,3 +166,27 @@ def test_photos_with_the_same_stem_get_distinct_outputs(tmp_path, tiny_checkpoin
     assert cli_main(["sketch", str(a), str(b), "--out", str(out), "--model", str(tiny_checkpoint),
                      "--crop", "none", "-q"]) == 0
     assert len(list(out.glob("*.png"))) == 2
+
+
+def test_the_face_crop_is_levelled_and_recorded(tiny_checkpoint, tmp_path, capsys):
+    from sketchstudio.paths import resources_dir
+
+    sample = Image.open(resources_dir() / "sample_face.png").convert("RGB")
+    turned = tmp_path / "turned.png"
+    sample.rotate(25, resample=Image.BICUBIC, fillcolor=(200, 210, 220)).save(turned)  # counter-clockwise
+    out = tmp_path / "out"
+    assert main(["sketch", str(turned), "--out", str(out), "--model", str(tiny_checkpoint), "--steps", "2", "-q"]) == 0
+    meta = json.loads(read_png_text(out / "turned.png")[SKETCH_META_KEY])
+    x0, y0, x1, y1 = meta["crop_box"]
+    assert x1 - x0 == y1 - y0 > 100 and abs(meta["crop_roll"] + 25) < 4  # turned back by 25 degrees
+    assert "no face" not in capsys.readouterr().err
+
+
+def test_no_face_says_so_and_sketches_the_centre(tiny_checkpoint, tmp_path, capsys):
+    wall = tmp_path / "wall.png"
+    Image.new("RGB", (90, 60), (120, 120, 120)).save(wall)
+    out = tmp_path / "out"
+    assert main(["sketch", str(wall), "--out", str(out), "--model", str(tiny_checkpoint), "--steps", "2", "-q"]) == 0
+    assert "no face" in capsys.readouterr().err
+    meta = json.loads(read_png_text(out / "wall.png")[SKETCH_META_KEY])
+    assert meta["crop_box"] == [15, 0, 75, 60] and meta["crop_roll"] == 0.0

@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from sketchstudio.core.imaging import ImageLoadError, load_image
-from sketchstudio.data.faces import Box, crop_face, face_crop_box
+from sketchstudio.data.faces import Framing, crop_face
 from sketchstudio.data.prepare import prepare_photo
 from datagen import face_photo
 
@@ -102,10 +102,23 @@ def test_missing_file(tmp_path):
         load_image(tmp_path / "nope.png")
 
 
-def test_crop_box_frames_head_and_shoulders_and_pads_outside():
+def test_a_crop_past_the_edge_is_padded_with_edge_pixels():
     im = face_photo(0, 64)
-    box = Box(40, 5, 30, 30)  # partly outside on the right
-    l, t, r, b = face_crop_box(im, box)
-    assert r - l == b - t and r - l > box.w  # square, larger than the face
-    crop, used = crop_face(im, box)
-    assert used == box and crop.size == (r - l, b - t)
+    crop = Framing((40, 5, 80, 45)).crop(im)  # partly outside on the right
+    a, src = np.asarray(crop), np.asarray(im)
+    assert crop.size == (40, 40)
+    assert (a[:, :24] == src[5:45, 40:64]).all()  # inside: the pixels themselves
+    assert (a[:, 24:] == src[5:45, 63:64]).all()  # outside: the last column repeated
+
+
+def test_a_turned_crop_keeps_its_size_and_a_zero_turn_is_a_plain_cut():
+    im = face_photo(0, 64)
+    assert np.array_equal(np.asarray(Framing((8, 8, 56, 56), 0.0).crop(im)), np.asarray(im)[8:56, 8:56])
+    turned = Framing((8, 8, 56, 56), 30.0).crop(im)
+    assert turned.size == (48, 48) and not np.array_equal(np.asarray(turned), np.asarray(im)[8:56, 8:56])
+
+
+def test_no_face_frames_the_centre_square():
+    im = Image.new("RGB", (120, 60), (90, 90, 90))
+    crop, face, framing = crop_face(im)
+    assert face is None and framing == Framing((30, 0, 90, 60), 0.0) and crop.size == (60, 60)

@@ -89,6 +89,19 @@ def main() -> int:
     pump(180, lambda: len(thumbs) >= len(win.studio.model.styles))
     pump(0.3)
     shot("styles-panel")
+    # A tilted head: the crop is levelled by the eye line; the overlay shows what the model is told.
+    tilted = out / "tilted-sample.png"
+    Image.open(resources_dir() / "sample_face.png").convert("RGB").rotate(
+        -18, resample=Image.BICUBIC, fillcolor=(190, 200, 210)).save(tilted)
+    win.open_path(tilted)
+    pump(120, lambda: win.studio.result is not None and not win.studio.busy and win.studio.photo.path == str(tilted))
+    win.photo_panel.structure.setChecked(True)
+    pump(0.5)
+    shot("face-lines")
+    win.photo_panel.structure.setChecked(False)
+    tilted.unlink()
+    win.open_path(resources_dir() / "sample_face.png")
+    pump(120, lambda: win.studio.result is not None and not win.studio.busy)
     win.decode_view.set_overlay("confidence")
     win.decode_view.scrubber.setValue(args.steps // 3)
     pump(0.3)

@@ -49,6 +49,11 @@ def run_self_test(window: MainWindow, timeout_s: float = 300.0) -> int:
         check(studio.model is not None, "no model is loaded (the shipped model is missing; pass --model PATH)")
         sample = resources_dir() / SAMPLE
         check(window.open_path(sample), f"cannot open the sample photo {sample}: {errors}")
+        # The face models (LiteRT, resources/face_models) find the sample's face, on the worker.
+        wait_until(lambda: errors or (studio.photo is not None and studio.photo.face is not None), timeout_s,
+                   "the sample's face (the face models in resources/face_models)")
+        check(not errors, "; ".join(errors))
+        print(f"self-test: found the sample's face ({len(studio.photo.face.landmarks)} landmarks)")
         for i, name in enumerate(studio.styles):
             want = tuple(1.0 if j == i else 0.0 for j in range(len(studio.styles)))
             window.style_controls.select(name)  # through the widgets, like a user

@@ -1,28 +1,43 @@
-"""Face detection and FS2K-style framing with OpenCV's bundled Haar cascades (nothing downloaded)."""
+"""Face framing: MediaPipe's face models (core/face_structure.py) find the largest face and its
+landmarks; the square crop is framed from them as FS2K frames its faces and turned so the eyes
+are level. Nothing is downloaded: the models ship in resources/face_models/.
+
+OpenCV's Haar cascade, which framed crops before model v10, is kept only as the baseline that
+tools/bench_faces.py measures the landmark path against (docs/BENCHMARKS.md: it found no face
+the landmark path missed on any of the measured sets)."""
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 
 import cv2
 import numpy as np
 from PIL import Image
 
-# FS2K framing, measured with this detector on 40 training photos per folder (median):
-# the photo's short side is 1.61 (photo1, square), 1.29 (photo2) and 1.86 (photo3) face
-# widths, and the face sits at the centre (photo3: 0.11 face heights above it).
-FACE_SCALE = 1.7  # crop side / detected face width
-FACE_DROP = 0.05  # crop centre below the face centre, in face heights
+from ..core.face_structure import Face, Framing, centre_framing, default_models, face_framing
+
+__all__ = ["Face", "Framing", "auto_framing", "crop_face", "find_face", "haar_faces"]
 
 
-@dataclass(frozen=True)
-class Box:
-    x: int
-    y: int
-    w: int
-    h: int
+def find_face(im: Image.Image) -> Face | None:
+    """The largest face in `im` with its landmarks (in `im`'s pixels), or None."""
+    return default_models().analyse(im)
 
 
+def auto_framing(im: Image.Image, face: Face | None) -> Framing:
+    """FS2K framing levelled by the eye line around `face`, or the centre square without one."""
+    return face_framing(face) if face is not None else centre_framing(im.size)
+
+
+def crop_face(im: Image.Image, face: Face | None | bool = True) -> tuple[Image.Image, Face | None, Framing]:
+    """(the square crop the model sees, the face or None, its framing). face=True: find it;
+    a Face: frame that one; None: the centre square."""
+    if face is True:
+        face = find_face(im)
+    framing = auto_framing(im, face)
+    return framing.crop(im), face, framing
+
+
+# -- the earlier detector, for the comparison benchmark -----------------------------------------
 @functools.lru_cache(maxsize=1)
 def _cascade() -> cv2.CascadeClassifier:
     path = cv2.data.haarcascades + "haarcascade_frontalface_default.xml"
@@ -32,8 +47,11 @@ def _cascade() -> cv2.CascadeClassifier:
     return cascade
 
 
-def detect_faces(im: Image.Image, max_side: int = 640) -> list[Box]:
-    """Faces in `im`, largest first, in the image's own pixel coordinates."""
+HAAR_SCALE, HAAR_DROP = 1.7, 0.05  # its FS2K framing: crop side / face width, centre drop in face heights
+
+
+def haar_faces(im: Image.Image, max_side: int = 640) -> list[tuple[int, int, int, int]]:
+    """OpenCV Haar cascade faces (x, y, w, h), largest first, in `im`'s pixels."""
     w, h = im.size
     scale = min(1.0, max_side / max(w, h))
     small = im.convert("L")
@@ -43,36 +61,14 @@ def detect_faces(im: Image.Image, max_side: int = 640) -> list[Box]:
     if min(grey.shape) < 24:  # below the cascade's window
         return []
     found = _cascade().detectMultiScale(grey, scaleFactor=1.1, minNeighbors=5, minSize=(24, 24))
-    boxes = [Box(*(int(round(v / scale)) for v in f)) for f in found]
-    return sorted(boxes, key=lambda b: b.w * b.h, reverse=True)
+    boxes = [tuple(int(round(v / scale)) for v in f) for f in found]
+    return sorted(boxes, key=lambda b: b[2] * b[3], reverse=True)
 
 
-def face_crop_box(im: Image.Image, face: Box) -> tuple[int, int, int, int]:
-    """Square (left, top, right, bottom) around `face`, FS2K framing; may extend past the image."""
-    side = int(round(face.w * FACE_SCALE))
-    cx = face.x + face.w / 2
-    cy = face.y + face.h / 2 + FACE_DROP * face.h
+def haar_framing(box: tuple[int, int, int, int]) -> Framing:
+    """The Haar path's square crop around a face box (no roll)."""
+    x, y, w, h = box
+    side = int(round(w * HAAR_SCALE))
+    cx, cy = x + w / 2, y + h / 2 + HAAR_DROP * h
     left, top = int(round(cx - side / 2)), int(round(cy - side / 2))
-    return left, top, left + side, top + side
-
-
-def crop_face(im: Image.Image, box: Box | None = None) -> tuple[Image.Image, Box | None]:
-    """Crop the largest (or the given) face with FS2K framing, padding with edge pixels.
-
-    Returns (square crop, face box) or a centre crop and None when no face is found.
-    """
-    if box is None:
-        faces = detect_faces(im)
-        box = faces[0] if faces else None
-    if box is None:
-        w, h = im.size
-        s = min(w, h)
-        l, t = (w - s) // 2, (h - s) // 2
-        return im.crop((l, t, l + s, t + s)), None
-    l, t, r, b = face_crop_box(im, box)
-    a = np.asarray(im.convert("RGB"))
-    pad = max(0, -l, -t, r - im.width, b - im.height)
-    if pad:
-        a = np.pad(a, ((pad, pad), (pad, pad), (0, 0)), mode="edge")
-    crop = a[t + pad:b + pad, l + pad:r + pad]
-    return Image.fromarray(np.ascontiguousarray(crop)), box
+    return Framing((left, top, left + side, top + side), 0.0)

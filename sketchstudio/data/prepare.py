@@ -7,9 +7,10 @@ import torch
 from PIL import Image
 
 from ..core.imaging import load_image, photo_tensor
-from .faces import Box, crop_face
+from .faces import Face, Framing, crop_face
 
 CROPS = ("face", "none")
+NO_FACE = "no face found; sketching the centre square"
 
 
 @dataclass
@@ -17,8 +18,16 @@ class PreparedPhoto:
     original_size: tuple[int, int]  # (W, H) of the photo as loaded (EXIF applied)
     framed: Image.Image  # what the model sees, before resizing
     tensor: torch.Tensor  # (1, 3, S, S) in [0, 1]
-    face: Box | None  # detected face box; None with crop "none" or when no face was found
+    face: Face | None  # the face found (landmarks in the photo's pixels); None with crop "none" or no face
     warning: str | None = None
+    framing: Framing | None = None  # the crop (box and roll) with crop "face"; None: the whole photo
+
+    def crop_settings(self) -> dict:
+        """What a sketch PNG records of the crop: crop_box [x0, y0, x1, y1] in the photo's
+        pixels and crop_roll, the degrees the photo was turned to level the eyes."""
+        if self.framing is None:
+            return {}
+        return {"crop_box": list(self.framing.box), "crop_roll": self.framing.roll}
 
 
 def prepare_image(im: Image.Image, size: int, crop: str = "face") -> PreparedPhoto:
@@ -27,9 +36,8 @@ def prepare_image(im: Image.Image, size: int, crop: str = "face") -> PreparedPho
     if crop == "none":
         # The whole photo, squashed to a square; outputs are resized back to the photo's size.
         return PreparedPhoto(im.size, im, photo_tensor(im, size), None)
-    framed, face = crop_face(im)
-    warning = None if face else "no face found; using a centre crop"
-    return PreparedPhoto(im.size, framed, photo_tensor(framed, size), face, warning)
+    framed, face, framing = crop_face(im)
+    return PreparedPhoto(im.size, framed, photo_tensor(framed, size), face, None if face else NO_FACE, framing)
 
 
 def prepare_photo(path, size: int, crop: str = "face") -> PreparedPhoto:

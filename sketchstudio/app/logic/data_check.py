@@ -183,5 +183,5 @@ def face_preview(path, side: int) -> tuple[Image.Image, bool] | None:
         im = load_image(path)
     except ImageLoadError:
         return None
-    crop, face = crop_face(im)
+    crop, face, _ = crop_face(im)
     return crop.resize((side, side), Image.LANCZOS), face is not None

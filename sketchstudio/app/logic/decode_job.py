@@ -15,6 +15,7 @@ import numpy as np
 
 from ...core.imaging import tensor_to_image
 from ...core.sampler_settings import CancelToken, SamplerSettings
+from .face_tracking import CropTracker
 from .photo import Photo
 
 if TYPE_CHECKING:  # torch is imported where a job computes: the window shows before it (issue 25)
@@ -80,6 +81,7 @@ class DecodeRequest:
     detect: bool = False  # find the face in the worker (new photos, webcam frames)
     keep_crop: bool = False  # ... but keep the photo's crop (a restored or user-made one)
     live: bool = False  # a webcam frame
+    tracker: CropTracker | None = None  # webcam: the crop follows the face smoothly from frame to frame
     cancel: CancelToken = field(default_factory=CancelToken)
 
 
@@ -152,6 +154,10 @@ class DecodeJob:
         photo = req.photo
         if req.detect:
             photo = photo.detected(req.keep_crop)
+            if req.tracker is not None:
+                framing = req.tracker.update(None if photo.face is None else photo.framing)
+                if framing is not None:
+                    photo = photo.with_crop(framing.box, clamp=False, roll=framing.roll)
             yield Framed(photo)
         if cancel.cancelled:
             return None

@@ -22,7 +22,8 @@ def studio_metadata(result: SketchResult, styles: tuple[str, ...], model_id: str
     spec, photo = result.spec, result.photo
     return sketch_metadata(
         spec.style, styles, spec.settings, "none" if photo.crop is None else "face", model_id,
-        crop_box=None if photo.crop is None else list(photo.crop), photo=photo.path,
+        crop_box=None if photo.crop is None else list(photo.crop),
+        crop_roll=None if photo.crop is None else photo.roll, photo=photo.path,
         redraws=[{"cells": list(r.cells), "seed": r.seed} for r in spec.redraws])
 
 
@@ -81,9 +82,11 @@ def crop_from_metadata(meta: dict, photo: Photo) -> Photo | None:
     stores none (CLI files with --crop face): then the detected face decides, as in the CLI."""
     if meta.get("crop") == "none":
         return photo.with_crop(None)
-    box = meta.get("crop_box")
+    box, roll = meta.get("crop_box"), meta.get("crop_roll", 0.0)
+    if not (isinstance(roll, (int, float)) and not isinstance(roll, bool) and -180 <= roll <= 180):
+        roll = 0.0  # a file from before crops were levelled, or a damaged value: unturned
     if isinstance(box, list) and len(box) == 4 and all(isinstance(v, int) for v in box) and box[2] > box[0]:
-        return photo.with_crop(tuple(box), clamp=False)
+        return photo.with_crop(tuple(box), clamp=False, roll=float(roll))
     return None
 
 

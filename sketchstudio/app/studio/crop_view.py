@@ -1,12 +1,20 @@
 """The photo with the square the model sees: drag it to move, drag a corner or scroll to resize."""
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPainterPath, QPen, QWheelEvent
+import math
+
+import numpy as np
+from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPainterPath, QPen, QPolygonF, QWheelEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from ..logic.photo import Crop, Photo, clamp_crop
+from ..logic.structure_overlay import overlay_parts, person_mask_rgba
 from ..qt_images import qimage_from_pil
+
+# Overlay colours of the face's parts (core/face_structure.py PARTS order).
+PART_COLOURS = {"jaw": (255, 120, 40), "brows": (80, 200, 255), "eyes": (120, 255, 120), "nose": (255, 230, 80),
+                "lips": (255, 90, 160)}
 
 HANDLE = 10  # px: how close to a corner a press resizes
 
@@ -23,6 +31,8 @@ class CropView(QWidget):
         self.placeholder = ""
         self._drag: tuple | None = None  # (mode, press point in photo px or corner index, box at press)
         self._bounds = (0, 0, 1, 1)  # photo px shown: the photo and the crop square
+        self.show_structure = False  # overlay what the model is told: the face's lines, the person mask
+        self._mask: tuple | None = None  # (photo cache key, QImage of the mask over the framed square)
         self.setMinimumSize(220, 180)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMouseTracking(editable)
@@ -34,6 +44,10 @@ class CropView(QWidget):
         self.photo = photo
         self.box = None if photo is None else photo.crop
         self._refit()
+        self.update()
+
+    def set_show_structure(self, on: bool) -> None:
+        self.show_structure = bool(on)
         self.update()
 
     def set_placeholder(self, text: str) -> None:
@@ -83,18 +97,53 @@ class CropView(QWidget):
         shade = QPainterPath()
         shade.addRect(QRectF(self.rect()))
         hole = QPainterPath()
-        hole.addRect(crop)
+        square = self._turned(crop, self.photo.roll)
+        hole.addPolygon(square)
         p.fillPath(shade.subtracted(hole), QColor(0, 0, 0, 110))
-        if self.photo.face is not None:
-            f = self.photo.face
+        if self.show_structure:
+            self._paint_structure(p, crop)
+        elif self.photo.face is not None:
+            x0, y0, x1, y1 = self.photo.face.detection.box
             p.setPen(QPen(QColor(255, 210, 60), 1.5, Qt.PenStyle.DashLine))
-            p.drawRect(self.to_widget((f.x, f.y, f.x + f.w, f.y + f.h)))
+            p.drawRect(self.to_widget((x0, y0, x1, y1)))
         p.setPen(QPen(QColor(255, 255, 255), 2))
-        p.drawRect(crop)
+        p.drawPolygon(square)
         if self.editable:
             p.setBrush(QColor(255, 255, 255))
             for c in (crop.topLeft(), crop.topRight(), crop.bottomLeft(), crop.bottomRight()):
                 p.drawRect(QRectF(c.x() - 4, c.y() - 4, 8, 8))
+
+    @staticmethod
+    def _turned(rect: QRectF, roll: float) -> QPolygonF:
+        """The crop square as the photo sees it: `rect` turned by +roll about its centre."""
+        c, t = rect.center(), math.radians(roll)
+        pts = []
+        for q in (rect.topLeft(), rect.topRight(), rect.bottomRight(), rect.bottomLeft()):
+            dx, dy = q.x() - c.x(), q.y() - c.y()
+            pts.append(QPointF(c.x() + dx * math.cos(t) - dy * math.sin(t), c.y() + dx * math.sin(t) + dy * math.cos(t)))
+        return QPolygonF(pts)
+
+    def _paint_structure(self, p: QPainter, crop: QRectF) -> None:
+        """The person mask over the framed square and the face's part lines over the photo."""
+        photo = self.photo
+        if photo.crop is not None:
+            if self._mask is None or self._mask[0] != photo.cache_key:
+                rgba = person_mask_rgba(photo)
+                self._mask = (photo.cache_key, QImage(rgba.data, rgba.shape[1], rgba.shape[0],
+                                                      QImage.Format.Format_RGBA8888).copy())
+            p.save()
+            c = crop.center()
+            p.translate(c)
+            p.rotate(photo.roll)
+            p.drawImage(QRectF(-crop.width() / 2, -crop.height() / 2, crop.width(), crop.height()), self._mask[1])
+            p.restore()
+        if photo.face is None:
+            return
+        s, ox, oy = self._scale()
+        for part, segments in overlay_parts(photo.face).items():
+            p.setPen(QPen(QColor(*PART_COLOURS[part]), 1.5))
+            p.drawLines([QLineF(ox + a[0] * s, oy + a[1] * s, ox + b[0] * s, oy + b[1] * s)
+                         for a, b in np.asarray(segments, dtype=float)])
 
     # --- editing ---------------------------------------------------------------------------
     def _corner(self, pos: QPointF) -> int | None:

@@ -227,7 +227,7 @@ class MainWindow(QMainWindow):
         self.photo_panel.open_clicked.connect(self.ask_open)
         self.photo_panel.paste_clicked.connect(self.paste)
         self.photo_panel.crop_changed.connect(s.set_crop)
-        self.photo_panel.reset_clicked.connect(lambda: s.photo and s.set_crop(s.photo.auto))
+        self.photo_panel.reset_clicked.connect(lambda: s.photo and s.set_crop(s.photo.auto, s.photo.auto_roll))
         self.webcam.frame_ready.connect(s.submit_frame)
         self.webcam.live_changed.connect(self._live_changed)
         self.webcam.failed.connect(lambda text: self.report_error("Camera", text))

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QPixmap
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from ...data.faces import Box
 from ..logic.photo import Photo
 from ..qt_images import qimage_from_pil
 from .crop_view import CropView
@@ -27,6 +26,8 @@ class PhotoPanel(QWidget):
         self.paste = QPushButton("Paste")
         self.reset = QPushButton("Reset crop")
         self.reset.setToolTip("Back to the square around the detected face")
+        self.structure = QCheckBox("Face lines")
+        self.structure.setToolTip("Overlay what the model is told about the face: its landmark lines and the person mask")
         self.thumb = QLabel()
         self.thumb.setFixedSize(THUMB, THUMB)
         self.thumb.setToolTip("What the model sees")
@@ -35,7 +36,7 @@ class PhotoPanel(QWidget):
         self.info.setTextFormat(Qt.TextFormat.PlainText)
         self.info.setWordWrap(True)
         buttons = QVBoxLayout()
-        for b in (self.open, self.paste, self.reset):
+        for b in (self.open, self.paste, self.reset, self.structure):
             buttons.addWidget(b)
         buttons.addStretch(1)
         row = QHBoxLayout()
@@ -49,11 +50,12 @@ class PhotoPanel(QWidget):
         self.open.clicked.connect(self.open_clicked)
         self.paste.clicked.connect(self.paste_clicked)
         self.reset.clicked.connect(self.reset_clicked)
+        self.structure.toggled.connect(self.view.set_show_structure)
         self.set_photo(None)
 
     def set_photo(self, photo: Photo | None) -> None:
         self.view.set_photo(photo)
-        self.reset.setEnabled(photo is not None and photo.crop != photo.auto)
+        self.reset.setEnabled(photo is not None and (photo.crop != photo.auto or photo.roll != photo.auto_roll))
         self.thumb.setVisible(photo is not None)
         if photo is None:
             self.thumb.clear()
@@ -67,6 +69,9 @@ class PhotoPanel(QWidget):
 def describe(photo: Photo) -> str:
     name = photo.path.rsplit("/", 1)[-1] if photo.path else "pasted image"
     w, h = photo.size
-    face = "face found" if isinstance(photo.face, Box) else "no face found: centre crop"
+    if photo.face is None:
+        face = "no face found: centre crop, drawn without the face's structure"
+    else:
+        face = "face found" + (f", levelled {-photo.roll:+.0f}°" if abs(photo.roll) >= 0.5 else "")
     crop = "whole photo" if photo.crop is None else ("adjusted crop" if photo.crop != photo.auto else face)
     return f"{name}\n{w} × {h} px\n{crop}\nDrag the square to move it, a corner or the wheel to resize."

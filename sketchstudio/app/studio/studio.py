@@ -16,6 +16,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from ...core.sampler_settings import SamplerSettings
 from ..logic.decode_job import DecodeJob, DecodeRequest, Framed, MemoryCache, Redraw, SketchResult, SketchSpec, StepFrame
 from ..logic.live_policy import LivePolicy, RateMeter, live_settings
+from ..logic.face_tracking import CropTracker
 from ..logic.photo import Crop, Photo
 from ..workers.thread import WorkerThread
 
@@ -56,6 +57,7 @@ class Studio(QObject):
         self.result: SketchResult | None = None
         self.frames: list[StepFrame] = []  # the steps of the last decode, for the scrubber
         self.live = False  # webcam mode: frames come in through submit_frame
+        self.tracker = CropTracker()  # webcam: the crop follows the face, smoothed
         self._find_face = False  # the photo's face is still to be found (on the worker: it is slow)
         self._keep_crop = False  # ... and the crop stays as it is (stored or dragged by the user)
         self.dropped_frames = 0
@@ -96,10 +98,11 @@ class Studio(QObject):
         self.photo_changed.emit(photo)
         self.request()
 
-    def set_crop(self, crop: Crop | None) -> None:
+    def set_crop(self, crop: Crop | None, roll: float | None = None) -> None:
+        """A new crop square (roll: its turn; None keeps the photo's)."""
         if self.photo is None:
             return
-        self.photo, self.redraws = self.photo.with_crop(crop), ()
+        self.photo, self.redraws = self.photo.with_crop(crop, roll=roll), ()
         self._keep_crop = True
         self.photo_changed.emit(self.photo)
         self.request()
@@ -159,6 +162,7 @@ class Studio(QObject):
     # --- webcam ------------------------------------------------------------------------
     def set_live(self, live: bool) -> None:
         self.live = live
+        self.tracker.reset()
         if live:
             self.rate.reset()
             self.dropped_frames = 0
@@ -172,7 +176,7 @@ class Studio(QObject):
         if self.policy.pending is not None:
             self.dropped_frames += 1
         self.photo, self.redraws = photo, ()
-        req = DecodeRequest(photo, self.live_spec(), detect=True, live=True)
+        req = DecodeRequest(photo, self.live_spec(), detect=True, live=True, tracker=self.tracker)
         self.policy.submit(req, preempt=False, wait=False)
         self._pump()
 
@@ -186,7 +190,8 @@ class Studio(QObject):
             return
         req = DecodeRequest(self.photo, self.live_spec() if self.live else self.spec(), init_tokens,
                             detect=self.live or self._find_face,
-                            keep_crop=self._keep_crop and not self.live, live=self.live)
+                            keep_crop=self._keep_crop and not self.live, live=self.live,
+                            tracker=self.tracker if self.live else None)
         if self.policy.submit(req, preempt=True):
             self.policy.running.cancel.cancel()
         self._pump()
