@@ -131,6 +131,8 @@ def cmd_train(args) -> int:
         preview_every=args.preview_every, stage_options=StageOptions(
             batch=args.batch, lr=args.lr, keep_weight=args.keep_weight, device=str(device),
             **({} if args.render_photo is None else {"render_photo": args.render_photo}),
+            **({} if not args.structure else {"structure": True}),
+            **({} if not args.bf16 else {"cpu_bf16": True}),
             **({} if args.render_sampled is None else {"render_sampled": args.render_sampled}),
             **({} if args.render_style_guidance is None else {"render_style_guidance": args.render_style_guidance}),
             **({} if args.render_tone is None else {"render_tone": args.render_tone}),
@@ -286,6 +288,12 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--keep-weight", type=float, default=1.0,
                    help="finetune: distil the starting model's styles this data does not train "
                         "(0: off, about half the step time when the model has such styles)")
+    t.add_argument("--bf16", action="store_true",
+                   help="on the CPU too, forward passes in bf16 autocast (faster where the CPU has native "
+                        "bf16; weights stay fp32)")
+    t.add_argument("--structure", action="store_true",
+                   help="pretrain/finetune/distill: give a model without one the face-structure path (the "
+                        "photo's face lines and person mask into its encoder, starting at zero)")
     t.add_argument("--render-photo", action=argparse.BooleanOptionalAction,
                    help="render: a stroke renderer that sees the photo's edges (default; a renderer "
                         "without them gets them); --no-render-photo keeps the tokens alone")

@@ -17,7 +17,7 @@ from sketchstudio.train.pipeline import PipelineOptions, run_pipeline
 from datagen import make_drawings, make_fs2k, make_photo_folder
 
 SIZE = 32  # the tiny preset's sketch size
-FIELDS = [k for k in TrainingData.__dataclass_fields__ if k != "styles"]
+FIELDS = [k for k in TrainingData.__dataclass_fields__ if k not in ("styles", "structure_version")]
 EXACT = ("real_photo", "real_style", "synth_photo", "synth_style", "val_style", "real_native_size", "val_native_size")
 # The stated tolerance of a lossy pack (WebP, the default qualities), in grey levels (0-255),
 # mean absolute difference per tensor: photos, drawings (their squares and own sizes), and the

@@ -1,5 +1,6 @@
 """The two-stage pipeline on tiny data the tests make: every stage, resume, cancel, reports."""
 import csv
+import dataclasses
 
 import pytest
 import torch
@@ -8,7 +9,8 @@ from sketchstudio.core.checkpoint import load_model, save_model
 from sketchstudio.core.config import preset
 from sketchstudio.core.model import SketchModel
 from sketchstudio.core.sampler import CancelToken, sample
-from sketchstudio.data.cache import Source, TrainingData, build_training_data
+from sketchstudio.core.face_structure import CHANNELS, STRUCTURE_VERSION
+from sketchstudio.data.cache import STRUCTURE_SIZE, Source, TrainingData, build_training_data
 from sketchstudio.data.datasets import DataReport
 from sketchstudio.train.pipeline import PipelineOptions, run_pipeline
 from sketchstudio.train.runner import RunOptions, run_stage
@@ -16,7 +18,7 @@ from sketchstudio.train.base import StageOptions
 from sketchstudio.train.decoder import DecoderStage
 from sketchstudio.train.finetune import FinetuneStage
 from sketchstudio.train.masked import PretrainStage
-from sketchstudio.train.surgery import add_refiner
+from sketchstudio.train.surgery import add_refiner, add_structure
 from sketchstudio.train.tokenizer import TokenizerStage
 from datagen import make_fs2k, make_photo_folder
 
@@ -57,6 +59,36 @@ def test_training_data_round_trips_through_its_cache(tiny_data, tmp_path):
     data.save(tmp_path / "d.safetensors")
     back = TrainingData.load(tmp_path / "d.safetensors")
     assert back.styles == data.styles and torch.equal(back.synth_sketch, data.synth_sketch)
+    # The face-structure maps are made once with the data and kept by the cache.
+    assert data.structure_current and back.structure_current and not back.ensure_structure()
+    assert torch.equal(back.photo_structure, data.photo_structure) and len(back.photo_structure) == len(data.photos)
+    assert back.photo_structure.shape[1:] == (len(CHANNELS), STRUCTURE_SIZE, STRUCTURE_SIZE)
+
+
+def test_a_cache_with_stale_or_no_maps_has_them_made_again(tiny_data, tmp_path):
+    data = tiny_data[0]
+    old = dataclasses.replace(data, structure_version=0)  # made by an earlier map
+    old.save(tmp_path / "d.safetensors")
+    back = TrainingData.load(tmp_path / "d.safetensors")
+    assert not back.structure_current and back.ensure_structure() and back.structure_current
+    assert torch.equal(back.photo_structure, data.photo_structure)
+    bare = dataclasses.replace(data, photo_structure=data.photo_structure[:0], structure_version=STRUCTURE_VERSION)
+    assert bare.ensure_structure() and torch.equal(bare.photo_structure, data.photo_structure)
+
+
+def test_the_structure_path_starts_at_zero_and_learns(tiny_data):
+    data = tiny_data[0]
+    model = tiny_model(data.styles).eval()
+    grown = add_structure(model, len(CHANNELS)).eval()
+    assert grown.uses_structure and not model.uses_structure
+    photo = data.photos[:2].float() / 255
+    with torch.no_grad():  # zero-initialised: the same condition as before, maps or not
+        assert torch.equal(grown.condition(photo).tokens, model.condition(photo).tokens)
+    stage = FinetuneStage(grown.train(), data, StageOptions(batch=4, lr=3e-3, warmup=1), 5)
+    assert stage.structure is not None and stage.structure.shape[-1] == grown.cfg.encoder.structure_size
+    for i in range(3):
+        stage.train_step(i)
+    assert stage.model.encoder.structure_embed.weight.abs().sum() > 0  # the maps reach the loss
 
 
 def repeated(data: TrainingData) -> TrainingData:

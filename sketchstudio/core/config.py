@@ -29,10 +29,19 @@ class EncoderConfig:
     # Add a patch embedding of the photo's difference-of-Gaussians edge map to the
     # patch tokens: hands the transformer line positions cheaply (ENVIRONMENT.md lever).
     edge_patches: bool = True
+    # Add a patch embedding of the photo's face-structure map (core/face_structure.py: the
+    # jaw, brows, eyes, nose and lips as lines, and the person mask; 0: none, 6: the map),
+    # drawn at `structure_size`: what an encoder trained on ~1,000 photos cannot learn itself.
+    structure_channels: int = 0
 
     @property
     def grid(self) -> int:
         return self.image_size // self.patch_size
+
+    @property
+    def structure_size(self) -> int:
+        """Side of the structure map the encoder takes: 4 pixels a patch."""
+        return self.grid * 4
 
     @property
     def num_tokens(self) -> int:
@@ -196,7 +205,8 @@ class ModelConfig:
 # weights are read, so without them a few bytes of JSON could ask for terabytes. The paper
 # preset (ViT-L/14, width 1024, 24 layers) sits well inside.
 _LIMITS = {
-    "EncoderConfig": {"image_size": 1024, "patch_size": 64, "width": 4096, "layers": 96, "head_width": 512},
+    "EncoderConfig": {"image_size": 1024, "patch_size": 64, "width": 4096, "layers": 96, "head_width": 512,
+                      "structure_channels": 16},
     "TokenizerConfig": {"image_size": 1024, "channels": 4, "unshuffle": 16, "ch": 512, "num_res_blocks": 8,
                         "z_channels": 1024, "codebook_size": 65536, "code_dim": 1024, "refine_channels": 256,
                         "upscale": 8, "upscale_channels": 256, "renderer_channels": 128,

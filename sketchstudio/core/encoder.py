@@ -51,6 +51,12 @@ class PhotoEncoder(nn.Module):
             self.edge_embed = nn.Conv2d(1, cfg.width, cfg.patch_size, stride=cfg.patch_size)
             nn.init.zeros_(self.edge_embed.weight)
             nn.init.zeros_(self.edge_embed.bias)
+        self.structure_embed = None
+        if cfg.structure_channels:
+            # Zero-initialised too: a model grown a structure path draws as before until trained.
+            self.structure_embed = nn.Conv2d(cfg.structure_channels, cfg.width, 4, stride=4)
+            nn.init.zeros_(self.structure_embed.weight)
+            nn.init.zeros_(self.structure_embed.bias)
         self.register_buffer("mean", torch.tensor(CLIP_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(CLIP_STD).view(1, 3, 1, 1), persistent=False)
 
@@ -58,13 +64,19 @@ class PhotoEncoder(nn.Module):
     def width(self) -> int:
         return self.cfg.width
 
-    def forward(self, photo: torch.Tensor) -> torch.Tensor:
-        """photo (B, 3, S, S) in [0, 1] -> patch tokens (B, grid*grid, width)."""
+    def forward(self, photo: torch.Tensor, structure: torch.Tensor | None = None) -> torch.Tensor:
+        """photo (B, 3, S, S) in [0, 1] -> patch tokens (B, grid*grid, width). structure: the
+        face-structure map (B, C, 4 grid, 4 grid) in [0, 1], needed when the config has one."""
         x = (photo - self.mean) / self.std  # (B, 3, S, S)
         _, tokens = self.visual(x)  # (B, N, C): ln_post'ed patch tokens, class token dropped
         if self.edges is not None:
             e = self.edge_embed(self.edges(photo))  # (B, C, g, g)
             tokens = tokens + e.flatten(2).transpose(1, 2)  # (B, N, C)
+        if self.structure_embed is not None:
+            if structure is None:
+                raise ValueError("this encoder takes a face-structure map")
+            s = self.structure_embed(structure.to(tokens.dtype))  # (B, C, g, g)
+            tokens = tokens + s.flatten(2).transpose(1, 2)  # (B, N, C)
         return tokens
 
 

@@ -39,19 +39,33 @@ class SketchModel(nn.Module):
         """Side of the finished sketch (decode()); sketch_size is what training compares."""
         return self.cfg.tokenizer.output_size
 
-    def condition(self, photo: torch.Tensor) -> Memory:
+    @property
+    def uses_structure(self) -> bool:
+        return bool(self.cfg.encoder.structure_channels)
+
+    def condition(self, photo: torch.Tensor, structure: torch.Tensor | None = None) -> Memory:
         """photo (B, 3, S, S) in [0, 1] -> cross-attention memory for the transformer; it keeps
-        the photo, for a renderer that sees it."""
-        memory = self.transformer.prepare_memory(self.photo_tokens(photo))
+        the photo, for a renderer that sees it. structure: the photo's face-structure maps
+        (`structure_maps`), computed here when the model takes them and none are given."""
+        memory = self.transformer.prepare_memory(self.photo_tokens(photo, structure))
         memory.photo = photo
         return memory
 
-    def photo_tokens(self, photo: torch.Tensor) -> torch.Tensor:
+    def photo_tokens(self, photo: torch.Tensor, structure: torch.Tensor | None = None) -> torch.Tensor:
         """photo (B, 3, h, w) in [0, 1] -> the encoder's patch tokens (B, M, encoder width), the
         photo resized to the encoder's input size first."""
         if photo.shape[-1] != self.photo_size or photo.shape[-2] != self.photo_size:
             photo = F.interpolate(photo, size=(self.photo_size,) * 2, mode="bicubic", align_corners=False).clamp(0, 1)
-        return self.encoder(photo)
+        if self.uses_structure and structure is None:
+            structure = self.structure_maps(photo)
+        return self.encoder(photo, structure)
+
+    def structure_maps(self, photo: torch.Tensor) -> torch.Tensor:
+        """photo (B, 3, S, S) in [0, 1] -> its face-structure maps (B, C, s, s) in [0, 1] at the
+        encoder's structure size (zero lines where no face is found)."""
+        from .face_structure import structure_maps
+
+        return structure_maps(photo, self.cfg.encoder.structure_size).to(photo.device)
 
     def logits(self, tokens, memory: Memory, style_weights, return_smooth: bool = False):
         """The transformer's logits (B, N, K) in fp32 [, the smoothing head's]. Inference runs in

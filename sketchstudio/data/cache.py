@@ -16,6 +16,7 @@ from safetensors.torch import load_file, save_file
 
 from ..core.checkpoint import atomic_write
 from ..core.config import FS2K_STYLES
+from ..core.face_structure import CHANNELS, STRUCTURE_VERSION, square_structure
 from ..core.imaging import ImageLoadError, load_image
 from .datasets import DataReport, Pair, is_fs2k, list_images, load_drawings, load_fs2k, split_by_style
 from .faces import crop_face
@@ -47,18 +48,71 @@ class TrainingData:
     real_native_size: torch.Tensor = field(default_factory=lambda: torch.zeros(0, 2, dtype=torch.long))
     val_native: torch.Tensor = field(default_factory=lambda: torch.zeros(0, 1, 0, 0, dtype=torch.uint8))
     val_native_size: torch.Tensor = field(default_factory=lambda: torch.zeros(0, 2, dtype=torch.long))
+    # Face-structure maps (core/face_structure.py) of `photos` and `val_photo`, uint8 at
+    # STRUCTURE_SIZE, made by `ensure_structure` with the map version `structure_version`;
+    # `no_face` flags the photos where no face was found (their maps hold the person mask only).
+    photo_structure: torch.Tensor = field(default_factory=lambda: _no_maps())
+    val_structure: torch.Tensor = field(default_factory=lambda: _no_maps())
+    photo_no_face: torch.Tensor = field(default_factory=lambda: torch.zeros(0, dtype=torch.bool))
+    val_no_face: torch.Tensor = field(default_factory=lambda: torch.zeros(0, dtype=torch.bool))
+    structure_version: int = 0
 
     def save(self, path) -> None:
-        tensors = {k: getattr(self, k).contiguous() for k in self.__dataclass_fields__ if k != "styles"}
-        atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata={"styles": ",".join(self.styles)}))
+        tensors = {k: getattr(self, k).contiguous() for k in self.__dataclass_fields__ if k not in _META_FIELDS}
+        meta = {"styles": ",".join(self.styles), "structure_version": str(self.structure_version)}
+        atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=meta))
 
     @classmethod
     def load(cls, path) -> "TrainingData":
         from safetensors import safe_open
 
         with safe_open(str(path), framework="pt") as f:
-            styles = tuple((f.metadata() or {})["styles"].split(","))
-        return cls(styles=styles, **load_file(str(path)))
+            meta = f.metadata() or {}
+        styles = tuple(meta["styles"].split(","))
+        return cls(styles=styles, structure_version=int(meta.get("structure_version", 0)), **load_file(str(path)))
+
+    @property
+    def structure_current(self) -> bool:
+        return (self.structure_version == STRUCTURE_VERSION and len(self.photo_structure) == len(self.photos)
+                and len(self.val_structure) == len(self.val_photo))
+
+    def ensure_structure(self, progress: Callable[[int, int], None] | None = None) -> bool:
+        """Compute the structure maps unless they are there and of the current version (a cache
+        or pack made before them, or by an older map, is brought up to date). True if computed."""
+        if self.structure_current:
+            return False
+        n = len(self.photos) + len(self.val_photo)
+        done = 0
+
+        def tick():
+            nonlocal done
+            done += 1
+            if progress:
+                progress(done, n)
+
+        self.photo_structure, self.photo_no_face = _maps(self.photos, tick)
+        self.val_structure, self.val_no_face = _maps(self.val_photo, tick)
+        self.structure_version = STRUCTURE_VERSION
+        return True
+
+
+_META_FIELDS = ("styles", "structure_version")
+STRUCTURE_SIZE = 64  # the default model's structure map (16 x 16 patches, 4 px each); others resize it
+
+
+def _no_maps() -> torch.Tensor:
+    return torch.zeros(0, len(CHANNELS), STRUCTURE_SIZE, STRUCTURE_SIZE, dtype=torch.uint8)
+
+
+def _maps(photos: torch.Tensor, tick: Callable[[], None]) -> tuple[torch.Tensor, torch.Tensor]:
+    """uint8 photos (P, 3, S, S) -> uint8 maps (P, C, STRUCTURE_SIZE, STRUCTURE_SIZE), no-face flags (P,)."""
+    maps, missed = _no_maps().new_zeros(len(photos), *_no_maps().shape[1:]), torch.zeros(len(photos), dtype=torch.bool)
+    for i, ph in enumerate(photos):
+        st = square_structure(np.ascontiguousarray(ph.permute(1, 2, 0).numpy()), STRUCTURE_SIZE)
+        maps[i] = torch.from_numpy(np.round(st.map * 255).astype(np.uint8))
+        missed[i] = st.face is None
+        tick()
+    return maps, missed
 
 
 def _square(a: np.ndarray, size: int) -> np.ndarray:
@@ -94,7 +148,7 @@ def _canvas(arrays: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
 def _rgb_array(path: Path, size: int, crop: bool) -> np.ndarray:
     im = load_image(path)
     if crop:
-        im, _ = crop_face(im)
+        im, _, _ = crop_face(im)
     return _square(np.asarray(im), size)  # (S, S, 3)
 
 
@@ -136,6 +190,7 @@ def build_training_data(
     real_own, val_own = [], []  # the drawings at their own resolution (native=True)
     synth_src: list[int] = []
     kept_val: list[Pair] = []
+    photo_paths: list[Path] = []  # photos[i] came from photo_paths[i]
     work = len(train_pairs) + len(val_pairs) + len(photo_only)
     done = 0
 
@@ -164,6 +219,7 @@ def build_training_data(
                 if synthetic_for_real:
                     synth_src.append(len(photos))
                 photos.append(ph)
+                photo_paths.append(q.photo)
             tick()
     for path in photo_only:
         try:
@@ -174,6 +230,7 @@ def build_training_data(
             continue
         synth_src.append(len(photos))
         photos.append(ph)
+        photo_paths.append(path)
         tick()
 
     synth_photo, synth_sketch, synth_style = [], [], []
@@ -200,5 +257,13 @@ def build_training_data(
         real_native=real_native, real_native_size=real_native_size,
         val_native=val_native, val_native_size=val_native_size,
     )
+    data.ensure_structure()
+    for paths, missed in ((photo_paths, data.photo_no_face), ([q.photo for q in kept_val], data.val_no_face)):
+        for i in missed.nonzero().flatten().tolist():
+            report.add(paths[i], NO_FACE)
     return data, kept_val
+
+
+NO_FACE = "no face found: its structure map holds the person mask only"
+
 

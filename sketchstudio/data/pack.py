@@ -10,7 +10,10 @@ model's 34 MiB included, may be 64 MiB, so the pack has about 20 MB).
     versions are made from them the way `build_training_data` makes them, so a lossless pack
     gives them back exactly; a drawing kept shrunk to NATIVE_MAX also stores its square;
   * no synthetic sketches: they are made again from the unpacked photos with the same styles
-    and seeds (exact where the photo is; a lossy photo moves them a little).
+    and seeds (exact where the photo is; a lossy photo moves them a little);
+  * the photos' face-structure maps, made from the photos before they were compressed, as
+    lossless PNG (a few KB each), with the map version: a pack of another version has its maps
+    made again from the unpacked photos when it is loaded.
 
 Indices, styles and sizes come back exactly. `load_pack` expands a pack to the TrainingData
 the pipeline trains on; `prepare_data` takes a pack as its one source (`sketchstudio train
@@ -32,6 +35,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
 from ..core.checkpoint import atomic_write
+from ..core.face_structure import STRUCTURE_VERSION
 from .cache import TrainingData, _canvas, _square
 from .datasets import DataReport, Pair
 from .synthetic import synthetic_sketch
@@ -104,7 +108,15 @@ def pack_training_data(data: TrainingData, val_pairs: list[Pair], path, report: 
             [_encode(sketches[i, 0].numpy(), drawing_quality) for i in odd])
     for k in ("real_photo", "real_style", "synth_photo", "synth_style", "val_style"):
         tensors[k] = getattr(data, k).contiguous()
+    data.ensure_structure()
+    for name in ("photo_structure", "val_structure"):
+        maps = getattr(data, name)  # (P, C, s, s) -> one (C * s, s) grey PNG each
+        tensors[f"{name}.bytes"], tensors[f"{name}.offsets"] = _blob(
+            [_encode(m.reshape(-1, m.shape[-1]).numpy(), None) for m in maps])
+    tensors["photo_no_face"], tensors["val_no_face"] = data.photo_no_face, data.val_no_face
     meta = {
+        "structure_version": str(data.structure_version),
+        "structure_shape": json.dumps(list(data.photo_structure.shape[1:])),
         "format": PACK_FORMAT, "version": str(PACK_VERSION), "size": str(size), "styles": json.dumps(data.styles),
         "photo_quality": str(photo_quality), "drawing_quality": str(drawing_quality),
         "val_pairs": json.dumps([[str(Path(p.photo).resolve()), str(Path(p.sketch).resolve()), p.style]
@@ -195,6 +207,14 @@ def load_pack(path, size: int | None = None, native: bool = True, workers: int |
         real_style=t["real_style"], synth_photo=t["synth_photo"], synth_sketch=img(synth, 1),
         synth_style=t["synth_style"], val_photo=img(decoded["val_photos"], 3),
         val_sketch=img(squares("val_drawings"), 1), val_style=t["val_style"], **extra)
+    if meta.get("structure_version") == str(STRUCTURE_VERSION) and "photo_structure.bytes" in t:
+        shape = json.loads(meta["structure_shape"])
+        for name, flags in (("photo_structure", "photo_no_face"), ("val_structure", "val_no_face")):
+            maps = [_decode(b, "L").reshape(shape) for b in _unblob(t[f"{name}.bytes"], t[f"{name}.offsets"])]
+            setattr(data, name, torch.from_numpy(np.stack(maps)) if maps else torch.zeros(0, *shape, dtype=torch.uint8))
+            setattr(data, flags, t[flags])
+        data.structure_version = STRUCTURE_VERSION
+    data.ensure_structure()  # a pack made before the maps, or by another version: made again
     val = [Pair(Path(p), Path(s), style) for p, s, style in json.loads(meta["val_pairs"])]
     report = DataReport([tuple(x) for x in json.loads(meta["report"])])
     return data, val, report

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from ..core.checkpoint import save_model
 from ..core.model import SketchModel
@@ -85,6 +86,11 @@ class StageOptions:
     # Where the stage trains: "cpu", "cuda" or "auto" (train/device.py); batches are still
     # drawn on the CPU, so the device changes no random draw.
     device: str = "cpu"
+    # pretrain, finetune, distill: grow the photo encoder a face-structure path (zero-initialised,
+    # so the model starts drawing as before) when the model has none (model v10).
+    structure: bool = False
+    # Forward passes under bf16 autocast on the CPU too (CUDA always has it); off: fp32, bit for bit as before.
+    cpu_bf16: bool = False
 
 
 def lr_schedule(total: int, warmup: int):
@@ -95,6 +101,14 @@ def lr_schedule(total: int, warmup: int):
         p = (step - warmup) / max(1, total - warmup)
         return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, p)))
     return f
+
+
+def resize_maps(maps: torch.Tensor, size: int) -> torch.Tensor:
+    """uint8 structure maps (P, C, s, s) -> (P, C, size, size) uint8 (area-averaged or stretched)."""
+    if maps.shape[-1] == size:
+        return maps
+    mode = "area" if maps.shape[-1] > size else "bilinear"
+    return F.interpolate(maps.float(), size=(size, size), mode=mode).round().clamp(0, 255).to(torch.uint8)
 
 
 def to_float(x: torch.Tensor) -> torch.Tensor:
@@ -177,7 +191,7 @@ class StageBase:
         return x.to(self.device)
 
     def autocast(self):
-        return autocast(self.device)
+        return autocast(self.device, self.opts.cpu_bf16)
 
     def _pick(self, n: int) -> torch.Tensor:
         return torch.randint(0, n, (self.opts.batch,), generator=self.generator)

@@ -13,7 +13,7 @@ from ..core.model import SketchModel
 from ..core.sampler import SamplerSettings, sample
 from ..core.schedule import random_training_mask
 from ..data.cache import TrainingData
-from .base import StageBase, StageOptions, image_grid, to_float, tokenize_pair
+from .base import StageBase, StageOptions, image_grid, resize_maps, to_float, tokenize_pair
 
 
 @dataclass
@@ -27,6 +27,7 @@ class MaskedBatch:
     inputs: torch.Tensor  # (B, N) ids with the masked ones replaced by the mask id
     memory: torch.Tensor  # the photo condition
     logits: torch.Tensor  # (B, N, K)
+    structure: torch.Tensor | None = None  # (B, C, s, s) the photos' face-structure maps, mirrored with them
 
 
 class MaskedTokenStage(StageBase):
@@ -49,6 +50,11 @@ class MaskedTokenStage(StageBase):
         super().__init__(model, data, opts, total, self.param_groups(model, opts, trained))
         self.after_optimizer(model, opts)
         self.ids, self.ids_flip = tokenize_pair(model.tokenizer, self.sketches)
+        # The photos' face-structure maps, computed once (stored with the data) for a model that takes them.
+        self.structure = None
+        if model.uses_structure:
+            data.ensure_structure()
+            self.structure = resize_maps(data.photo_structure, model.cfg.encoder.structure_size)
         cb = model.tokenizer.codebook().detach()  # (K, d) unit vectors
         # Semantic smoothing targets: code k's target spreads over codes near it.
         self.smooth_targets = torch.softmax(cb @ cb.T / opts.smooth_tau, dim=1)  # (K, K)
@@ -81,7 +87,8 @@ class MaskedTokenStage(StageBase):
 
     def draw_batch(self):
         """A batch of pairs, mirrored at random, their drawings' tokens masked on the cosine
-        schedule: (j, flip, photo, target, mask, inputs), on the CPU."""
+        schedule: (j, flip, photo, target, mask, inputs, structure), on the CPU; structure: the
+        photos' maps (B, C, s, s) in [0, 1], or None for a model without them."""
         cfg = self.model.cfg
         j = self._pick(len(self.photo_idx))
         flip = self._flip()
@@ -90,21 +97,26 @@ class MaskedTokenStage(StageBase):
         target = torch.where(flip.view(-1, 1), self.ids_flip[j], self.ids[j])  # (B, N)
         mask = random_training_mask(target.shape[0], cfg.num_tokens, "cosine", self.generator)  # (B, N)
         inputs = torch.where(mask, cfg.mask_id, target)
-        return j, flip, photo, target, mask, inputs
+        structure = None
+        if self.structure is not None:
+            structure = to_float(self.structure[self.photo_idx[j]])  # (B, C, s, s)
+            structure = torch.where(flip.view(-1, 1, 1, 1), structure.flip(-1), structure)
+        return j, flip, photo, target, mask, inputs, structure
 
     def train_step(self, step: int) -> dict[str, float]:
         self._set_lr(step)
         m, o = self.model, self.opts
         cfg = m.cfg
-        j, flip, photo, target, mask, inputs = self.draw_batch()
+        j, flip, photo, target, mask, inputs, structure = self.draw_batch()
         B = target.shape[0]
         style = F.one_hot(self.style[j], len(cfg.styles)).float()  # (B, K)
         drop = torch.rand(B, generator=self.generator) < o.style_dropout
         style = style.masked_fill(drop.view(-1, 1), 0.0)
         photo, target, mask, inputs, style = (self.to_device(t) for t in (photo, target, mask, inputs, style))
+        structure = None if structure is None else self.to_device(structure)
 
         with self.autocast():
-            memory = m.condition(photo)
+            memory = m.condition(photo, structure)
             logits, smooth = m.logits(inputs, memory, style, return_smooth=True)  # (B, N, K) each
             ce = F.cross_entropy(logits[mask], target[mask], label_smoothing=o.label_smoothing)
             smooth_ce = -(self.smooth_targets[target[mask]] * smooth[mask].log_softmax(-1)).sum(-1).mean()

@@ -30,7 +30,8 @@ from .finetune import FinetuneStage
 from .masked import PretrainStage
 from .render import RenderStage
 from .styles import add_adapters, add_styles, align_styles, stage_styles
-from .surgery import add_refiner, add_renderer, add_upscaler
+from ..core.face_structure import CHANNELS
+from .surgery import add_refiner, add_renderer, add_structure, add_upscaler
 from .tokenizer import TokenizerStage
 from .upscale import UpscaleStage
 
@@ -129,6 +130,8 @@ def stage_model(stage: str, model: SketchModel, data: TrainingData, so: StageOpt
         model = add_refiner(model, so.refine_channels, clip_weights)
     if stage == "upscale":
         model = add_upscaler(model, so.upscale, so.upscale_channels, clip_weights)
+    if stage in ("pretrain", "finetune", "distill") and so.structure:
+        model = add_structure(model, len(CHANNELS), clip_weights)
     if stage == "render":
         model = add_renderer(model, so.upscale, so.renderer_channels, clip_weights, styled=so.render_styled,
                              photo=so.render_photo)

@@ -60,3 +60,16 @@ def add_renderer(model: SketchModel, factor: int, width: int, clip_weights=None,
                                   renderer_styles=len(model.styles) if styled else 0, renderer_photo=photo)
         state = {k: v for k, v in model.state_dict().items() if not k.startswith("tokenizer.upscaler.")}
     return _grown(model, tok, state, "tokenizer.renderer.", clip_weights)
+
+
+def add_structure(model: SketchModel, channels: int, clip_weights=None) -> SketchModel:
+    """`model` with a face-structure path into its photo encoder (zero-initialised, so it draws
+    exactly as before until trained); the model itself if it has one or `channels` is 0."""
+    ecfg = model.cfg.encoder
+    if ecfg.structure_channels or not channels:
+        return model
+    cfg = dataclasses.replace(model.cfg, encoder=dataclasses.replace(ecfg, structure_channels=channels))
+    grown = SketchModel(cfg, clip_weights)
+    missing, unexpected = grown.load_state_dict(model.state_dict(), strict=False)
+    assert not unexpected and all(k.startswith("encoder.structure_embed.") for k in missing), (missing, unexpected)
+    return grown.train(model.training)

@@ -1,0 +1,78 @@
+"""Held-out token cross-entropy and accuracy of models' transformers on a run's validation pairs.
+
+    .venv/bin/python tools/heldout_ce.py --data RUN/data.safetensors --model A.safetensors [B ...]
+
+For each held-out pair (the run's `val_*` tensors), the drawing's tokens are masked at the
+ratios 0.3, 0.5, 0.7 and 0.9 (two fixed random masks each, the same for every model), and
+the transformer predicts them from the photo (and its face-structure map, for a model that
+takes one) in the pair's style, without guidance. Prints the mean cross-entropy (nats) and
+top-1 accuracy over the masked tokens, per style and overall: the number that says whether
+the transformer predicts drawings better, without the sampler's randomness.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from sketchstudio.core.checkpoint import load_model  # noqa: E402
+from sketchstudio.data.cache import TrainingData  # noqa: E402
+from sketchstudio.train.base import resize_maps, to_float, tokenize_pair  # noqa: E402
+
+RATIOS = (0.3, 0.5, 0.7, 0.9)
+DRAWS = 2
+
+
+@torch.inference_mode()
+def heldout(model, data: TrainingData, batch: int = 16) -> dict[str, tuple[float, float]]:
+    ids, _ = tokenize_pair(model.tokenizer, data.val_sketch)  # (V, N)
+    n = ids.shape[1]
+    maps = None
+    if model.uses_structure:
+        data.ensure_structure()
+        maps = resize_maps(data.val_structure, model.cfg.encoder.structure_size)
+    sums: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0])
+    for i in range(0, len(ids), batch):
+        sl = slice(i, i + batch)
+        photo = to_float(data.val_photo[sl])
+        memory = model.condition(photo, None if maps is None else to_float(maps[sl]))
+        style = F.one_hot(data.val_style[sl], len(model.styles)).float()
+        target = ids[sl]
+        for r, ratio in enumerate(RATIOS):
+            for d in range(DRAWS):
+                g = torch.Generator().manual_seed(1000 * r + d)
+                mask = torch.rand(len(data.val_photo), n, generator=g)[sl] < ratio  # the same for every model
+                logits = model.transformer(torch.where(mask, model.cfg.mask_id, target), memory, style).float()
+                ce = F.cross_entropy(logits[mask], target[mask], reduction="none")
+                hit = (logits[mask].argmax(-1) == target[mask]).float()
+                rows = mask.nonzero()[:, 0]
+                for k, s in enumerate(data.val_style[sl].tolist()):
+                    sel = rows == k
+                    for key in (data.styles[s], "all"):
+                        sums[key][0] += ce[sel].sum().item()
+                        sums[key][1] += hit[sel].sum().item()
+                        sums[key][2] += int(sel.sum())
+    return {k: (v[0] / v[2], v[1] / v[2]) for k, v in sums.items()}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--model", nargs="+", required=True)
+    args = ap.parse_args(argv)
+    data = TrainingData.load(args.data)
+    print(f"{len(data.val_style)} held-out pairs; masks at {RATIOS} x {DRAWS}")
+    for path in args.model:
+        model, _ = load_model(path)
+        res = heldout(model.eval(), data)
+        print(f"{path}: " + ", ".join(f"{k} CE {ce:.3f} acc {acc:.3f}" for k, (ce, acc) in sorted(res.items())))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
