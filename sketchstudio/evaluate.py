@@ -3,6 +3,12 @@
 Every generated sketch is resized to its ground truth's size first, as the FS2K
 toolbox does. The same run scores three baselines on the same pairs: a blank
 white page, OpenCV's pencil sketch, and XDoG lines.
+
+It also measures what is drawn (core/drawn_parts.py), for the drawings themselves as well:
+per-part inking (`ink_jaw`, `ink_brows`, `ink_eyes`, `ink_nose`, `ink_lips`: the share of
+each face part's line, located on the photo by Face Mesh, with ink within 3 px at 250 px;
+pairs where no face is found are left out of these), the mid-grey share (`midgrey`, tonal
+wash) and the ink outside the person mask (`ink_out`).
 """
 from __future__ import annotations
 
@@ -16,6 +22,8 @@ import numpy as np
 import torch
 from PIL import Image
 
+from .core.drawn_parts import ink_outside, mid_grey_share, part_inking
+from .core.face_structure import default_models
 from .core.imaging import load_image
 from .core.metrics import fsim, fsim_features, scoot, ssim_uint8
 from .core.sampler import SamplerSettings, finished, sample
@@ -52,6 +60,25 @@ def generate(model, photo: Image.Image, style: str, settings: SamplerSettings) -
     return out if out.shape[::-1] == photo.size else cv2.resize(out, photo.size, interpolation=cv2.INTER_CUBIC)
 
 
+def photo_structure(rgb: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The face parts' lines in the photo's pixels ({} when no face is found) and the person
+    mask at the photo's size (found on the photo squashed to a square, as the model sees it)."""
+    models = default_models()
+    face = models.analyse(rgb)
+    segments = models.part_segments(face) if face is not None else {}
+    h, w = rgb.shape[:2]
+    square = cv2.resize(rgb, (256, 256), interpolation=cv2.INTER_AREA)
+    person = cv2.resize(models.person_mask(square, 256), (w, h), interpolation=cv2.INTER_LINEAR)
+    return segments, person
+
+
+def drawn(sketch: np.ndarray, segments: dict[str, np.ndarray], person: np.ndarray) -> dict[str, float]:
+    """What `sketch` draws: per-part inking, the mid-grey share and the ink outside the person."""
+    out = {f"ink_{part}": v for part, v in part_inking(sketch, segments).items()}
+    out.update(midgrey=mid_grey_share(sketch), ink_out=ink_outside(sketch, person))
+    return out
+
+
 def saved_name(photo: Path) -> str:
     """File name of a saved sketch: FS2K reuses photo stems across its photo folders."""
     return f"{photo.parent.name}-{photo.stem}.png"
@@ -75,16 +102,19 @@ def evaluate(model, data_dir, settings: SamplerSettings = SamplerSettings(), lim
                 save_dir.mkdir(parents=True, exist_ok=True)
                 Image.fromarray(candidates["model"]).save(save_dir / saved_name(pair.photo))
         gt_fsim = fsim_features(gt) if with_fsim else None
-        for name, pred in candidates.items():
-            values = {"scoot": scoot(gt, pred), "ssim": ssim_uint8(gt, pred)}
-            if with_fsim:
-                values["fsim"] = fsim(gt_fsim, pred)
+        segments, person = photo_structure(rgb)
+        for name, pred in {"drawing": gt, **candidates}.items():
+            values = drawn(pred, segments, person)
+            if name != "drawing":
+                values.update(scoot=scoot(gt, pred), ssim=ssim_uint8(gt, pred))
+                if with_fsim:
+                    values["fsim"] = fsim(gt_fsim, pred)
             for metric, v in values.items():
                 scores[name][f"{pair.style}/{metric}"].append(v)
                 scores[name][f"all/{metric}"].append(v)
         if progress:
             progress(n + 1, len(pairs))
-    table = {name: {k: float(np.mean(v)) for k, v in metrics.items()} for name, metrics in scores.items()}
+    table = {name: {k: float(np.nanmean(v)) for k, v in metrics.items()} for name, metrics in scores.items()}
     counts = defaultdict(int)
     for p in pairs:
         counts[p.style] += 1
@@ -100,11 +130,11 @@ def evaluate(model, data_dir, settings: SamplerSettings = SamplerSettings(), lim
 def format_report(res: dict) -> str:
     scores = res["scores"]
     keys = sorted({k for v in scores.values() for k in v}, key=lambda k: (k.startswith("all"), k))
-    names = [n for n in ("model", *BASELINES) if n in scores]
+    names = [n for n in ("drawing", "model", *BASELINES) if n in scores]
     lines = [f"{res['pairs']} pairs " + ", ".join(f"{s}: {n}" for s, n in sorted(res["per_style_pairs"].items()))]
     lines.append(f"{'metric':<16}" + "".join(f"{n:>15}" for n in names))
     for k in keys:
-        lines.append(f"{k:<16}" + "".join(f"{scores[n].get(k, float('nan')):>15.4f}" for n in names))
+        lines.append(f"{k:<16}" + "".join(f"{scores[n][k]:>15.4f}" if k in scores[n] else f"{'-':>15}" for n in names))
     for k, why in res["not_computed"].items():
         lines.append(f"{k.upper()}: not computed ({why})")
     return "\n".join(lines)

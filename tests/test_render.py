@@ -287,3 +287,24 @@ def test_bf16_drawing_is_switchable_and_stays_close_to_fp32(monkeypatch):
     fast = model.decode(ids, (48, 40), style=w, photo=photo)
     assert fast.dtype == torch.float32 and not torch.equal(fast, exact)  # it did run in bf16
     assert (fast - exact).abs().max() < 0.03  # a few grey levels at most
+
+
+def test_the_person_gate_keeps_the_photo_out_where_no_person_is(monkeypatch):
+    import sketchstudio.core.renderer as renderer
+
+    model = photo_renderer_model()
+    gated = SketchModel(dataclasses.replace(model.cfg, tokenizer=dataclasses.replace(
+        model.cfg.tokenizer, renderer_person_gate=True))).eval()
+    gated.load_state_dict(model.state_dict())  # no new weights
+    k, n = model.cfg.tokenizer.codebook_size, model.cfg.num_tokens
+    ids = torch.randint(0, k, (1, n), generator=torch.Generator().manual_seed(0))
+    photo = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(2))
+    w = torch.eye(3)[:1]
+    with torch.no_grad():
+        monkeypatch.setattr(renderer, "person_masks", lambda p, size: torch.zeros(p.shape[0], 1, *size))
+        assert torch.equal(gated.decode(ids, style=w, photo=photo), model.decode(ids, style=w))  # nobody: tokens alone
+        monkeypatch.setattr(renderer, "person_masks", lambda p, size: torch.ones(p.shape[0], 1, *size))
+        assert torch.equal(gated.decode(ids, style=w, photo=photo), model.decode(ids, style=w, photo=photo))
+    monkeypatch.undo()
+    masks = renderer.person_masks(photo, (40, 24))  # the real segmentation: a mask of the asked size
+    assert masks.shape == (1, 1, 40, 24) and 0 <= masks.min() and masks.max() <= 1

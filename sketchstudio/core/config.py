@@ -86,6 +86,8 @@ class TokenizerConfig:
     renderer_styles: int = 0
     # A renderer that also sees the photo's edges (model v6, core/renderer.py).
     renderer_photo: bool = False
+    # ... only where the person is: its photo features times the person mask (model v10).
+    renderer_person_gate: bool = False
 
     @property
     def grid(self) -> int:

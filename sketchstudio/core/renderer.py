@@ -40,6 +40,8 @@ from __future__ import annotations
 
 import functools
 
+import cv2
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -64,6 +66,20 @@ def paper_grain(h: int, w: int) -> torch.Tensor:
 PHOTO_FEATURES = 2  # channels of `photo_features`
 _PHOTO_BLURS = (5, 17)  # box-blur widths at 256 px, for the fine and the coarse band
 _PHOTO_GAINS = (4.0, 2.0)  # bring both bands to about the decode's range
+
+
+def person_masks(photo: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """photo (B, 3, h, w) in [0, 1] -> the person mask (B, 1, *size) in [0, 1] (selfie segmentation)."""
+    from .face_structure import default_models
+
+    rgb = (photo.detach().float().clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+    models = default_models()
+    out = []
+    for a in rgb:
+        square = cv2.resize(a, (256, 256), interpolation=cv2.INTER_AREA)
+        m = models.person_mask(np.ascontiguousarray(square), 256)
+        out.append(cv2.resize(m, (size[1], size[0]), interpolation=cv2.INTER_LINEAR))
+    return torch.from_numpy(np.stack(out))[:, None]
 
 
 def photo_features(photo: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -99,7 +115,7 @@ class StrokeRenderer(nn.Module):
     HEAD = 16  # width of the full-resolution head
     LIFT = 8  # feature channels the U-Net hands the head
 
-    def __init__(self, channels: int, width: int, styles: int = 0, photo: bool = False):
+    def __init__(self, channels: int, width: int, styles: int = 0, photo: bool = False, person_gate: bool = False):
         super().__init__()
         w1, w2, w3 = width, 2 * width, 4 * width
         # Channels each FiLM site modulates: down1, down2, mid, up2, the head's hidden layer.
@@ -123,6 +139,9 @@ class StrokeRenderer(nn.Module):
         if self.style_film is not None:
             nn.init.zeros_(self.style_film.weight)
         # The photo's features: into the first level and, gated, into the head (zero at first).
+        # Multiply the photo's features by the person mask (core/face_structure.py), so edges behind
+        # the person (posters, lettering) never reach the paper; no weights, on for model v10.
+        self.person_gate = person_gate
         self.photo_down = self.photo_head = self.photo_gate = None
         if photo:
             self.photo_down = nn.Conv2d(PHOTO_FEATURES, w1, 3, padding=1, bias=False)
@@ -199,7 +218,10 @@ class StrokeRenderer(nn.Module):
         tokens were sampled for, (B or 1, 3, h', w') in [0, 1] at any size, or None."""
         feats = None
         if photo is not None and self.sees_photo:
-            feats = photo_features(photo, size).expand(x.shape[0], -1, -1, -1)
+            feats = photo_features(photo, size)
+            if self.person_gate:
+                feats = feats * person_masks(photo, size).to(feats.device)
+            feats = feats.expand(x.shape[0], -1, -1, -1)
         up = self.resize(x, size)
         with bf16_autocast(up.device):
             drawn = self.draw(up, paper_grain(*size).to(x.device), style, feats)

@@ -110,7 +110,8 @@ class SketchTokenizer(nn.Module):
         self.shuffle = nn.PixelShuffle(r)
         self.refine = refiner(cfg.channels, cfg.refine_channels) if cfg.refine_channels else None
         self.upscaler = Upscaler(cfg.channels, cfg.upscale_channels) if cfg.upscale_channels else None
-        self.renderer = (StrokeRenderer(cfg.channels, cfg.renderer_channels, cfg.renderer_styles, cfg.renderer_photo)
+        self.renderer = (StrokeRenderer(cfg.channels, cfg.renderer_channels, cfg.renderer_styles, cfg.renderer_photo,
+                                         cfg.renderer_person_gate)
                          if cfg.renderer_channels else None)
         # Mean brightness of each code, for the sampler's cheap previews; filled lazily.
         self.register_buffer("_code_luma", torch.empty(0), persistent=False)
