@@ -84,3 +84,10 @@ def test_parts_of_any_size_join_back_and_a_missing_one_is_named(tmp_path):
     (tmp_path / "1000" / "blob.bin.part001").unlink()
     with pytest.raises(PartsError, match="blob.bin.part001: part missing"):
         join_parts(tmp_path / "1000" / "blob.bin.parts.json", tmp_path / "x.bin")
+
+
+def test_structure_grows_the_face_structure_path_through_the_pipeline(pack, tmp_path):
+    run, parts = tmp_path / "run", tmp_path / "out"
+    assert run_tool(pack, run, parts, "--structure") == 0
+    model, _ = load_model(run / "model.safetensors")
+    assert model.uses_structure and model.encoder.structure_embed.weight.abs().sum() > 0  # grown and trained

@@ -82,6 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--part-mb", type=float, default=16.0, help="largest part, in MB (10^6 bytes)")
     ap.add_argument("--fp32", action="store_true", help="write the model in float32 (twice the size)")
     ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--structure", action="store_true",
+                    help="the masked-token stages grow and train the face-structure path (model v10)")
     ap.add_argument("--checkpoint-every", type=int, default=500)
     ap.add_argument("--preview-every", type=int, default=500)
     return ap
@@ -104,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     opts = PipelineOptions(
         stages=ALL_STAGES, config=args.config, steps=steps, resume=args.resume,
         checkpoint_every=args.checkpoint_every, preview_every=args.preview_every,
-        stage_options=StageOptions(batch=args.batch, device=str(device)))
+        stage_options=StageOptions(batch=args.batch, device=str(device), structure=args.structure))
     cancel = CancelToken()
     deadline = START + args.time_budget - RESERVE_S
     record = {"device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
