@@ -76,6 +76,18 @@ def test_a_cache_with_stale_or_no_maps_has_them_made_again(tiny_data, tmp_path):
     assert bare.ensure_structure() and torch.equal(bare.photo_structure, data.photo_structure)
 
 
+def test_finetuning_a_distilled_model_drops_the_guidance_claim_of_the_styles_it_trains(tiny_data):
+    from test_sampler import with_learnt_guidance
+
+    data = tiny_data[0]
+    model = with_learnt_guidance(tiny_model(data.styles), data.styles, 0.75)  # every style distilled
+    stage = FinetuneStage(model, data, StageOptions(batch=4, keep_weight=0.0), 5)
+    trained = {data.styles[i] for i in data.real_style.tolist()}
+    t = stage.model.cfg.transformer
+    assert trained and not trained & set(t.guided_styles) and t.learnt_guidance == 0.75  # the rest keep it
+    assert set(t.guided_styles) == set(data.styles) - trained and stage.model.transformer.cfg is stage.model.cfg
+
+
 def test_the_structure_path_starts_at_zero_and_learns(tiny_data):
     data = tiny_data[0]
     model = tiny_model(data.styles).eval()

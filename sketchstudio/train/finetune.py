@@ -5,6 +5,7 @@ adapter-only modes that leave every other style drawing bit for bit as before.""
 from __future__ import annotations
 
 import copy
+import dataclasses
 
 import torch
 import torch.nn.functional as F
@@ -64,6 +65,16 @@ class FinetuneStage(MaskedTokenStage):
             kept_rows = torch.zeros(len(model.styles), 1, device=model.transformer.style_emb.device)
             kept_rows[self.kept] = 1.0
             model.transformer.style_emb.register_hook(lambda g: g * (1 - kept_rows))
+        # Styles this stage trains by cross-entropy no longer predict with the style guidance a
+        # distill stage taught them: the model stops claiming it, so the sampler guides them
+        # again (and a later distill stage may start from this model).
+        t = model.cfg.transformer
+        if t.learnt_guidance and not (self.embedding_only or self.adapter_only):
+            trained = set(self.style.tolist())
+            left = tuple(s for s in t.guided_styles if model.styles.index(s) not in trained)
+            model.cfg = dataclasses.replace(model.cfg, transformer=dataclasses.replace(
+                t, guided_styles=left, learnt_guidance=t.learnt_guidance if left else 0.0))
+            model.transformer.cfg = model.cfg
         if self.adapter_only:
             # Adapter slots of styles this data does not train (an earlier added style) stay too.
             t = model.cfg.transformer
