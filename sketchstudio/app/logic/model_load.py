@@ -13,6 +13,8 @@ from typing import Iterator
 from ...core.sampler_settings import CancelToken
 from ...model_files import UserError, load
 
+LOAD_STAGES = ("PyTorch", "weights")  # what the job yields as it goes
+
 
 @dataclass(frozen=True)
 class LoadedModel:
@@ -24,7 +26,7 @@ class LoadedModel:
 
 
 class ModelLoadJob:
-    """Yields what it is doing ("PyTorch", "weights"); returns a LoadedModel, None if cancelled.
+    """Yields each of LOAD_STAGES as it starts it; returns a LoadedModel, None if cancelled.
 
     hold: the job waits until it is set before it loads anything (tests act on the window
     while the model is still "loading")."""
@@ -37,12 +39,12 @@ class ModelLoadJob:
         while self.hold is not None and not self.hold.wait(0.05):
             if cancel.cancelled:
                 return None
-        yield "PyTorch"
+        yield LOAD_STAGES[0]
         import torch  # noqa: F401  (the longest part of a start: say so before it)
 
         if cancel.cancelled:
             return None
-        yield "weights"
+        yield LOAD_STAGES[1]
         try:
             model, info, mid = load(self.path)
         except UserError as exc:

@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QImage, QKeySequence, QPaintEvent
+from PySide6.QtCore import QByteArray, QEvent, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QImage, QKeySequence
 from PySide6.QtWidgets import (QApplication, QFileDialog, QFrame, QGroupBox, QHBoxLayout, QLabel, QMainWindow,
                                QProgressBar, QPushButton, QSplitter, QTabWidget, QVBoxLayout, QWidget)
 
@@ -29,7 +29,7 @@ from ...paths import default_model_path
 from ...sketch_file import MetadataError, read_metadata
 from .. import messages
 from ..logic.export import crop_from_metadata, spec_from_metadata
-from ..logic.model_load import LoadedModel, ModelLoadJob
+from ..logic.model_load import LOAD_STAGES, LoadedModel, ModelLoadJob
 from ..logic.photo import Photo
 from ..logic.style_edits import EditError, apply_edit, editable
 from ..logic.style_origins import style_origins
@@ -97,6 +97,7 @@ class MainWindow(QMainWindow):
         self._restore()
         self.setAcceptDrops(True)
         self._update_actions()
+        self.installEventFilter(self)  # until the first paint (eventFilter)
 
     # --- layout ------------------------------------------------------------------------
     def _build(self) -> None:
@@ -167,8 +168,10 @@ class MainWindow(QMainWindow):
         vl.addWidget(split, 1)
         self.setCentralWidget(body)
         self.status_label = QLabel("Ready")
-        self.load_progress = QProgressBar()  # busy while the model loads in the background
-        self.load_progress.setRange(0, 0)
+        # While the model loads in the background: its stages (a busy bar would repaint all the time).
+        self.load_progress = QProgressBar()
+        self.load_progress.setRange(0, len(LOAD_STAGES))
+        self.load_progress.setTextVisible(False)
         self.load_progress.setMaximumWidth(120)
         self.load_progress.hide()
         self.statusBar().addPermanentWidget(self.load_progress)
@@ -310,7 +313,9 @@ class MainWindow(QMainWindow):
                              failed=lambda message: self._loaded(LoadedModel(path, error=message)))
         self._load_cancel = CancelToken()
         self.status_label.setText("Loading model…")
+        self.load_progress.setValue(0)
         self.load_progress.show()
+        self.model_label.setText(f"Loading {Path(path).name}…")
         if self.studio.photo is None:
             self.decode_view.clear("Loading the model… Open a photo meanwhile: it is sketched once the model is there.")
         self._update_actions()
@@ -323,6 +328,7 @@ class MainWindow(QMainWindow):
 
     def _load_progress(self, stage: str) -> None:
         self.status_label.setText(f"Loading model… ({stage})")
+        self.load_progress.setValue(LOAD_STAGES.index(stage))  # the stages done before this one
 
     def _loaded(self, result: LoadedModel | None) -> None:
         if self._loader is None:
@@ -345,11 +351,14 @@ class MainWindow(QMainWindow):
         if pending and result.model is not None:
             self.open_path(pending)
 
-    def paintEvent(self, e: QPaintEvent) -> None:
-        super().paintEvent(e)
-        if not self._painted:
+    def eventFilter(self, obj, e: QEvent) -> bool:
+        # Watches for the first paint only, then lets go: a Python paintEvent on the window would
+        # run for every repaint behind a child and take the GIL from the thread loading torch.
+        if obj is self and e.type() == QEvent.Type.Paint and not self._painted:
             self._painted = True
+            self.removeEventFilter(self)
             QTimer.singleShot(0, self.first_painted.emit)  # after this paint has reached the screen
+        return False
 
     def _apply_recommended(self, rec: SamplerSettings) -> None:
         """Take a model's recommended sampler settings, except where the user set their own
