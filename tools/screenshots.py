@@ -1,5 +1,5 @@
-"""Screenshots of the real window for docs/screenshots/: idle, mid-decode, finished, the styles
-strip filled in, webcam.
+"""Screenshots of the real window for docs/screenshots/: loading the model (a photo already
+open), idle, mid-decode, finished, the styles strip filled in, webcam (`--only loading`: the first).
 
     Xvfb :99 -screen 0 1400x900x24 &
     DISPLAY=:99 .venv/bin/python tools/screenshots.py --model MODEL.safetensors
@@ -12,6 +12,7 @@ import argparse
 import math
 import os
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -45,15 +46,39 @@ def drifting_face(i: int) -> np.ndarray:
     return np.asarray(frame)
 
 
+def loading_shot(model: str, out: Path) -> None:
+    """The window as it starts: the model still loading (held back), a photo opened meanwhile."""
+    hold = threading.Event()
+    win = MainWindow(AppSettings(), find_cameras=False)
+    win.persist = False
+    win.interactive = False
+    win.resize(1280, 800)
+    win.show()
+    win.start(model, background=True, hold=hold)
+    pump(1.0, until=lambda: win._painted)
+    win.open_path(resources_dir() / "sample_face.png")
+    pump(0.5)
+    path = out / "loading.png"
+    win.grab().save(str(path))
+    print(f"wrote {path}")
+    hold.set()
+    pump(60.0, until=lambda: not win.loading)
+    win.close()
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", required=True)
     ap.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
     ap.add_argument("--steps", type=int, default=12)
+    ap.add_argument("--only", choices=("loading",), help="take only this screenshot")
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     _app = QApplication.instance() or QApplication(sys.argv[:1])  # kept alive until the end
+    loading_shot(args.model, out)
+    if args.only:
+        return 0
     win = MainWindow(AppSettings(), find_cameras=False)
     win.persist = False
     win.interactive = False
