@@ -19,6 +19,7 @@ def test_a_photo_opened_while_the_model_loads_is_sketched_once_it_is_there(qtbot
     assert win.open_path(SAMPLE)  # accepted and shown at once; nothing to decode with yet
     assert win.studio.photo is not None and win.studio.photo.path == str(SAMPLE)
     assert win.photo_panel.isVisible() and win.studio.result is None and not win.studio.busy
+    assert "finding the face" in win.photo_panel.info.text()  # not "no face found": nobody looked yet
 
     with qtbot.waitSignal(win.load_finished, timeout=60000) as loaded:
         hold.set()
@@ -26,6 +27,7 @@ def test_a_photo_opened_while_the_model_loads_is_sketched_once_it_is_there(qtbot
     # No second click: the photo's decode starts with the model.
     qtbot.waitUntil(lambda: win.studio.result is not None, timeout=60000)
     assert win.studio.result.photo.path == str(SAMPLE)
+    assert "face found" in win.photo_panel.info.text() and "no face" not in win.photo_panel.info.text()
     assert not win.loading and not win.load_progress.isVisible()
     assert win.style_controls.isEnabled() and win.model_button.isEnabled() and win.train_action.isEnabled()
 

@@ -53,26 +53,27 @@ class Photo:
     crop: Crop | None = None  # None: the whole photo, squashed
     key: int = 0  # identity of the pixels, for caching the encoder's output
     roll: float = 0.0  # degrees the photo is turned about the crop's centre to level the eyes
+    searched: bool = False  # the face has been looked for (face None then means: none found)
 
     @classmethod
     def from_image(cls, im: Image.Image, path: str | None = None, detect: bool = True) -> "Photo":
         im = im.convert("RGB")
         face = find_face(im) if detect else None
         framing = auto_framing(im, face)
-        return cls(im, path, face, framing.box, next(_keys), framing.roll)
+        return cls(im, path, face, framing.box, next(_keys), framing.roll, searched=detect)
 
     def detected(self, keep_crop: bool = False) -> "Photo":
         """The same pixels with the face found and (unless keep_crop) the automatic crop applied."""
         face = find_face(self.image)
         if keep_crop:
-            return replace(self, face=face)
+            return replace(self, face=face, searched=True)
         framing = auto_framing(self.image, face)
-        return replace(self, face=face, crop=framing.box, roll=framing.roll)
+        return replace(self, face=face, crop=framing.box, roll=framing.roll, searched=True)
 
     def with_face(self, face: Face | None) -> "Photo":
         """The same pixels framed around `face` (a face found in an earlier frame of a live view)."""
         framing = auto_framing(self.image, face)
-        return replace(self, face=face, crop=framing.box, roll=framing.roll)
+        return replace(self, face=face, crop=framing.box, roll=framing.roll, searched=True)
 
     def with_crop(self, crop: Crop | None, clamp: bool = True, roll: float | None = None) -> "Photo":
         """A user's crop is clamped; a stored one (reproducing a sketch) is taken as it is.

@@ -69,7 +69,9 @@ class PhotoPanel(QWidget):
 def describe(photo: Photo) -> str:
     name = photo.path.rsplit("/", 1)[-1] if photo.path else "pasted image"
     w, h = photo.size
-    if photo.face is None:
+    if not photo.searched:
+        face = "finding the face…"
+    elif photo.face is None:
         face = "no face found: centre crop, drawn without the face's structure"
     else:
         face = "face found" + (f", levelled {-photo.roll:+.0f}°" if abs(photo.roll) >= 0.5 else "")

@@ -123,15 +123,16 @@ class WebcamPanel(QWidget):
             self.note.setText("")
         photo, image = frame_photo(image)
         old = self.view.photo  # keep drawing the last face square found until a newer one comes
-        shown = (replace(photo, face=old.face, crop=old.crop, roll=old.roll) if old is not None and old.size == photo.size
-                 else photo)
+        keep = old is not None and old.size == photo.size
+        shown = replace(photo, face=old.face, crop=old.crop, roll=old.roll, searched=old.searched) if keep else photo
         self.view.set_photo(shown, image)
         self.frame_ready.emit(photo)
 
     def show_framed(self, photo: Photo) -> None:
         """The studio found the face in a frame: draw its square on the live view."""
         if self.view.photo is not None and self.view.photo.size == photo.size:
-            self.view.set_photo(replace(self.view.photo, face=photo.face, crop=photo.crop, roll=photo.roll))
+            self.view.set_photo(replace(self.view.photo, face=photo.face, crop=photo.crop, roll=photo.roll,
+                                        searched=photo.searched))
 
     def set_rate(self, per_second: float, dropped: int, steps: int | None = None) -> None:
         each = f", {steps} steps each" if steps else ""
