@@ -1,13 +1,15 @@
 """docs/gallery-detail.png: held-out sketches at 1:1, where pixel texture shows (issue #4).
 
     .venv/bin/python tools/make_detail.py --val runs/v3/val/pairs.csv --compare runs/models/v2.safetensors \
-        [--model PATH] [--out docs/gallery-detail.png]
+        [--model PATH] [--out docs/gallery-detail.png] [--extra PHOTO [--extra-style contour]]
 
 The gallery shrinks every sketch to a thumbnail, which hides what the texture head
 changes. This sheet shows a 200 x 200 crop from the middle of one held-out photo per
 style, at the drawing's own resolution: the artist's drawing, the --compare model's
 sketch and the model's, both made through the CLI (`sketchstudio sketch --crop none`,
-in the drawing's style, seed 0, the model's recommended sampler settings).
+in the drawing's style, seed 0, the model's recommended sampler settings). --extra adds a row
+for a photo that has no drawing (one not from FS2K): the photo's face crop, then each model's
+`sketch --crop face` of it, shrunk from 512 px to the row's 200 (so not at 1:1).
 """
 from __future__ import annotations
 
@@ -42,8 +44,12 @@ def main() -> None:
     ap.add_argument("--model", help="default: the shipped model")
     ap.add_argument("--compare", required=True, help="the model to show beside it")
     ap.add_argument("--out", default="docs/gallery-detail.png")
+    ap.add_argument("--extra", help="a photo without a drawing, shown as a last row (face crop, shrunk)")
+    ap.add_argument("--extra-style", default="contour")
     args = ap.parse_args()
     rows = picks(Path(args.val))
+    if args.extra:
+        rows.append({"photo": args.extra, "sketch": None, "name": args.extra_style, "extra": True})
     columns = [("drawing", None), (Path(args.compare).stem, args.compare),
                (Path(args.model).stem if args.model else "shipped", args.model)]
     sheet = Image.new("L", (CROP * len(columns), 24 + CROP * len(rows)), 255)
@@ -52,21 +58,31 @@ def main() -> None:
         for r, row in enumerate(rows):
             photo = Path(row["photo"])
             y = 24 + r * CROP
+            extra = row.get("extra", False)
             for c, (label, model) in enumerate(columns):
                 if model is None and label == "drawing":
-                    im = Image.open(row["sketch"]).convert("L")
+                    if extra:  # no drawing: the photo's face crop, as the models see it
+                        from sketchstudio.data.faces import crop_face
+                        from sketchstudio.core.imaging import load_image
+
+                        im = crop_face(load_image(photo))[0].convert("L").resize((CROP, CROP), Image.LANCZOS)
+                    else:
+                        im = Image.open(row["sketch"]).convert("L")
                 else:
                     out = Path(tmp) / f"{r}-{c}"
-                    argv = ["sketch", str(photo), "--out", str(out), "--style", row["name"], "--crop", "none", "-q"]
+                    argv = ["sketch", str(photo), "--out", str(out), "--style", row["name"],
+                            "--crop", "face" if extra else "none", "-q"]
                     if model:
                         argv += ["--model", model]
                     if cli(argv) != 0:
                         raise SystemExit(f"sketch failed for {photo}")
                     im = Image.open(out / f"{photo.stem}.png").convert("L")
+                    if extra:
+                        im = im.resize((CROP, CROP), Image.LANCZOS)
                 sheet.paste(centre(im), (c * CROP, y))
                 if r == 0:
                     draw.text((c * CROP + 6, 6), label, fill=0)
-            draw.text((6, y + 4), row["name"], fill=0)
+            draw.text((6, y + 4), row["name"] + (" (photo, not FS2K; shrunk)" if extra else ""), fill=0)
     sheet.save(args.out)
     print(f"wrote {args.out}")
 
