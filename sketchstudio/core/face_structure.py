@@ -403,9 +403,16 @@ def square_structure(rgb: np.ndarray, size: int, models: FaceModels | None = Non
     return SquareStructure(face, mask, m.structure_map(face, mask, rgb.shape[0], size))
 
 
+def photo_arrays(photo) -> list[np.ndarray]:
+    """photo (B, 3, h, w) float in [0, 1] (a torch tensor) -> B RGB uint8 arrays (h, w, 3)."""
+    import torch
+
+    rgb = (photo.detach().float().clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+    return [np.ascontiguousarray(a) for a in rgb]
+
+
 def structure_maps(photo, size: int) -> "torch.Tensor":  # noqa: F821 - torch is imported lazily
     """photo (B, 3, S, S) float in [0, 1] (a torch tensor) -> maps (B, C, size, size) float32."""
     import torch
 
-    rgb = (photo.detach().float().clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
-    return torch.from_numpy(np.stack([square_structure(np.ascontiguousarray(a), size).map for a in rgb]))
+    return torch.from_numpy(np.stack([square_structure(a, size).map for a in photo_arrays(photo)]))

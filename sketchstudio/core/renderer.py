@@ -70,14 +70,12 @@ _PHOTO_GAINS = (4.0, 2.0)  # bring both bands to about the decode's range
 
 def person_masks(photo: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     """photo (B, 3, h, w) in [0, 1] -> the person mask (B, 1, *size) in [0, 1] (selfie segmentation)."""
-    from .face_structure import default_models
+    from .face_structure import MASK_SIZE, default_models, photo_arrays
 
-    rgb = (photo.detach().float().clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
     models = default_models()
     out = []
-    for a in rgb:
-        square = cv2.resize(a, (256, 256), interpolation=cv2.INTER_AREA)
-        m = models.person_mask(np.ascontiguousarray(square), 256)
+    for a in photo_arrays(photo):
+        m = models.person_mask(a, MASK_SIZE)  # the mask model's own input size
         out.append(cv2.resize(m, (size[1], size[0]), interpolation=cv2.INTER_LINEAR))
     return torch.from_numpy(np.stack(out))[:, None]
 
