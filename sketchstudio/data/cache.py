@@ -100,13 +100,13 @@ _META_FIELDS = ("styles", "structure_version")
 STRUCTURE_SIZE = 64  # the default model's structure map (16 x 16 patches, 4 px each); others resize it
 
 
-def _no_maps() -> torch.Tensor:
-    return torch.zeros(0, len(CHANNELS), STRUCTURE_SIZE, STRUCTURE_SIZE, dtype=torch.uint8)
+def _no_maps(n: int = 0) -> torch.Tensor:
+    return torch.zeros(n, len(CHANNELS), STRUCTURE_SIZE, STRUCTURE_SIZE, dtype=torch.uint8)
 
 
 def _maps(photos: torch.Tensor, tick: Callable[[], None]) -> tuple[torch.Tensor, torch.Tensor]:
     """uint8 photos (P, 3, S, S) -> uint8 maps (P, C, STRUCTURE_SIZE, STRUCTURE_SIZE), no-face flags (P,)."""
-    maps, missed = _no_maps().new_zeros(len(photos), *_no_maps().shape[1:]), torch.zeros(len(photos), dtype=torch.bool)
+    maps, missed = _no_maps(len(photos)), torch.zeros(len(photos), dtype=torch.bool)
     for i, ph in enumerate(photos):
         st = square_structure(np.ascontiguousarray(ph.permute(1, 2, 0).numpy()), STRUCTURE_SIZE)
         maps[i] = torch.from_numpy(np.round(st.map * 255).astype(np.uint8))

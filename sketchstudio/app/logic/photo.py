@@ -29,11 +29,6 @@ def auto_crop(im: Image.Image, face: Face | None) -> Crop:
     return auto_framing(im, face).box
 
 
-def crop_square(im: Image.Image, box: Crop, roll: float = 0.0) -> Image.Image:
-    """Cut `box` out of `im` (turned by -roll about its centre), edge pixels padding it."""
-    return Framing(tuple(box), roll).crop(im)
-
-
 def clamp_crop(box: Crop, size: tuple[int, int], min_side: int = 16) -> Crop:
     """Keep a user-dragged square sensible: at least `min_side`, at most 3x the photo, centre inside it."""
     w, h = size
@@ -70,11 +65,6 @@ class Photo:
         framing = auto_framing(self.image, face)
         return replace(self, face=face, crop=framing.box, roll=framing.roll, searched=True)
 
-    def with_face(self, face: Face | None) -> "Photo":
-        """The same pixels framed around `face` (a face found in an earlier frame of a live view)."""
-        framing = auto_framing(self.image, face)
-        return replace(self, face=face, crop=framing.box, roll=framing.roll, searched=True)
-
     def with_crop(self, crop: Crop | None, clamp: bool = True, roll: float | None = None) -> "Photo":
         """A user's crop is clamped; a stored one (reproducing a sketch) is taken as it is.
         roll: the crop's turn (None: keep the photo's)."""
@@ -101,7 +91,7 @@ class Photo:
 
     def framed(self) -> Image.Image:
         """What the model sees, before resizing."""
-        return self.image if self.crop is None else crop_square(self.image, self.crop, self.roll)
+        return self.image if self.crop is None else self.framing.crop(self.image)
 
     def tensor(self, size: int) -> "torch.Tensor":
         return photo_tensor(self.framed(), size)  # (1, 3, size, size)
