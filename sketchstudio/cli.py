@@ -136,6 +136,8 @@ def cmd_train(args) -> int:
             **({} if args.render_sampled is None else {"render_sampled": args.render_sampled}),
             **({} if args.render_style_guidance is None else {"render_style_guidance": args.render_style_guidance}),
             **({} if args.render_tone is None else {"render_tone": args.render_tone}),
+            **({} if args.render_adversarial is None else {"render_adversarial": args.render_adversarial}),
+            **({} if args.render_lr is None else {"render_lr": args.render_lr}),
             **({} if args.distill_guidance is None else {"distill_guidance": args.distill_guidance})),
     )
     sources = [Source(Path(p), args.style) for p in args.data]
@@ -292,8 +294,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="on the CPU too, forward passes in bf16 autocast (faster where the CPU has native "
                         "bf16; weights stay fp32)")
     t.add_argument("--structure", action="store_true",
-                   help="pretrain/finetune/distill: give a model without one the face-structure path (the "
-                        "photo's face lines and person mask into its encoder, starting at zero)")
+                   help="pretrain/finetune/distill/render: give a model without one the face-structure path (the "
+                        "photo's face lines and person mask into its encoder, or its renderer, starting at zero)")
     t.add_argument("--render-photo", action=argparse.BooleanOptionalAction,
                    help="render: a stroke renderer that sees the photo's edges (default; a renderer "
                         "without them gets them); --no-render-photo keeps the tokens alone")
@@ -305,6 +307,12 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--render-tone", type=float,
                    help="render: weight of the tone term, L1 of the mean grey per 8 x 8 block, which keeps a "
                         "style's darkness where strokes are uncertain (default 0: off)")
+    t.add_argument("--render-adversarial", type=float,
+                   help="render: weight of the adversarial term (a style-aware patch discriminator, hinge loss, "
+                        "feature matching) that makes the renderer commit to strokes (default 0: off)")
+    t.add_argument("--render-lr", type=float,
+                   help="render: the renderer's peak learning rate (default 5e-4, for a new renderer; lower "
+                        "to refine a trained one)")
     t.add_argument("--distill-guidance", type=float,
                    help="distill: the style guidance whose predictions the transformer learns to make in one "
                         "pass (default 0.75; then sample the result without style guidance)")

@@ -289,22 +289,118 @@ def test_bf16_drawing_is_switchable_and_stays_close_to_fp32(monkeypatch):
     assert (fast - exact).abs().max() < 0.03  # a few grey levels at most
 
 
-def test_the_person_gate_keeps_the_photo_out_where_no_person_is(monkeypatch):
-    import sketchstudio.core.renderer as renderer
+def structure_renderer_model():
+    """photo_renderer_model with the face-structure path (model v10), its weights perturbed too."""
+    model = add_renderer(photo_renderer_model(), 2, 8, photo=True, structure=6).eval()
+    with torch.no_grad():
+        weight = model.tokenizer.renderer.structure_down.weight
+        weight.add_(torch.randn_like(weight) * 0.05)
+    return model
 
-    model = photo_renderer_model()
-    gated = SketchModel(dataclasses.replace(model.cfg, tokenizer=dataclasses.replace(
-        model.cfg.tokenizer, renderer_person_gate=True))).eval()
-    gated.load_state_dict(model.state_dict())  # no new weights
-    k, n = model.cfg.tokenizer.codebook_size, model.cfg.num_tokens
+
+def test_adding_the_structure_path_keeps_the_weights_and_the_person_mask_gates_the_photo(tmp_path):
+    base = photo_renderer_model()
+    grown = add_renderer(base, 2, 8, photo=True, structure=6).eval()
+    r = grown.tokenizer.renderer
+    assert r.takes_structure and grown.cfg.tokenizer.renderer_structure == 6 and not r.structure_down.weight.any()
+    assert add_renderer(grown, 2, 8, photo=True, structure=6) is grown
+    k, n = base.cfg.tokenizer.codebook_size, base.cfg.num_tokens
     ids = torch.randint(0, k, (1, n), generator=torch.Generator().manual_seed(0))
     photo = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(2))
     w = torch.eye(3)[:1]
+    everyone, nobody = torch.zeros(1, 6, 64, 64), torch.zeros(1, 6, 64, 64)
+    everyone[:, -1] = 1.0
+    with torch.no_grad():  # a new path: the person everywhere is v8's drawing, nobody is the tokens alone
+        assert torch.equal(grown.tokenizer.renderer(grown.tokenizer.decode(ids), (64, 64), w, photo, everyone),
+                                      base.tokenizer.renderer(base.tokenizer.decode(ids), (64, 64), w, photo))
+        assert torch.equal(grown.tokenizer.renderer(grown.tokenizer.decode(ids), (64, 64), w, photo, nobody),
+                           base.tokenizer.renderer(base.tokenizer.decode(ids), (64, 64), w))
+    save_model(grown, tmp_path / "s.safetensors")
+    back, _ = load_model(tmp_path / "s.safetensors")
+    assert back.tokenizer.renderer.takes_structure
+
+
+def test_structure_renderer_draws_the_face_lines_and_makes_the_map_once_per_photo(monkeypatch):
+    import sketchstudio.core.face_structure as fs
+
+    model = structure_renderer_model()
+    r, tok = model.tokenizer.renderer, model.tokenizer
+    ids = torch.randint(0, model.cfg.tokenizer.codebook_size, (1, model.cfg.num_tokens),
+                        generator=torch.Generator().manual_seed(0))
+    photo = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(5))
+    w = torch.eye(3)[:1]
+    person = torch.zeros(1, 6, 64, 64)
+    person[:, -1] = 1.0
+    jaw = person.clone()
+    jaw[:, 0, 40:44, 10:54] = 1.0
     with torch.no_grad():
-        monkeypatch.setattr(renderer, "person_masks", lambda p, size: torch.zeros(p.shape[0], 1, *size))
-        assert torch.equal(gated.decode(ids, style=w, photo=photo), model.decode(ids, style=w))  # nobody: tokens alone
-        monkeypatch.setattr(renderer, "person_masks", lambda p, size: torch.ones(p.shape[0], 1, *size))
-        assert torch.equal(gated.decode(ids, style=w, photo=photo), model.decode(ids, style=w, photo=photo))
-    monkeypatch.undo()
-    masks = renderer.person_masks(photo, (40, 24))  # the real segmentation: a mask of the asked size
-    assert masks.shape == (1, 1, 40, 24) and 0 <= masks.min() and masks.max() <= 1
+        a = r(tok.decode(ids), (64, 64), w, photo, person)
+        b = r(tok.decode(ids), (64, 64), w, photo, jaw)
+    near, far = (a - b)[..., 36:48, :].abs().mean(), (a - b)[..., :8, :].abs().mean()
+    assert near > 1e-4 and near > 5 * far  # the lines matter, where they are
+    # No map given: the renderer makes it from the photo, and the encoder's request for the same
+    # photo's map is answered from the ones kept (the face is analysed once).
+    calls = []
+    real = fs.square_structure
+    monkeypatch.setattr(fs, "square_structure", lambda rgb, size, models=None: calls.append(size) or real(rgb, size))
+    fresh = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(6))
+    with torch.no_grad():
+        drawn = model.decode(ids, style=w, photo=fresh)
+        again = model.decode(ids, style=w, photo=fresh)
+    maps = fs.structure_maps(fresh, 64)
+    assert calls == [64] and torch.equal(drawn, again)
+    with torch.no_grad():
+        assert torch.equal(drawn, r(tok.decode(ids), tuple(drawn.shape[-2:]), w, fresh, maps).clamp(0, 1))
+    fs.structure_maps(torch.rand(1, 3, 32, 32), 64)
+    assert len(calls) == 2  # another photo is analysed
+
+
+def test_render_stage_trains_the_structure_path_against_a_style_aware_discriminator(tmp_path):
+    fs2k, data = native_data(tmp_path)
+    base = add_renderer(tiny_model(data.styles), 2, 8, photo=True)
+    save_model(base, tmp_path / "base.safetensors")
+    opts = dict(stages=("render",), config="tiny", init=str(tmp_path / "base.safetensors"), checkpoint_every=2,
+                preview_every=6, stage_options=StageOptions(batch=2, render_sampled=0.5, structure=True,
+                                                            render_adversarial=0.5, render_disc_start=2))
+    events = list(run_pipeline([Source(fs2k)], tmp_path / "a", PipelineOptions(steps={"render": 6}, **opts)))
+    losses = [e.losses for e in events if e.kind == "step" and e.stage == "render"]
+    assert {"g_loss", "feature_match", "adaptive", "d_loss"} <= set(losses[0])
+    assert losses[0]["g_loss"] == 0.0 and losses[-1]["feature_match"] > 0 and losses[-1]["adaptive"] > 0
+    trained, _ = load_model(tmp_path / "a" / "render.safetensors")
+    r = trained.tokenizer.renderer
+    assert r.takes_structure and r.structure_down.weight.abs().sum() > 0
+    before = base.state_dict()
+    assert [k for k, v in trained.state_dict().items() if k in before and not torch.equal(v, before[k])
+            and not k.startswith("tokenizer.renderer.")] == []
+    # Interrupted after 4 of 6 steps, then resumed: the discriminator and the adaptive weight
+    # come back with the renderer, so the weights are those of the straight run.
+    from sketchstudio.core.sampler import CancelToken
+
+    cancel = CancelToken()
+    for e in run_pipeline([Source(fs2k)], tmp_path / "b", PipelineOptions(steps={"render": 6}, **opts), cancel):
+        if e.kind == "checkpoint" and e.step == 4:
+            cancel.cancel()
+    list(run_pipeline([Source(fs2k)], tmp_path / "b", PipelineOptions(steps={"render": 6}, resume=True, **opts)))
+    resumed, _ = load_model(tmp_path / "b" / "render.safetensors")
+    for k, v in trained.state_dict().items():
+        assert torch.equal(v, resumed.state_dict()[k]), k
+
+
+def test_the_style_discriminator_is_told_the_style_and_matches_features():
+    from sketchstudio.train.gan import StyleDiscriminator, style_generator_losses, style_hinge_d_loss
+
+    disc = StyleDiscriminator(0, 8, 3)
+    x = torch.rand(2, 1, 64, 64, generator=torch.Generator().manual_seed(0))
+    out = disc(x, torch.eye(3)[:2])
+    assert len(out) == 2 and out[0][0].shape[-1] > out[1][0].shape[-1] and len(out[0][1]) == 4
+    other = disc(x, torch.eye(3)[1:])
+    assert not torch.equal(out[0][0], other[0][0])  # the style is seen
+    fake = x.clone().requires_grad_(True)
+    g, fm = style_generator_losses(disc, fake, x, torch.eye(3)[:2])
+    assert fm.item() == 0.0  # a perfect copy has matching features
+    (g + fm).backward()
+    assert fake.grad is not None and all(p.grad is None for p in disc.parameters())
+    assert all(p.requires_grad for p in disc.parameters())
+    d = style_hinge_d_loss(disc, x, torch.rand(2, 1, 64, 64), torch.eye(3)[:2])
+    d.backward()
+    assert all(p.grad is not None for p in disc.parameters())

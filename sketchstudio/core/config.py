@@ -86,8 +86,10 @@ class TokenizerConfig:
     renderer_styles: int = 0
     # A renderer that also sees the photo's edges (model v6, core/renderer.py).
     renderer_photo: bool = False
-    # ... only where the person is: its photo features times the person mask (model v10).
-    renderer_person_gate: bool = False
+    # A renderer that takes the face-structure map, this many channels (0: none; model v10,
+    # core/renderer.py): the parts' lines into its first level, the photo's edges only where
+    # the map's person mask is.
+    renderer_structure: int = 0
 
     @property
     def grid(self) -> int:

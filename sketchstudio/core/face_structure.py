@@ -411,8 +411,31 @@ def photo_arrays(photo) -> list[np.ndarray]:
     return [np.ascontiguousarray(a) for a in rgb]
 
 
+_RECENT_MAPS = 8  # maps kept by structure_maps: a decode asks twice per photo (encoder, renderer)
+_recent: dict[tuple[bytes, int], np.ndarray] = {}
+_recent_lock = threading.Lock()
+
+
+def _recent_map(rgb: np.ndarray, size: int) -> np.ndarray:
+    """square_structure(rgb, size).map, kept for the last few photos (keyed by their pixels)."""
+    key = (hashlib.blake2b(rgb.tobytes(), digest_size=16).digest() + bytes(str(rgb.shape), "ascii"), size)
+    with _recent_lock:
+        hit = _recent.pop(key, None)
+        if hit is not None:
+            _recent[key] = hit  # most recent last
+            return hit
+    m = square_structure(rgb, size).map
+    m.setflags(write=False)
+    with _recent_lock:
+        _recent[key] = m
+        while len(_recent) > _RECENT_MAPS:
+            _recent.pop(next(iter(_recent)))
+    return m
+
+
 def structure_maps(photo, size: int) -> "torch.Tensor":  # noqa: F821 - torch is imported lazily
-    """photo (B, 3, S, S) float in [0, 1] (a torch tensor) -> maps (B, C, size, size) float32."""
+    """photo (B, 3, S, S) float in [0, 1] (a torch tensor) -> maps (B, C, size, size) float32.
+    The last few photos' maps are kept: the encoder and the renderer ask for the same one."""
     import torch
 
-    return torch.from_numpy(np.stack([square_structure(a, size).map for a in photo_arrays(photo)]))
+    return torch.from_numpy(np.stack([_recent_map(a, size) for a in photo_arrays(photo)]))

@@ -35,13 +35,19 @@ and have no bias: into the first U-Net level, where the network can weigh them a
 the tokens draw around them, and into the full-size head behind a gate computed from the
 U-Net's features (what the tokens draw there), so paper the tokens leave blank can stay
 blank. Without a photo the features are zero and contribute nothing.
+
+Face structure (model v10): v8's renderer copied the photo's edges wherever they were (poster
+lettering behind the sitter) and left the jaw undrawn where the tokens were unsure. A renderer
+with `structure=True` also takes the photo's face-structure map (core/face_structure.py: the
+jaw, brows, eyes, nose and lips as lines, and the person mask), at the encoder's map size,
+into its first level through a convolution that starts at zero, and multiplies the photo's
+features by the map's person mask, so nothing behind the person reaches the paper. The map
+is made once per photo: the encoder asks for the same one (face_structure keeps the last few).
 """
 from __future__ import annotations
 
 import functools
 
-import cv2
-import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -64,20 +70,9 @@ def paper_grain(h: int, w: int) -> torch.Tensor:
 
 
 PHOTO_FEATURES = 2  # channels of `photo_features`
+STRUCTURE_SIZE = 64  # side of the face-structure map a renderer is given (the encoder's, 16 x 16 patches of 4 px)
 _PHOTO_BLURS = (5, 17)  # box-blur widths at 256 px, for the fine and the coarse band
 _PHOTO_GAINS = (4.0, 2.0)  # bring both bands to about the decode's range
-
-
-def person_masks(photo: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """photo (B, 3, h, w) in [0, 1] -> the person mask (B, 1, *size) in [0, 1] (selfie segmentation)."""
-    from .face_structure import MASK_SIZE, default_models, photo_arrays
-
-    models = default_models()
-    out = []
-    for a in photo_arrays(photo):
-        m = models.person_mask(a, MASK_SIZE)  # the mask model's own input size
-        out.append(cv2.resize(m, (size[1], size[0]), interpolation=cv2.INTER_LINEAR))
-    return torch.from_numpy(np.stack(out))[:, None]
 
 
 def photo_features(photo: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -113,7 +108,7 @@ class StrokeRenderer(nn.Module):
     HEAD = 16  # width of the full-resolution head
     LIFT = 8  # feature channels the U-Net hands the head
 
-    def __init__(self, channels: int, width: int, styles: int = 0, photo: bool = False, person_gate: bool = False):
+    def __init__(self, channels: int, width: int, styles: int = 0, photo: bool = False, structure: int = 0):
         super().__init__()
         w1, w2, w3 = width, 2 * width, 4 * width
         # Channels each FiLM site modulates: down1, down2, mid, up2, the head's hidden layer.
@@ -137,9 +132,6 @@ class StrokeRenderer(nn.Module):
         if self.style_film is not None:
             nn.init.zeros_(self.style_film.weight)
         # The photo's features: into the first level and, gated, into the head (zero at first).
-        # Multiply the photo's features by the person mask (core/face_structure.py), so edges behind
-        # the person (posters, lettering) never reach the paper; no weights, on for model v10.
-        self.person_gate = person_gate
         self.photo_down = self.photo_head = self.photo_gate = None
         if photo:
             self.photo_down = nn.Conv2d(PHOTO_FEATURES, w1, 3, padding=1, bias=False)
@@ -148,12 +140,22 @@ class StrokeRenderer(nn.Module):
             for conv in (self.photo_down, self.photo_head, self.photo_gate):
                 nn.init.zeros_(conv.weight)
             nn.init.zeros_(self.photo_gate.bias)
+        # The face-structure map (`structure` channels, the last the person mask) into the first
+        # level, zero at first; the person mask also gates the photo's features (model v10).
+        self.structure_down = None
+        if structure:
+            self.structure_down = nn.Conv2d(structure, w1, 3, padding=1, bias=False)
+            nn.init.zeros_(self.structure_down.weight)
         # Channels-last weights: oneDNN's fast convolution layout on CPUs (no effect on values).
         self.to(memory_format=torch.channels_last)
 
     @property
     def sees_photo(self) -> bool:
         return self.photo_down is not None
+
+    @property
+    def takes_structure(self) -> bool:
+        return self.structure_down is not None
 
     @property
     def styles(self) -> int:
@@ -182,12 +184,18 @@ class StrokeRenderer(nn.Module):
     resize = staticmethod(resize_sketch)
 
     def draw(self, up: torch.Tensor, grain: torch.Tensor, style: torch.Tensor | None = None,
-             photo: torch.Tensor | None = None) -> torch.Tensor:
+             photo: torch.Tensor | None = None, structure: torch.Tensor | None = None) -> torch.Tensor:
         """The renderer on an already resized decode (B, C, H, W) and its grain (B or 1, 1, H, W);
         style: weights (B, K) or (K,) over the model's styles (ignored by a style-blind renderer);
         photo: `photo_features` at the same size (B, PHOTO_FEATURES, H, W), or None (ignored by
-        a renderer that does not see the photo)."""
+        a renderer that does not see the photo); structure: the face-structure map resized to
+        the same size (B, C, H, W) in [0, 1], or None (ignored by a renderer that takes none)."""
         H, W = up.shape[-2:]
+        if structure is not None and self.takes_structure:
+            if photo is not None:
+                photo = photo * structure[:, -1:].to(photo.dtype)  # only where the person is
+        else:
+            structure = None
         f = self._films(style, up.shape[0])
         m = self.MULTIPLE
         x = up * 2 - 1  # (B, C, H, W)
@@ -197,6 +205,9 @@ class StrokeRenderer(nn.Module):
         if photo is not None and self.sees_photo:
             pp = F.pad(photo, (0, pw, 0, ph), mode="replicate") if ph or pw else photo
             h1 = h1 + self.photo_down(F.avg_pool2d(pp, 2))
+        if structure is not None:
+            sp = F.pad(structure, (0, pw, 0, ph), mode="replicate") if ph or pw else structure
+            h1 = h1 + self.structure_down(F.avg_pool2d(sp.to(xp.dtype), 2) * 2 - 1)
         h1 = self._film(h1, f[0])
         h2 = self._film(self.down2(F.avg_pool2d(h1, 2)), f[1])  # (B, w2, H/4, W/4)
         h3 = self._film(self.mid(F.avg_pool2d(h2, 2)), f[2])  # (B, w3, H/8, W/8)
@@ -211,16 +222,22 @@ class StrokeRenderer(nn.Module):
         return up + self.head[2](hidden) / 2  # (B, C, H, W)
 
     def forward(self, x: torch.Tensor, size: tuple[int, int], style: torch.Tensor | None = None,
-                photo: torch.Tensor | None = None) -> torch.Tensor:
+                photo: torch.Tensor | None = None, structure: torch.Tensor | None = None) -> torch.Tensor:
         """x (B, C, h, w) in [0, 1] -> (B, C, *size) in [0, 1] (unclamped). photo: the photo the
-        tokens were sampled for, (B or 1, 3, h', w') in [0, 1] at any size, or None."""
-        feats = None
+        tokens were sampled for, (B or 1, 3, h', w') in [0, 1] at any size, or None. structure:
+        its face-structure map (B or 1, C, s, s) in [0, 1] at any size; made from the photo when
+        the renderer takes one and none is given."""
+        feats = maps = None
         if photo is not None and self.sees_photo:
-            feats = photo_features(photo, size)
-            if self.person_gate:
-                feats = feats * person_masks(photo, size).to(feats.device)
-            feats = feats.expand(x.shape[0], -1, -1, -1)
+            feats = photo_features(photo, size).expand(x.shape[0], -1, -1, -1)
+        if self.takes_structure and (structure is not None or photo is not None):
+            if structure is None:
+                from .face_structure import structure_maps
+
+                structure = structure_maps(photo, STRUCTURE_SIZE).to(x.device)
+            maps = F.interpolate(structure.float(), size=size, mode="bilinear", align_corners=False)
+            maps = maps.expand(x.shape[0], -1, -1, -1)
         up = self.resize(x, size)
         with bf16_autocast(up.device):
-            drawn = self.draw(up, paper_grain(*size).to(x.device), style, feats)
+            drawn = self.draw(up, paper_grain(*size).to(x.device), style, feats, maps)
         return drawn.float()

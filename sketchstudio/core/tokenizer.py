@@ -111,7 +111,7 @@ class SketchTokenizer(nn.Module):
         self.refine = refiner(cfg.channels, cfg.refine_channels) if cfg.refine_channels else None
         self.upscaler = Upscaler(cfg.channels, cfg.upscale_channels) if cfg.upscale_channels else None
         self.renderer = (StrokeRenderer(cfg.channels, cfg.renderer_channels, cfg.renderer_styles, cfg.renderer_photo,
-                                         cfg.renderer_person_gate)
+                                         cfg.renderer_structure)
                          if cfg.renderer_channels else None)
         # Mean brightness of each code, for the sampler's cheap previews; filled lazily.
         self.register_buffer("_code_luma", torch.empty(0), persistent=False)

@@ -69,6 +69,13 @@ class StageOptions:
     # moves charcoal's shading towards pencil; the block mean keeps the drawing's darkness
     # where the exact stroke position is uncertain. 0: off (v4-v8 trained without it).
     render_tone: float = 0.0
+    # render stage: weight of an adversarial term (model v10): a style-aware two-scale patch
+    # discriminator with the hinge loss, times taming's adaptive weight, plus feature matching
+    # on its layers, so the renderer commits to a stroke instead of the grey smear L1 pays for
+    # where a stroke's exact place is uncertain. 0: off (v4-v8 trained without it).
+    render_adversarial: float = 0.0
+    render_feature_match: float = 1.0  # render stage: weight of the discriminator-feature matching
+    render_disc_start: int = 100  # render stage: steps the discriminator trains alone first
     render_styled: bool = True  # render stage: a style-aware renderer (a v4 renderer gets a style table)
     render_photo: bool = True  # render stage: a renderer that sees the photo's edges (model v6; v5's gets them)
     distill_guidance: float = 0.75  # distill stage: the style guidance whose predictions the transformer learns
@@ -87,7 +94,8 @@ class StageOptions:
     # drawn on the CPU, so the device changes no random draw.
     device: str = "cpu"
     # pretrain, finetune, distill: grow the photo encoder a face-structure path (zero-initialised,
-    # so the model starts drawing as before) when the model has none (model v10).
+    # so the model starts drawing as before) when the model has none (model v10); render: the
+    # renderer too (the map's lines at zero; its person mask gates the photo's edges).
     structure: bool = False
     # Forward passes under bf16 autocast on the CPU too (CUDA always has it); off: fp32, bit for bit as before.
     cpu_bf16: bool = False

@@ -51,18 +51,82 @@ def load_disc_tensors(disc, tensors: dict[str, torch.Tensor]) -> None:
 
 
 def generator_then_discriminator(optimizer, loss: torch.Tensor, disc, real: torch.Tensor,
-                                 fake: torch.Tensor, forward=contextlib.nullcontext) -> torch.Tensor:
+                                 fake: torch.Tensor, forward=contextlib.nullcontext,
+                                 style: torch.Tensor | None = None) -> torch.Tensor:
     """Two steps of one optimizer that holds the generator's and the discriminator's weights:
     the generator's on `loss` (the discriminator has no gradients from it, see
     `generator_loss`), then the discriminator's on its hinge loss (the generated images are
     detached, so the generator has none). Returns the hinge loss. forward: the context for the
-    discriminator's forward pass (the stage's autocast)."""
+    discriminator's forward pass (the stage's autocast); style: the images' style weights
+    (B, K), for a `StyleDiscriminator`."""
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()  # discriminator grads are None here: only the generator moves
     optimizer.zero_grad(set_to_none=True)
     with forward():
-        d_loss = hinge_d_loss(disc, real, fake)
+        d_loss = hinge_d_loss(disc, real, fake) if style is None else style_hinge_d_loss(disc, real, fake, style)
     d_loss.backward()
     optimizer.step()  # generator grads are None now: only the discriminator moves
     return d_loss
+
+
+class StyleDiscriminator(torch.nn.Module):
+    """taming's PatchGAN at several scales (the image, then halved each time), each told the
+    style: the style weights (B, K) enter as constant planes beside the grey image, so a
+    charcoal stroke is judged against charcoal drawings. Its call returns, per scale, the
+    patch logits and the activations of every hidden layer (for feature matching)."""
+
+    MIN_SIDE = 32  # the smallest side a coarser scale is judged at
+
+    def __init__(self, seed: int, channels: int, styles: int, scales: int = 2):
+        super().__init__()
+        from taming.modules.discriminator.model import NLayerDiscriminator, weights_init
+
+        torch.manual_seed(seed)
+        self.styles = styles
+        self.nets = torch.nn.ModuleList(NLayerDiscriminator(input_nc=1 + styles, ndf=channels, n_layers=3)
+                                        for _ in range(scales))
+        self.apply(weights_init)
+
+    def forward(self, x: torch.Tensor, style: torch.Tensor) -> list[tuple[torch.Tensor, list[torch.Tensor]]]:
+        """x (B, 1, H, W) in [0, 1], style (B, K) -> per scale (logits (B, 1, h, w), [features])."""
+        out = []
+        for i, net in enumerate(self.nets):
+            if i and min(x.shape[-2:]) >> i < self.MIN_SIDE:
+                break  # too small for the patch layers: the coarser scales sit out
+            xi = F.avg_pool2d(x, 2 ** i) if i else x
+            h = torch.cat([xi * 2 - 1, style[:, :, None, None].to(xi.dtype).expand(-1, -1, *xi.shape[-2:])], dim=1)
+            feats = []
+            for layer in net.main:
+                h = layer(h)
+                if isinstance(layer, torch.nn.LeakyReLU):
+                    feats.append(h)
+            out.append((h, feats))
+        return out
+
+
+def style_generator_losses(disc: StyleDiscriminator, fake: torch.Tensor, real: torch.Tensor,
+                           style: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The generator's hinge term -D(fake) (mean over scales) and feature matching: the mean
+    L1 between the discriminator's activations on `fake` and on the paired `real` (detached),
+    over every layer and scale. The discriminator's weights get no gradient from either."""
+    disc.requires_grad_(False)
+    try:
+        with torch.no_grad():
+            real_out = disc(real, style)
+        fake_out = disc(fake, style)
+    finally:
+        disc.requires_grad_(True)
+    g_loss = torch.stack([-logits.float().mean() for logits, _ in fake_out]).mean()
+    fm = torch.stack([(f.float() - r.float()).abs().mean()
+                      for (_, fs), (_, rs) in zip(fake_out, real_out) for f, r in zip(fs, rs)]).mean()
+    return g_loss, fm
+
+
+def style_hinge_d_loss(disc: StyleDiscriminator, real: torch.Tensor, fake: torch.Tensor,
+                       style: torch.Tensor) -> torch.Tensor:
+    """The discriminator's hinge loss on real images vs (detached) generated ones, mean over scales."""
+    r = disc(real, style)
+    f = disc(fake.detach(), style)
+    return torch.stack([0.5 * (F.relu(1 - a.float()).mean() + F.relu(1 + b.float()).mean())
+                        for (a, _), (b, _) in zip(r, f)]).mean()

@@ -134,7 +134,7 @@ def stage_model(stage: str, model: SketchModel, data: TrainingData, so: StageOpt
         model = add_structure(model, len(CHANNELS), clip_weights)
     if stage == "render":
         model = add_renderer(model, so.upscale, so.renderer_channels, clip_weights, styled=so.render_styled,
-                             photo=so.render_photo)
+                             photo=so.render_photo, structure=len(CHANNELS) if so.structure else 0)
     trained = stage_styles(stage, data)
     new = [s for s in trained if s not in model.styles]
     model = add_styles(model, trained, clip_weights)

@@ -15,11 +15,19 @@ photo at the encoder's input size, as the sampler hands it to the renderer, and 
 the drawing. Own tokens already hold what the photo adds, so the photo path learns mostly
 from the sampled half: where the tokens are wrong and the photo shows the detail.
 
+A renderer that takes the face-structure map (model v10) gets each photo's map from the
+training data (made once per photo, 64 px), resized and flipped with the drawing.
+
 Loss: L1 and the local-contrast term of the upscale stage (pixel-to-pixel variation per
 16 x 16 window at SCOOT's offsets), optionally a tone term (`render_tone`: L1 of the mean
 grey per 8 x 8 block, which keeps a style's darkness where strokes are uncertain), on random
 crops at the drawing's own resolution with `StrokeRenderer.MARGIN` pixels of context each
-side. No adversarial term: v3's PatchGAN painted white holes and halos into dark areas.
+side. v4-v8 trained with no adversarial term (v3's single PatchGAN painted white holes and
+halos into dark areas), and L1 paid them to hedge: where a stroke may sit a few pixels either
+way, a grey smear costs less than a committed stroke in the wrong place. Model v10 adds one
+(`render_adversarial` > 0): a style-aware discriminator at two scales (train/gan.py) with the
+hinge loss, weighed against L1 by taming's adaptive weight, and feature matching on its layers,
+which ties the committed strokes to the drawing's own (the crops are paired).
 Only `tokenizer.renderer` moves: token ids, the decoder and the transformer are unchanged.
 """
 from __future__ import annotations
@@ -35,6 +43,8 @@ from ..core.sampler import SamplerSettings, sample
 from ..data.cache import TrainingData
 from .base import StageBase, StageOptions, image_grid, to_float, to_uint8, tokenize_pair
 from .device import module_device
+from .gan import (StyleDiscriminator, adaptive_weight, disc_tensors, generator_then_discriminator, load_disc_tensors,
+                  style_generator_losses)
 from .upscale import CROP, crop_render, decode_all, local_contrast, require_native
 
 TONE_BLOCK = 8  # pixels a side of the blocks whose mean grey the tone term matches
@@ -63,6 +73,9 @@ def sampled_ids(model: SketchModel, photos: torch.Tensor, styles: torch.Tensor, 
 
 class RenderStage(StageBase):
     name = "render"
+    # taming's adaptive weight costs two extra backward passes; it moves slowly, so it is
+    # measured every this many steps and reused in between (as the upscale stage does).
+    adaptive_every = 10
 
     def __init__(self, model: SketchModel, data: TrainingData, opts: StageOptions, total: int):
         tok = model.tokenizer
@@ -87,7 +100,23 @@ class RenderStage(StageBase):
             params = list(tok.renderer.parameters())
             for p in params:
                 p.requires_grad_(True)
-        super().__init__(model, data, opts, total, params, lr=opts.render_lr)
+        self.disc = None
+        betas = (0.9, 0.99)
+        if opts.render_adversarial > 0:
+            self.disc = StyleDiscriminator(opts.seed, opts.disc_channels, len(model.styles))
+            # Adam betas (0.5, 0.9) and the decoder stage's rate for the discriminator, as in taming.
+            params = [*(params if isinstance(params[0], dict) else [{"params": params}]),
+                      {"params": list(self.disc.parameters()), "weight_decay": 0.0,
+                       "lr_scale": opts.decoder_lr / opts.render_lr}]
+            betas = (0.5, 0.9)
+        self.adaptive = torch.zeros(())
+        super().__init__(model, data, opts, total, params, lr=opts.render_lr, betas=betas)
+        if self.disc is not None:
+            self.disc.to(self.device)  # in place: the optimizer holds the same parameters
+        self.structure = None  # (P, C, s, s) uint8: each photo's face-structure map
+        if tok.renderer.takes_structure:
+            data.ensure_structure()
+            self.structure = data.photo_structure
         self.native, self.sizes = data.real_native, data.real_native_size  # (R, 1, Hm, Wm) uint8, (R, 2)
         self.crop = int(min(CROP, self.sizes.min()))
         self.own = [decode_all(tok, ids) for ids in tokenize_pair(tok, data.real_sketch)]  # 2 x (R, 1, S, S)
@@ -112,15 +141,25 @@ class RenderStage(StageBase):
             return
         if self.sampled_ids is None:
             d = self.data
+            if self.opts.render_sampled <= 0:  # trained on own tokens only: nothing to sample
+                self.sampled = self.own[0]
+                return
             self.sampled_ids = sampled_ids(self.model, d.photos[d.real_photo], d.real_style, self.settings)
         self.sampled = decode_all(self.model.tokenizer, self.sampled_ids)
 
     def stage_tensors(self) -> dict[str, torch.Tensor]:
-        return {} if self.sampled_ids is None else {"sampled_ids": self.sampled_ids}
+        out = {} if self.sampled_ids is None else {"sampled_ids": self.sampled_ids}
+        if self.disc is not None:
+            out.update(adaptive=self.adaptive.clone(), **disc_tensors(self.disc))
+        return out
 
     def load_stage_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
         if "sampled_ids" in tensors:
             self.sampled_ids, self.sampled = tensors["sampled_ids"].clone(), None
+        if self.disc is not None:
+            load_disc_tensors(self.disc, tensors)
+            if "adaptive" in tensors:
+                self.adaptive = tensors["adaptive"].clone()
 
     def _photo(self, photos: torch.Tensor) -> torch.Tensor:
         """uint8 photos (n, 3, S, S) -> (n, 3, P, P) in [0, 1] at the encoder's input size: what
@@ -141,12 +180,16 @@ class RenderStage(StageBase):
         if flip:
             drawing = drawing.flip(-1)
         style = self.to_device(F.one_hot(self.data.real_style[j:j + 1], len(self.model.styles)).float())  # (1, K)
-        photo = None
+        photo = maps = None
+        i = self.data.real_photo[j:j + 1]
         if self.sees_photo:
-            i = self.data.real_photo[j:j + 1]
             photo = photo_features(self._photo(self.to_device(self.data.photos[i])), (h, w))  # (1, P, h, w)
             photo = photo.flip(-1) if flip else photo
-        return crop_render(self.model.tokenizer.renderer, base, drawing, self.crop, self.generator, style, photo)
+        if self.structure is not None:
+            maps = F.interpolate(to_float(self.to_device(self.structure[i])), size=(h, w), mode="bilinear",
+                                 align_corners=False)  # (1, C, h, w)
+            maps = maps.flip(-1) if flip else maps
+        return crop_render(self.model.tokenizer.renderer, base, drawing, self.crop, self.generator, style, photo, maps)
 
     def train_step(self, step: int) -> dict[str, float]:
         self._set_lr(step)
@@ -154,6 +197,7 @@ class RenderStage(StageBase):
         j = self._pick(len(self.native))
         flip = self._flip()
         use = torch.rand(self.opts.batch, generator=self.generator) < self.opts.render_sampled
+        o = self.opts
         with self.autocast():
             pairs = [self._sample(int(a), bool(b), bool(s)) for a, b, s in zip(j, flip, use)]
             rec = torch.cat([p[0] for p in pairs])  # (B, 1, c, c)
@@ -162,11 +206,26 @@ class RenderStage(StageBase):
             # Contrast maps are small numbers (squared grey differences): scaled to weigh like L1.
             tex = 10 * (local_contrast(rec) - local_contrast(target)).abs().mean()
             tone = tone_error(rec, target)
-            loss = l1 + tex + self.opts.render_tone * tone
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimizer.step()
-        return {"l1": l1.item(), "contrast": tex.item(), "tone": tone.item(), "loss": loss.item()}
+            loss = l1 + tex + o.render_tone * tone
+        out = {"l1": l1.item(), "contrast": tex.item(), "tone": tone.item()}
+        if self.disc is None:
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+            return {**out, "loss": loss.item()}
+        self.disc.train()
+        style = self.to_device(F.one_hot(self.data.real_style[j], len(self.model.styles)).float())  # (B, K)
+        if step >= o.render_disc_start:
+            with self.autocast():
+                g_loss, fm = style_generator_losses(self.disc, rec, target, style)
+            if (step - o.render_disc_start) % self.adaptive_every == 0:
+                self.adaptive = adaptive_weight(loss, g_loss, self.model.tokenizer.renderer.head[-1].weight)
+            loss = loss + o.render_feature_match * fm + o.render_adversarial * self.adaptive * g_loss
+            out.update(g_loss=g_loss.item(), feature_match=fm.item(), adaptive=self.adaptive.item())
+        else:  # the discriminator learns first; same columns at every step (the losses CSV)
+            out.update(g_loss=0.0, feature_match=0.0, adaptive=0.0)
+        d_loss = generator_then_discriminator(self.optimizer, loss, self.disc, target, rec, self.autocast, style)
+        return {**out, "d_loss": d_loss.item(), "loss": loss.item()}
 
     @torch.no_grad()
     def preview(self):

@@ -65,12 +65,14 @@ def require_native(data: TrainingData, stage: str) -> None:
 
 
 def crop_render(head, base: torch.Tensor, drawing: torch.Tensor, crop: int, generator,
-                style: torch.Tensor | None = None, photo: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+                style: torch.Tensor | None = None, photo: torch.Tensor | None = None,
+                structure: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """A random training crop of a head drawing `base` (1, C, S, S) at `drawing`'s size (1, C, h, w):
     (head output (1, C, c, c), the drawing's crop (1, C, c, c)). The head draws a window
     `head.MARGIN` larger where the drawing has room, so the crop sees the context the full
     render gives it. style (1, K): the drawing's style, for a style-aware renderer; photo:
-    its photo's features at the drawing's size (1, P, h, w), for a renderer that sees them."""
+    its photo's features at the drawing's size (1, P, h, w), for a renderer that sees them;
+    structure: its face-structure map at the drawing's size (1, C, h, w), for one that takes it."""
     h, w = drawing.shape[-2:]
     c, m = crop, head.MARGIN
     top, left = (int(torch.randint(0, n - c + 1, (1,), generator=generator)) for n in (h, w))
@@ -78,7 +80,10 @@ def crop_render(head, base: torch.Tensor, drawing: torch.Tensor, crop: int, gene
     t1, l1 = min(h, top + c + m), min(w, left + c + m)
     resized = Upscaler.resize(base, (h, w))[..., t0:t1, l0:l1]  # (1, C, h', w')
     grain = paper_grain(h, w)[..., t0:t1, l0:l1].to(base.device)
-    if photo is not None:
+    if structure is not None:
+        drawn = head.draw(resized, grain, style, None if photo is None else photo[..., t0:t1, l0:l1],
+                          structure[..., t0:t1, l0:l1])
+    elif photo is not None:
         drawn = head.draw(resized, grain, style, photo[..., t0:t1, l0:l1])
     else:
         drawn = head.draw(resized, grain) if style is None else head.draw(resized, grain, style)
