@@ -78,14 +78,21 @@ def test_config_rejects_adapters_of_unknown_styles():
         ModelConfig.from_dict(bad)
 
 
-def test_adding_a_style_with_adapters_leaves_the_old_styles_bit_for_bit(drawings, tmp_path):
+@pytest.mark.parametrize("v10", [False, True], ids=["v8", "v10"])
+def test_adding_a_style_with_adapters_leaves_the_old_styles_bit_for_bit(drawings, tmp_path, v10):
     """The wizard's new-style job: finetune then render, with adapters. Every old style's
-    logits and finished sketch stay exactly; the new style learns."""
+    logits and finished sketch stay exactly; the new style learns. v10: a model whose encoder
+    and renderer take the face-structure map (the new style's photos get their maps too)."""
+    from sketchstudio.train.surgery import add_structure
+
     torch.manual_seed(0)
-    base = add_renderer(make_tiny(0), 2, 4).eval()
-    with torch.no_grad():  # a trained-looking renderer: non-zero output and style columns
+    base = add_structure(make_tiny(0), 6) if v10 else make_tiny(0)
+    base = add_renderer(base, 2, 4, photo=v10, structure=6 if v10 else 0).eval()
+    with torch.no_grad():  # a trained-looking model: non-zero renderer output, style columns, map paths
         for p in base.tokenizer.renderer.parameters():
             p.add_(torch.randn_like(p) * 0.05)
+        if v10:
+            base.encoder.structure_embed.weight.add_(torch.randn_like(base.encoder.structure_embed.weight) * 0.05)
     base_path = tmp_path / "base.safetensors"
     save_model(base, base_path)
     base, _ = load_model(base_path)
@@ -106,11 +113,14 @@ def test_adding_a_style_with_adapters_leaves_the_old_styles_bit_for_bit(drawings
     assert not torch.allclose(film_new[:, 3], film_old.mean(1), atol=1e-5)  # the new column learned
     assert any(new[k].abs().max() > 0 for k in new if k.endswith("lora_b"))  # the adapter learned
     ids = torch.randint(0, 32, (1, model.cfg.num_tokens), generator=torch.Generator().manual_seed(1))
+    photo = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(2)) if v10 else None
+    assert model.uses_structure == v10 and model.tokenizer.renderer.takes_structure == v10
     for style in FS2K_STYLES:
         assert torch.equal(logits_in(base, style), logits_in(model, style))
         w_old = torch.nn.functional.one_hot(torch.tensor(base.styles.index(style)), 3).float()
         w_new = torch.nn.functional.one_hot(torch.tensor(model.styles.index(style)), 4).float()
-        assert torch.equal(base.decode(ids, (40, 40), style=w_old), model.decode(ids, (40, 40), style=w_new))
+        assert torch.equal(base.decode(ids, (40, 40), style=w_old, photo=photo),
+                           model.decode(ids, (40, 40), style=w_new, photo=photo))
     grown = add_adapters(add_styles(base, ("inkwash",)), ("inkwash",), rank=4)
     assert not torch.allclose(logits_in(grown, "inkwash"), logits_in(model, "inkwash"), atol=1e-4)
     # A mix with the new style runs its adapter in proportion: between the pure styles.
