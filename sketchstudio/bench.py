@@ -32,17 +32,35 @@ def matmul_gflops(n: int = 1024, repeats: int = 20) -> float:
     return 2 * n**3 / (ms * 1e-3) / 1e9
 
 
+def sample_photo(size: int) -> torch.Tensor:
+    """The shipped sample face (resources/sample_face.png) as the encoder sees it, (1, 3, size,
+    size) in [0, 1]: a real face, so a model's face analysis does what it does for users."""
+    import numpy as np
+    from PIL import Image
+
+    from .paths import resources_dir
+
+    img = Image.open(resources_dir() / "sample_face.png").convert("RGB").resize((size, size), Image.BICUBIC)
+    return torch.from_numpy(np.asarray(img).copy()).permute(2, 0, 1)[None].float() / 255.0
+
+
 def run(model, repeats: int = 10, ar_tokens: int = 256, steps: int = 8, flush_denormal: bool = True,
         info: dict | None = None) -> dict:
     """info: the checkpoint's; its recommended sampler settings (style guidance doubles the
     transformer's batch) are what the full decode is timed with, as users run it."""
+    from .core.face_structure import forget_maps, structure_maps
     from .core.sampler import iter_steps, recommended_settings, sample
 
     torch.set_flush_denormal(flush_denormal)
-
     cfg = model.cfg
     torch.manual_seed(0)
-    photo = torch.rand(1, 3, model.photo_size, model.photo_size)
+    photo = sample_photo(model.photo_size)
+    # A model that takes the face-structure map (v10) analyses each new photo's face: every
+    # timed call below starts without the kept maps, as a new photo or webcam frame does.
+    fresh = forget_maps if model.uses_structure or getattr(model.tokenizer.renderer, "takes_structure", False) else None
+
+    def timed(fn):
+        return fn if fresh is None else (lambda: (fresh(), fn()))
     style = torch.zeros(len(cfg.styles))
     style[0] = 1
     res: dict = {"preset": cfg.name, "threads": torch.get_num_threads(), "steps": steps}
@@ -51,14 +69,15 @@ def run(model, repeats: int = 10, ar_tokens: int = 256, steps: int = 8, flush_de
         memory = model.condition(photo)
         masked = torch.full((1, cfg.num_tokens), cfg.mask_id)
         w = style[None]
-        res["encoder_ms"] = _median_ms(lambda: model.condition(photo), repeats)
+        res["face_structure_ms"] = _median_ms(lambda: (forget_maps(), structure_maps(photo, 64)), repeats)
+        res["encoder_ms"] = _median_ms(timed(lambda: model.condition(photo)), repeats)
         res["forward_ms"] = _median_ms(lambda: model.logits(masked, memory, w), repeats)
         ids = masked.clamp(max=cfg.tokenizer.codebook_size - 1)
         model.tokenizer.code_luma()  # one-off per codebook, not per decode
         res["decoder_ms"] = _median_ms(lambda: model.tokenizer.decode(ids), repeats)
         res["output_size"] = model.output_size
         # The finished sketch: the decoder plus the renderer or texture head, if any.
-        res["render_ms"] = _median_ms(lambda: model.decode(ids, style=style, photo=photo), repeats)
+        res["render_ms"] = _median_ms(timed(lambda: model.decode(ids, style=style, photo=photo)), repeats)
 
         with FlopCounterMode(display=False) as fc:
             model.logits(masked, memory, w)
@@ -71,17 +90,18 @@ def run(model, repeats: int = 10, ar_tokens: int = 256, steps: int = 8, flush_de
     settings = recommended_settings(info).with_(steps=steps, preview="cheap")
     res["style_guidance"] = settings.style_guidance
     res["self_guidance"] = settings.self_guidance
-    res["decode_ms_median"] = _median_ms(lambda: sample(model, photo, style, settings), repeats)
+    res["decode_ms_median"] = _median_ms(timed(lambda: sample(model, photo, style, settings)), repeats)
     if settings.style_guidance or settings.self_guidance:  # the same decode without guidance, same run
         plain = settings.with_(style_guidance=0.0, self_guidance=0.0)
-        res["decode_ms_unguided"] = _median_ms(lambda: sample(model, photo, style, plain), repeats)
+        res["decode_ms_unguided"] = _median_ms(timed(lambda: sample(model, photo, style, plain)), repeats)
 
     def first_preview():
         it = iter_steps(model, photo, style, settings.with_(preview="full"))
         next(it)
         it.close()
 
-    res["first_preview_ms"] = _median_ms(first_preview, repeats)
+    res["first_preview_ms"] = _median_ms(timed(first_preview), repeats)
+    res["face_structure_per_photo"] = fresh is not None
 
     # Autoregressive baseline: the same transformer, one token per forward, raster order.
     n_ar = min(ar_tokens, cfg.num_tokens)
@@ -106,7 +126,9 @@ def run(model, repeats: int = 10, ar_tokens: int = 256, steps: int = 8, flush_de
 def format_table(res: dict) -> str:
     rows = [
         ("preset", res["preset"]), ("torch threads", res["threads"]),
-        ("photo encoder", f"{res['encoder_ms']:.1f} ms"),
+        ("face structure (analysis + map, a new photo)", f"{res['face_structure_ms']:.1f} ms"),
+        ("photo encoder" + (" (with the face structure)" if res["face_structure_per_photo"] else ""),
+         f"{res['encoder_ms']:.1f} ms"),
         ("transformer forward (batch 1)", f"{res['forward_ms']:.1f} ms"),
         ("transformer work per forward", f"{res['forward_gflop']:.2f} GFLOP"),
         ("transformer rate", f"{res['forward_gflops_rate']:.1f} GFLOP/s"),
@@ -118,6 +140,7 @@ def format_table(res: dict) -> str:
          + (f" (style guidance {res['style_guidance']:g}, self-guidance {res['self_guidance']:g}; "
             f"{res['decode_ms_unguided']:.0f} ms without)" if "decode_ms_unguided" in res else "")),
         ("first full preview", f"{res['first_preview_ms']:.0f} ms"),
+        ("timed with a new photo's face analysis", "yes" if res["face_structure_per_photo"] else "no (no map)"),
         ("autoregressive decode", f"{res['ar_decode_ms']:.0f} ms ({res['ar_tokens_timed']} tokens timed)"),
         ("MaskGIT speed-up (both unguided)", f"{res['ar_over_maskgit']:.1f}x"),
         ("peak RSS", f"{res['peak_rss_mb']:.0f} MB"),

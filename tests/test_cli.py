@@ -150,6 +150,26 @@ def test_bench_json(capsys):
     assert res["preset"] == "tiny" and res["ar_tokens_timed"] == 4
 
 
+def test_bench_times_a_new_photo_s_face_analysis_for_a_map_model(monkeypatch):
+    """A v10-shaped model is timed as users meet it: every timed decode analyses the face again."""
+    import sketchstudio.core.face_structure as fs
+    from sketchstudio.bench import run
+    from sketchstudio.core import build_model, preset
+    from sketchstudio.train.surgery import add_renderer, add_structure
+
+    calls = []
+    real = fs.square_structure
+    monkeypatch.setattr(fs, "square_structure", lambda rgb, size, models=None: calls.append(size) or real(rgb, size))
+    plain = run(build_model(preset("tiny")), repeats=1, ar_tokens=2)
+    assert not plain["face_structure_per_photo"] and plain["face_structure_ms"] > 0
+    calls.clear()
+    model = add_renderer(add_structure(build_model(preset("tiny")), 6), 2, 4, photo=True, structure=6).eval()
+    res = run(model, repeats=2, ar_tokens=2)
+    assert res["face_structure_per_photo"]
+    # face structure, encoder, finished sketch, decode, first preview: 2 warm-ups + 2 timed each, analysed each time
+    assert len(calls) >= 5 * 4
+
+
 @pytest.mark.parametrize("name", ["huge", "paper"])  # paper needs a local CLIP weights file
 def test_bench_preset_errors_are_one_line(capsys, name):
     assert main(["bench", "--preset", name, "--repeats", "1"]) == 2

@@ -433,6 +433,12 @@ def _recent_map(rgb: np.ndarray, size: int) -> np.ndarray:
     return m
 
 
+def forget_maps() -> None:
+    """Drop the kept maps (benchmarks time a new photo's analysis with it)."""
+    with _recent_lock:
+        _recent.clear()
+
+
 def structure_maps(photo, size: int) -> "torch.Tensor":  # noqa: F821 - torch is imported lazily
     """photo (B, 3, S, S) float in [0, 1] (a torch tensor) -> maps (B, C, size, size) float32.
     The last few photos' maps are kept: the encoder and the renderer ask for the same one."""
