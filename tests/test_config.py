@@ -30,6 +30,17 @@ def test_unknown_fields_are_rejected():
         ModelConfig.from_json(json.dumps(d))
 
 
+def test_files_from_the_person_gate_experiment_still_load():
+    """Run folders written while TokenizerConfig had `renderer_person_gate` (2026-12-03): off
+    loads as the same model; on, a clear error rather than a silently different renderer."""
+    d = preset("tiny").to_dict()
+    d["tokenizer"]["renderer_person_gate"] = False
+    assert ModelConfig.from_dict(d) == preset("tiny")
+    d["tokenizer"]["renderer_person_gate"] = True
+    with pytest.raises(ValueError, match="person mask alone"):
+        ModelConfig.from_dict(d)
+
+
 def test_validation():
     cfg = preset("tiny")
     with pytest.raises(ValueError, match="odd"):

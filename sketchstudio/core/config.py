@@ -184,10 +184,16 @@ class ModelConfig:
             return klass(**kwargs)
 
         d = dict(d)
+        tok = dict(d.pop("tokenizer"))
+        # Files written while the renderer's person gate existed (2026-12-03, never shipped):
+        # off, it changed nothing; on, it was the person mask alone, now part of the structure path.
+        if tok.pop("renderer_person_gate", False):
+            raise ValueError("this file's renderer gates the photo by a person mask alone (an unshipped "
+                             "experiment): no longer supported")
         return cls(
             name=d.pop("name"),
             encoder=build(EncoderConfig, d.pop("encoder")),
-            tokenizer=build(TokenizerConfig, d.pop("tokenizer")),
+            tokenizer=build(TokenizerConfig, tok),
             transformer=build(TransformerConfig, d.pop("transformer")),
             styles=tuple(d.pop("styles")),
             **({} if not d else _raise_unknown(d)),
