@@ -32,19 +32,25 @@ def on_meta(monkeypatch):
     patch_value_reads(monkeypatch)
 
 
-def stage_on(name, data):
-    opts = StageOptions(batch=2, warmup=1, disc_start=0, device="meta")
+# The v10 render stage: the structure path and the style-aware discriminator, on from step 0.
+V10_RENDER = {"structure": True, "render_adversarial": 0.5, "render_disc_start": 0}
+
+
+def stage_on(name, data, **options):
+    opts = StageOptions(batch=2, warmup=1, disc_start=0, device="meta", **options)
     torch.manual_seed(0)
     model = stage_model(name, SketchModel(preset("tiny").with_styles(data.styles)), data, opts)
     return build_stage(name, model, align_styles(data, model.styles), opts, 4)
 
 
-@pytest.mark.parametrize("name", STAGES)
-def test_a_stage_trains_and_previews_with_everything_it_computes_on_the_device(data, on_meta, name):
+@pytest.mark.parametrize("name, options", [(s, {}) for s in STAGES] + [("render", V10_RENDER)],
+                         ids=[*STAGES, "render-v10"])
+def test_a_stage_trains_and_previews_with_everything_it_computes_on_the_device(data, on_meta, name, options):
     with StandIns():
-        stage = stage_on(name, data)
+        stage = stage_on(name, data, **options)
         assert {p.device for p in stage.model.parameters()} == {META}
-        if hasattr(stage, "disc"):
+        assert (getattr(stage, "disc", None) is not None) == (name in ("decoder", "upscale") or bool(options))
+        if getattr(stage, "disc", None) is not None:
             assert {p.device for p in stage.disc.parameters()} == {META}
         for step in range(2):
             stage.model.train()
@@ -61,10 +67,11 @@ def test_a_batch_left_on_the_cpu_is_caught(data, on_meta, monkeypatch, name):
         stage.train_step(0)
 
 
-@pytest.mark.parametrize("name", STAGES)
-def test_a_stage_steps_under_bf16_autocast(data, monkeypatch, name):
+@pytest.mark.parametrize("name, options", [(s, {}) for s in STAGES] + [("render", V10_RENDER)],
+                         ids=[*STAGES, "render-v10"])
+def test_a_stage_steps_under_bf16_autocast(data, monkeypatch, name, options):
     monkeypatch.setattr(base.StageBase, "autocast", lambda self: torch.autocast("cpu", dtype=torch.bfloat16))
-    opts = StageOptions(batch=2, warmup=1, disc_start=0)
+    opts = StageOptions(batch=2, warmup=1, disc_start=0, **options)
     torch.manual_seed(0)
     model = stage_model(name, SketchModel(preset("tiny").with_styles(data.styles)), data, opts)
     stage = build_stage(name, model, align_styles(data, model.styles), opts, 4)
