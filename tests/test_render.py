@@ -89,14 +89,20 @@ def test_render_stage_trains_only_the_renderer_and_resumes_bit_for_bit(tmp_path)
     assert any(v.abs().sum() > 0 for v in trained.tokenizer.renderer.head[-1].parameters())
 
     # Interrupted after 4 of 6 steps (cancel), then resumed: the same weights as straight through.
+    assert_resumed_as_straight(fs2k, tmp_path / "b", opts, trained)
+
+
+def assert_resumed_as_straight(fs2k, folder, opts, trained):
+    """A 6-step render run cancelled at its step-4 checkpoint and resumed in `folder` ends with
+    `trained`'s weights (those of the same run straight through)."""
     from sketchstudio.core.sampler import CancelToken
 
     cancel = CancelToken()
-    for e in run_pipeline([Source(fs2k)], tmp_path / "b", PipelineOptions(steps={"render": 6}, **opts), cancel):
+    for e in run_pipeline([Source(fs2k)], folder, PipelineOptions(steps={"render": 6}, **opts), cancel):
         if e.kind == "checkpoint" and e.step == 4:
             cancel.cancel()
-    list(run_pipeline([Source(fs2k)], tmp_path / "b", PipelineOptions(steps={"render": 6}, resume=True, **opts)))
-    resumed, _ = load_model(tmp_path / "b" / "render.safetensors")
+    list(run_pipeline([Source(fs2k)], folder, PipelineOptions(steps={"render": 6}, resume=True, **opts)))
+    resumed, _ = load_model(folder / "render.safetensors")
     for k, v in trained.state_dict().items():
         assert torch.equal(v, resumed.state_dict()[k]), k
 
@@ -374,16 +380,7 @@ def test_render_stage_trains_the_structure_path_against_a_style_aware_discrimina
             and not k.startswith("tokenizer.renderer.")] == []
     # Interrupted after 4 of 6 steps, then resumed: the discriminator and the adaptive weight
     # come back with the renderer, so the weights are those of the straight run.
-    from sketchstudio.core.sampler import CancelToken
-
-    cancel = CancelToken()
-    for e in run_pipeline([Source(fs2k)], tmp_path / "b", PipelineOptions(steps={"render": 6}, **opts), cancel):
-        if e.kind == "checkpoint" and e.step == 4:
-            cancel.cancel()
-    list(run_pipeline([Source(fs2k)], tmp_path / "b", PipelineOptions(steps={"render": 6}, resume=True, **opts)))
-    resumed, _ = load_model(tmp_path / "b" / "render.safetensors")
-    for k, v in trained.state_dict().items():
-        assert torch.equal(v, resumed.state_dict()[k]), k
+    assert_resumed_as_straight(fs2k, tmp_path / "b", opts, trained)
 
 
 def test_the_style_discriminator_is_told_the_style_and_matches_features():
