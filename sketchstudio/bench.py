@@ -48,7 +48,7 @@ def run(model, repeats: int = 10, ar_tokens: int = 256, steps: int = 8, flush_de
         info: dict | None = None) -> dict:
     """info: the checkpoint's; its recommended sampler settings (style guidance doubles the
     transformer's batch) are what the full decode is timed with, as users run it."""
-    from .core.face_structure import forget_maps, structure_maps
+    from .core.face_structure import STRUCTURE_SIZE, forget_maps, structure_maps
     from .core.sampler import iter_steps, recommended_settings, sample
 
     torch.set_flush_denormal(flush_denormal)
@@ -69,7 +69,7 @@ def run(model, repeats: int = 10, ar_tokens: int = 256, steps: int = 8, flush_de
         memory = model.condition(photo)
         masked = torch.full((1, cfg.num_tokens), cfg.mask_id)
         w = style[None]
-        res["face_structure_ms"] = _median_ms(lambda: (forget_maps(), structure_maps(photo, 64)), repeats)
+        res["face_structure_ms"] = _median_ms(lambda: (forget_maps(), structure_maps(photo, STRUCTURE_SIZE)), repeats)
         res["encoder_ms"] = _median_ms(timed(lambda: model.condition(photo)), repeats)
         res["forward_ms"] = _median_ms(lambda: model.logits(masked, memory, w), repeats)
         ids = masked.clamp(max=cfg.tokenizer.codebook_size - 1)

@@ -37,6 +37,9 @@ PARTS = CHANNELS[:-1]
 # Bump when the map is drawn differently: training caches and packs made by another version
 # have their maps made again (data/cache.py TrainingData.ensure_structure).
 STRUCTURE_VERSION = 1
+# Side of the maps the training data keeps and a renderer is given (the default encoder's too:
+# 16 x 16 patches, 4 px each); a model that needs another size resizes them.
+STRUCTURE_SIZE = 64
 _PART_SETS = {"jaw": ("FACE_OVAL",), "brows": ("LEFT_EYEBROW", "RIGHT_EYEBROW"), "eyes": ("LEFT_EYE", "RIGHT_EYE"),
               "nose": ("NOSE",), "lips": ("LIPS",)}
 # Face Mesh indices: eye corners (the image's left eye: outer 33, inner 133; right: 362, 263),

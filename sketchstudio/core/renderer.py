@@ -70,7 +70,6 @@ def paper_grain(h: int, w: int) -> torch.Tensor:
 
 
 PHOTO_FEATURES = 2  # channels of `photo_features`
-STRUCTURE_SIZE = 64  # side of the face-structure map a renderer is given (the encoder's, 16 x 16 patches of 4 px)
 _PHOTO_BLURS = (5, 17)  # box-blur widths at 256 px, for the fine and the coarse band
 _PHOTO_GAINS = (4.0, 2.0)  # bring both bands to about the decode's range
 
@@ -232,7 +231,7 @@ class StrokeRenderer(nn.Module):
             feats = photo_features(photo, size).expand(x.shape[0], -1, -1, -1)
         if self.takes_structure and (structure is not None or photo is not None):
             if structure is None:
-                from .face_structure import structure_maps
+                from .face_structure import STRUCTURE_SIZE, structure_maps
 
                 structure = structure_maps(photo, STRUCTURE_SIZE).to(x.device)
             maps = F.interpolate(structure.float(), size=size, mode="bilinear", align_corners=False)

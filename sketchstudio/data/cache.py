@@ -16,7 +16,7 @@ from safetensors.torch import load_file, save_file
 
 from ..core.checkpoint import atomic_write
 from ..core.config import FS2K_STYLES
-from ..core.face_structure import CHANNELS, STRUCTURE_VERSION, square_structure
+from ..core.face_structure import CHANNELS, STRUCTURE_SIZE, STRUCTURE_VERSION, square_structure
 from ..core.imaging import ImageLoadError, load_image
 from .datasets import DataReport, Pair, is_fs2k, list_images, load_drawings, load_fs2k, split_by_style
 from .faces import crop_face
@@ -97,7 +97,6 @@ class TrainingData:
 
 
 _META_FIELDS = ("styles", "structure_version")
-STRUCTURE_SIZE = 64  # the default model's structure map (16 x 16 patches, 4 px each); others resize it
 
 
 def _no_maps(n: int = 0) -> torch.Tensor:
