@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from sketchstudio.core.checkpoint import load_model, save_model
 from sketchstudio.core.config import preset
@@ -34,7 +35,8 @@ def native_data(tmp_path, per_style=2, size=40):
     return fs2k, data
 
 
-def test_a_new_renderer_only_resizes_and_replaces_the_texture_head():
+def test_a_new_renderer_only_resizes_and_replaces_the_texture_head(monkeypatch):
+    monkeypatch.setenv("SKETCHSTUDIO_BF16", "0")  # fp32: the drawing's decode is then `decode`'s, bit for bit
     model = add_upscaler(tiny_model(), 2, 8).eval()
     grown = add_renderer(model, 4, 8).eval()
     assert grown.tokenizer.upscaler is None and grown.tokenizer.renderer is not None
@@ -273,6 +275,18 @@ def test_render_stage_trains_the_photo_path(tmp_path):
     assert r.sees_photo and r.photo_head.weight.abs().sum() > 0 and r.photo_down.weight.abs().sum() > 0
 
 
+@pytest.mark.parametrize("k", [1, 5, 17])
+def test_box_mean_is_the_replicate_padded_average_pool(k):
+    """photo_features' local mean by running sums equals the k x k average pool it replaced."""
+    from sketchstudio.core.renderer import box_mean
+
+    x = torch.rand(2, 1, 37, 30, generator=torch.Generator().manual_seed(k))
+    pooled = F.avg_pool2d(F.pad(x, (k // 2,) * 4, mode="replicate"), k, stride=1)
+    got = box_mean(x, k)
+    assert got.shape == x.shape and got.dtype == x.dtype
+    assert torch.allclose(got, pooled, atol=1e-6)
+
+
 def test_bf16_drawing_is_switchable_and_stays_close_to_fp32(monkeypatch):
     from sketchstudio.core import precision, renderer as renderer_mod
 
@@ -293,6 +307,14 @@ def test_bf16_drawing_is_switchable_and_stays_close_to_fp32(monkeypatch):
     fast = model.decode(ids, (48, 40), style=w, photo=photo)
     assert fast.dtype == torch.float32 and not torch.equal(fast, exact)  # it did run in bf16
     assert (fast - exact).abs().max() < 0.03  # a few grey levels at most
+    # The decode under the drawing runs in bf16 too (tokenizer.render); `decode`, which
+    # training's caches use, stays fp32 either way.
+    monkeypatch.setenv("SKETCHSTUDIO_BF16", "0")
+    plain_exact, decode_exact = model.decode(ids, (48, 40), texture=False), model.tokenizer.decode(ids)
+    monkeypatch.setenv("SKETCHSTUDIO_BF16", "1")
+    plain_fast = model.decode(ids, (48, 40), texture=False)
+    assert not torch.equal(plain_fast, plain_exact) and (plain_fast - plain_exact).abs().max() < 0.03
+    assert torch.equal(model.tokenizer.decode(ids), decode_exact)
 
 
 def structure_renderer_model():
@@ -329,6 +351,7 @@ def test_adding_the_structure_path_keeps_the_weights_and_the_person_mask_gates_t
 def test_structure_renderer_draws_the_face_lines_and_makes_the_map_once_per_photo(monkeypatch):
     import sketchstudio.core.face_structure as fs
 
+    monkeypatch.setenv("SKETCHSTUDIO_BF16", "0")  # fp32, so the drawing is compared bit for bit below
     model = structure_renderer_model()
     r, tok = model.tokenizer.renderer, model.tokenizer
     ids = torch.randint(0, model.cfg.tokenizer.codebook_size, (1, model.cfg.num_tokens),

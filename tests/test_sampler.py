@@ -201,7 +201,7 @@ def test_fixed_seed_golden_slice(monkeypatch):
 
 
 def test_the_transformer_infers_in_bf16_where_switched_on_and_trains_in_fp32(tiny_model, tiny_photo, monkeypatch):
-    """model.logits runs under bf16 autocast for inference only (core/precision.py): logits
+    """model.logits runs in bf16 for inference only (core/precision.py, a bf16 copy): logits
     come back as fp32 and close to fp32's; with gradients on (training) nothing changes."""
     cfg = tiny_model.cfg
     g = torch.Generator().manual_seed(2)
@@ -223,6 +223,39 @@ def test_the_transformer_infers_in_bf16_where_switched_on_and_trains_in_fp32(tin
     assert (fast - exact).abs().max() < 0.05 * scale and (fast_smooth - exact_smooth).abs().max() < 0.05 * scale
     trained = tiny_model.logits(tokens, memory, w)  # gradients on: the fp32 path, bit for bit
     assert trained.requires_grad and torch.equal(trained.detach(), exact)
+
+
+def test_the_bf16_copy_follows_the_weights_and_is_never_saved(tiny_model, tiny_photo, monkeypatch):
+    """bf16 inference runs a bf16 copy of the transformer (SketchModel.bf16_transformer): it is
+    made once, kept across decoding steps, made again after any change to a weight (a training
+    step, a loaded state) and is not part of the model's state."""
+    model = copy.deepcopy(tiny_model)
+    cfg = model.cfg
+    tokens = torch.full((1, cfg.num_tokens), cfg.mask_id)
+    w = torch.eye(len(cfg.styles))[:1]
+    monkeypatch.setenv("SKETCHSTUDIO_BF16", "1")
+    with torch.inference_mode():
+        memory = model.condition(tiny_photo)
+        before = model.logits(tokens, memory, w)
+        twin = model.bf16_transformer()
+        assert model.bf16_transformer() is twin  # kept between steps
+        assert memory.to_dtype(torch.bfloat16) is memory.to_dtype(torch.bfloat16)  # cast once
+    assert next(twin.parameters()).dtype == torch.bfloat16
+    assert not any(k.startswith("_bf16") for k in model.state_dict())
+    assert all(m is not twin for m in model.modules())
+    with torch.no_grad():  # a training step's kind of change: in place
+        model.transformer.head.bias.add_(torch.linspace(-3, 3, cfg.tokenizer.codebook_size))
+    with torch.inference_mode():
+        after = model.logits(tokens, memory, w)
+        assert model.bf16_transformer() is not twin
+        monkeypatch.setenv("SKETCHSTUDIO_BF16", "0")
+        exact = model.logits(tokens, memory, w)
+    assert not torch.allclose(after, before, atol=0.5)
+    assert (after - exact).abs().max() < 0.05 * exact.abs().max()  # the copy has the new weights
+    model.load_state_dict(tiny_model.state_dict())  # a loaded state: back to the first weights
+    monkeypatch.setenv("SKETCHSTUDIO_BF16", "1")
+    with torch.inference_mode():
+        assert torch.allclose(model.logits(tokens, memory, w), before, atol=1e-6)
 
 
 def with_learnt_guidance(model, styles, guidance):

@@ -1,6 +1,7 @@
 """SketchModel: photo encoder + sketch tokenizer + masked-token transformer."""
 from __future__ import annotations
 
+import copy
 import os
 
 import torch
@@ -72,9 +73,28 @@ class SketchModel(nn.Module):
         bf16 where the CPU has native bf16 arithmetic (core/precision.py); training never does."""
         if not inference_bf16(tokens.device):
             return self.transformer(tokens, memory, style_weights, return_smooth=return_smooth)
-        with torch.autocast("cpu", dtype=torch.bfloat16):
-            out = self.transformer(tokens, memory, style_weights, return_smooth=return_smooth)
+        out = self.bf16_transformer()(tokens, memory.to_dtype(torch.bfloat16), style_weights,
+                                      return_smooth=return_smooth)
         return tuple(o.float() for o in out) if return_smooth else out.float()
+
+    def bf16_transformer(self) -> MaskedTokenTransformer:
+        """A bf16 copy of the transformer, for inference on CPUs with native bf16 arithmetic.
+
+        Weights and activations both in bf16: autocast (what v7-v10 shipped with) cast every
+        activation between fp32 and bf16 at each layer, a sixth of a decoding step; the copy
+        picks the same tokens as autocast about as often as autocast picks fp32's
+        (docs/BENCHMARKS.md, "Model v10, leg 4"). Made on first use and again whenever a
+        weight of the transformer has changed (a training step, a loaded state), so it always
+        draws what the fp32 weights say. It is not a submodule: it is never saved or trained."""
+        key = tuple((id(p), _version(p)) for p in self.transformer.parameters())
+        cached = self.__dict__.get("_bf16_copy")
+        if cached is None or cached[0] != key:
+            with torch.no_grad():
+                twin = copy.deepcopy(self.transformer).to(torch.bfloat16).eval()
+            twin.requires_grad_(False)
+            cached = (key, twin)
+            self.__dict__["_bf16_copy"] = cached  # bypasses nn.Module: no submodule, no state_dict key
+        return cached[1]
 
     def decode(self, ids: torch.Tensor, size: tuple[int, int] | None = None, texture: bool = True,
                style: torch.Tensor | None = None, photo: torch.Tensor | None = None) -> torch.Tensor:
@@ -85,6 +105,15 @@ class SketchModel(nn.Module):
         photo: the photo (B or 1, 3, h, w) in [0, 1] they were sampled for; a renderer that
         sees the photo draws its details from it (None: from the tokens alone)."""
         return self.tokenizer.render(ids, size, texture, style, photo)
+
+
+def _version(t: torch.Tensor) -> int:
+    """How often `t` was changed in place; -1 for a tensor made under inference mode (those
+    keep no count, and cannot be changed outside it)."""
+    try:
+        return t._version
+    except RuntimeError:
+        return -1
 
 
 def build_model(cfg: ModelConfig, clip_weights=None) -> SketchModel:

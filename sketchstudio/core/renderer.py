@@ -81,12 +81,28 @@ def photo_features(photo: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     bands = []
     for width, gain in zip(_PHOTO_BLURS, _PHOTO_GAINS):
         k = max(1, round(width * photo.shape[-1] / 256)) | 1  # odd
-        mean = F.avg_pool2d(F.pad(luma, (k // 2,) * 4, mode="replicate"), k, stride=1)
-        bands.append((luma - mean) * gain)
+        bands.append((luma - box_mean(luma, k)) * gain)
     feats = torch.cat(bands, dim=1)  # (B, 2, h, w)
     if tuple(feats.shape[-2:]) != tuple(size):
         feats = F.interpolate(feats, size=size, mode="bilinear", align_corners=False)
     return feats
+
+
+def box_mean(x: torch.Tensor, k: int) -> torch.Tensor:
+    """The mean over each pixel's k x k neighbourhood (odd k, edges replicated), (B, C, H, W):
+    what `avg_pool2d(pad(x, k // 2, "replicate"), k, stride=1)` computes, by running sums
+    (float64), so a wide box costs what a narrow one does (avg_pool2d adds k² values a pixel)."""
+    p = F.pad(x, (k // 2,) * 4, mode="replicate").double()
+    c = F.pad(p.cumsum(-1), (1, 0))
+    rows = c[..., k:] - c[..., :-k]  # (B, C, H + k - 1, W): sums along each row
+    c = F.pad(rows.cumsum(-2), (0, 0, 1, 0))
+    return ((c[..., k:, :] - c[..., :-k, :]) / (k * k)).to(x.dtype)
+
+
+def _film(h: torch.Tensor, film) -> torch.Tensor:
+    """FiLM, h * (1 + scale) + shift, as one fused op: in bf16 on channels-last features the
+    two broadcast ops cost about four times this one (docs/BENCHMARKS.md, leg 4)."""
+    return h if film is None else torch.addcmul(film[1], h, 1 + film[0])
 
 
 def _block(c_in: int, c_out: int) -> nn.Sequential:
@@ -176,10 +192,6 @@ class StrokeRenderer(nn.Module):
             i += 2 * c
         return out
 
-    @staticmethod
-    def _film(h: torch.Tensor, film) -> torch.Tensor:
-        return h if film is None else h * (1 + film[0]) + film[1]
-
     resize = staticmethod(resize_sketch)
 
     def draw(self, up: torch.Tensor, grain: torch.Tensor, style: torch.Tensor | None = None,
@@ -207,17 +219,23 @@ class StrokeRenderer(nn.Module):
         if structure is not None:
             sp = F.pad(structure, (0, pw, 0, ph), mode="replicate") if ph or pw else structure
             h1 = h1 + self.structure_down(F.avg_pool2d(sp.to(xp.dtype), 2) * 2 - 1)
-        h1 = self._film(h1, f[0])
-        h2 = self._film(self.down2(F.avg_pool2d(h1, 2)), f[1])  # (B, w2, H/4, W/4)
-        h3 = self._film(self.mid(F.avg_pool2d(h2, 2)), f[2])  # (B, w3, H/8, W/8)
-        u2 = self._film(self.up2(torch.cat([F.interpolate(h3, scale_factor=2.0, mode="bilinear"), h2], dim=1)), f[3])
+        h1 = _film(h1, f[0])
+        h2 = _film(self.down2(F.avg_pool2d(h1, 2)), f[1])  # (B, w2, H/4, W/4)
+        h3 = _film(self.mid(F.avg_pool2d(h2, 2)), f[2])  # (B, w3, H/8, W/8)
+        u2 = _film(self.up2(torch.cat([F.interpolate(h3, scale_factor=2.0, mode="bilinear"), h2], dim=1)), f[3])
         u1 = self.up1(torch.cat([F.interpolate(u2, scale_factor=2.0, mode="bilinear"), h1], dim=1))
         feat = F.interpolate(u1, scale_factor=2.0, mode="bilinear")[..., :H, :W]  # (B, LIFT, H, W)
         g = grain.expand(up.shape[0], -1, -1, -1) * 2 - 1
-        pre = self.head[0](torch.cat([feat, x, g], dim=1))  # (B, HEAD, H, W)
+        # The decode and the grain in the features' precision before the concatenation: the
+        # convolution casts them so anyway, and a mixed cat would make all ten channels fp32.
+        pre = self.head[0](torch.cat([feat, x.to(feat.dtype), g.to(feat.dtype)], dim=1))  # (B, HEAD, H, W)
         if photo is not None and self.sees_photo:
-            pre = pre + torch.sigmoid(self.photo_gate(feat)) * self.photo_head(photo)
-        hidden = self._film(self.head[1](pre), f[4])  # (B, HEAD, H, W)
+            drawn = self.photo_head(photo)  # (B, HEAD, H, W)
+            # The gate spread over the head's channels first: broadcasting one channel across
+            # channels-last bf16 features is several times slower than a plain product.
+            gate = torch.sigmoid(self.photo_gate(feat)).expand_as(drawn).contiguous(memory_format=torch.channels_last)
+            pre = torch.addcmul(pre, gate, drawn)
+        hidden = _film(self.head[1](pre), f[4])  # (B, HEAD, H, W)
         return up + self.head[2](hidden) / 2  # (B, C, H, W)
 
     def forward(self, x: torch.Tensor, size: tuple[int, int], style: torch.Tensor | None = None,

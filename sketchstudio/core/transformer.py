@@ -18,7 +18,7 @@ style cannot change the styles a model had; a mix gets the adapter in proportion
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn as nn
@@ -131,6 +131,16 @@ class Memory:
     tokens: torch.Tensor  # (B, M, C)
     kv: list[torch.Tensor]  # per block (2, B, h, M, c)
     photo: torch.Tensor | None = None  # (B, 3, h, w) in [0, 1]: the photo, for the renderer
+    _cast: dict = field(default_factory=dict, repr=False, compare=False)  # dtype -> this memory in it
+
+    def to_dtype(self, dtype: torch.dtype) -> "Memory":
+        """The same memory with its tokens and keys/values in `dtype`, made once per memory
+        (a decode casts it for every step otherwise); the photo stays as it is."""
+        if self.tokens.dtype == dtype:
+            return self
+        if dtype not in self._cast:
+            self._cast[dtype] = Memory(self.tokens.to(dtype), [kv.to(dtype) for kv in self.kv], self.photo)
+        return self._cast[dtype]
 
     def repeat(self, n: int) -> "Memory":
         """The same photo n times along the batch (for guidance passes)."""
