@@ -1,4 +1,5 @@
 """The stroke renderer (core/renderer.py) and its training stage (train/render.py)."""
+import copy
 import dataclasses
 from pathlib import Path
 
@@ -404,6 +405,44 @@ def test_render_stage_trains_the_structure_path_against_a_style_aware_discrimina
     # Interrupted after 4 of 6 steps, then resumed: the discriminator and the adaptive weight
     # come back with the renderer, so the weights are those of the straight run.
     assert_resumed_as_straight(fs2k, tmp_path / "b", opts, trained)
+
+
+def test_part_weighted_l1_counts_the_face_lines_more_and_keeps_l1_scale():
+    from sketchstudio.train.render import part_weighted_l1
+
+    g = torch.Generator().manual_seed(0)
+    target = torch.rand(2, 1, 16, 16, generator=g)
+    lines = torch.zeros(2, 1, 16, 16)
+    lines[:, :, 5:7, :] = 1.0  # a jaw line across the crop
+    on_line = target.clone()
+    on_line[:, :, 5:7, :] += 0.5  # an error on the line only
+    plain = (on_line - target).abs().mean()
+    assert part_weighted_l1(on_line, target, torch.zeros_like(lines), 4.0) == pytest.approx(plain.item())
+    assert part_weighted_l1(on_line, target, lines, 4.0) > 2 * plain  # the line's error counts more
+    off_line = target.clone()
+    off_line[:, :, 10:12, :] += 0.5  # the same error beside the line counts less
+    assert part_weighted_l1(off_line, target, lines, 4.0) < plain
+    uniform = target + 0.1  # the same error everywhere: L1's own scale, whatever the lines
+    assert part_weighted_l1(uniform, target, lines, 4.0) == pytest.approx(0.1, rel=1e-5)
+
+
+def test_render_stage_weighs_the_face_parts_of_the_structure_map(tmp_path):
+    _, data = native_data(tmp_path)
+    model = add_renderer(tiny_model(data.styles), 2, 8, photo=True, structure=6)
+    torch.nn.init.normal_(model.tokenizer.renderer.head[-1].weight, std=0.1)
+    plain_model = add_renderer(tiny_model(data.styles), 2, 8, photo=True)
+    assert not RenderStage(plain_model, data, StageOptions(batch=2, render_part_weight=4.0), 2).weighs_parts
+    first = {}
+    for w in (0.0, 4.0):
+        stage = RenderStage(copy.deepcopy(model), data, StageOptions(batch=2, render_sampled=0.0, render_part_weight=w), 2)
+        assert stage.weighs_parts == (w > 0)
+        lines = torch.zeros_like(stage.structure)
+        lines[:, 0, 20:40, :] = 255  # every photo's "jaw" a band across the map; the person everywhere
+        lines[:, -1] = 255
+        stage.structure = lines
+        first[w] = stage.train_step(0)
+    assert first[0.0]["contrast"] == pytest.approx(first[4.0]["contrast"])  # same seed, same crops
+    assert first[0.0]["l1"] != pytest.approx(first[4.0]["l1"])  # the band's pixels weigh more
 
 
 def test_the_style_discriminator_is_told_the_style_and_matches_features():

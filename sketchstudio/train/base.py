@@ -74,6 +74,12 @@ class StageOptions:
     # on its layers, so the renderer commits to a stroke instead of the grey smear L1 pays for
     # where a stroke's exact place is uncertain. 0: off (v4-v8 trained without it).
     render_adversarial: float = 0.0
+    # render stage: extra weight of the L1 term near the face's part lines (the face-structure
+    # map's jaw, brows, eyes, nose and lips, for a renderer that takes the map). Those lines
+    # are a few per cent of a crop's pixels, so plain L1 barely notices whether a jaw is
+    # inked; with weight W a pixel on a line counts 1 + W times (the mean weight is divided
+    # out, so the loss keeps its scale). 0: off (v10 trained without it).
+    render_part_weight: float = 0.0
     render_feature_match: float = 1.0  # render stage: weight of the discriminator-feature matching
     render_disc_start: int = 100  # render stage: steps the discriminator trains alone first
     render_styled: bool = True  # render stage: a style-aware renderer (a v4 renderer gets a style table)

@@ -27,7 +27,9 @@ halos into dark areas), and L1 paid them to hedge: where a stroke may sit a few 
 way, a grey smear costs less than a committed stroke in the wrong place. Model v10 adds one
 (`render_adversarial` > 0): a style-aware discriminator at two scales (train/gan.py) with the
 hinge loss, weighed against L1 by taming's adaptive weight, and feature matching on its layers,
-which ties the committed strokes to the drawing's own (the crops are paired).
+which ties the committed strokes to the drawing's own (the crops are paired). Optionally
+(`render_part_weight`) the L1 counts pixels on the map's face-part lines more: they are a few
+per cent of a crop, so plain L1 hardly notices whether the jaw is inked.
 Only `tokenizer.renderer` moves: token ids, the decoder and the transformer are unchanged.
 """
 from __future__ import annotations
@@ -54,6 +56,14 @@ def tone_error(rec: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Mean |difference| of the mean grey of each TONE_BLOCK x TONE_BLOCK block of two (B, 1, H, W)
     images: blind to where a stroke sits inside a block, not to how dark the block is."""
     return (F.avg_pool2d(rec, TONE_BLOCK) - F.avg_pool2d(target, TONE_BLOCK)).abs().mean()
+
+
+def part_weighted_l1(rec: torch.Tensor, target: torch.Tensor, lines: torch.Tensor, weight: float) -> torch.Tensor:
+    """L1 of two (B, 1, H, W) images where a pixel on the face's part lines (`lines`, (B, 1, H, W)
+    in [0, 1]: the structure map's line channels) counts 1 + weight times; divided by the mean
+    weight, so it is plain L1 wherever there are no lines and keeps L1's scale where there are."""
+    w = 1 + weight * lines.to(rec.dtype)
+    return ((rec - target).abs() * w).sum() / w.sum()
 
 
 def sampled_ids(model: SketchModel, photos: torch.Tensor, styles: torch.Tensor, settings: SamplerSettings,
@@ -168,8 +178,13 @@ class RenderStage(StageBase):
         x = to_float(photos)
         return x if x.shape[-1] == p else F.interpolate(x, size=(p, p), mode="bicubic", align_corners=False).clamp(0, 1)
 
-    def _sample(self, j: int, flip: bool, use_sampled: bool) -> tuple[torch.Tensor, torch.Tensor]:
-        """One training crop: (renderer output (1, 1, c, c), the drawing's crop (1, 1, c, c))."""
+    @property
+    def weighs_parts(self) -> bool:
+        return self.opts.render_part_weight > 0 and self.structure is not None
+
+    def _sample(self, j: int, flip: bool, use_sampled: bool) -> tuple[torch.Tensor, ...]:
+        """One training crop: (renderer output (1, 1, c, c), the drawing's crop (1, 1, c, c)[, the
+        structure map's crop (1, C, c, c) when the L1 weighs the face's parts])."""
         h, w = (int(v) for v in self.sizes[j])
         if use_sampled:
             base = self.sampled[j:j + 1].float()  # (1, 1, S, S)
@@ -189,7 +204,8 @@ class RenderStage(StageBase):
             maps = F.interpolate(to_float(self.to_device(self.structure[i])), size=(h, w), mode="bilinear",
                                  align_corners=False)  # (1, C, h, w)
             maps = maps.flip(-1) if flip else maps
-        return crop_render(self.model.tokenizer.renderer, base, drawing, self.crop, self.generator, style, photo, maps)
+        return crop_render(self.model.tokenizer.renderer, base, drawing, self.crop, self.generator, style, photo, maps,
+                           with_structure=self.weighs_parts)
 
     def train_step(self, step: int) -> dict[str, float]:
         self._set_lr(step)
@@ -202,7 +218,11 @@ class RenderStage(StageBase):
             pairs = [self._sample(int(a), bool(b), bool(s)) for a, b, s in zip(j, flip, use)]
             rec = torch.cat([p[0] for p in pairs])  # (B, 1, c, c)
             target = torch.cat([p[1] for p in pairs])  # (B, 1, c, c)
-            l1 = (rec - target).abs().mean()
+            if self.weighs_parts:
+                lines = torch.cat([p[2] for p in pairs])[:, :-1].amax(dim=1, keepdim=True)  # (B, 1, c, c)
+                l1 = part_weighted_l1(rec, target, lines, o.render_part_weight)
+            else:
+                l1 = (rec - target).abs().mean()
             # Contrast maps are small numbers (squared grey differences): scaled to weigh like L1.
             tex = 10 * (local_contrast(rec) - local_contrast(target)).abs().mean()
             tone = tone_error(rec, target)

@@ -66,13 +66,14 @@ def require_native(data: TrainingData, stage: str) -> None:
 
 def crop_render(head, base: torch.Tensor, drawing: torch.Tensor, crop: int, generator,
                 style: torch.Tensor | None = None, photo: torch.Tensor | None = None,
-                structure: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+                structure: torch.Tensor | None = None, with_structure: bool = False) -> tuple[torch.Tensor, ...]:
     """A random training crop of a head drawing `base` (1, C, S, S) at `drawing`'s size (1, C, h, w):
     (head output (1, C, c, c), the drawing's crop (1, C, c, c)). The head draws a window
     `head.MARGIN` larger where the drawing has room, so the crop sees the context the full
     render gives it. style (1, K): the drawing's style, for a style-aware renderer; photo:
     its photo's features at the drawing's size (1, P, h, w), for a renderer that sees them;
-    structure: its face-structure map at the drawing's size (1, C, h, w), for one that takes it."""
+    structure: its face-structure map at the drawing's size (1, C, h, w), for one that takes it;
+    with_structure: also return the map's crop (1, C, c, c), the third item."""
     h, w = drawing.shape[-2:]
     c, m = crop, head.MARGIN
     top, left = (int(torch.randint(0, n - c + 1, (1,), generator=generator)) for n in (h, w))
@@ -88,6 +89,8 @@ def crop_render(head, base: torch.Tensor, drawing: torch.Tensor, crop: int, gene
     else:
         drawn = head.draw(resized, grain) if style is None else head.draw(resized, grain, style)
     out = drawn[..., top - t0:top - t0 + c, left - l0:left - l0 + c]
+    if with_structure:
+        return out, drawing[..., top:top + c, left:left + c], structure[..., top:top + c, left:left + c]
     return out, drawing[..., top:top + c, left:left + c]
 
 
