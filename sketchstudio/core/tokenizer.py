@@ -185,7 +185,7 @@ class SketchTokenizer(nn.Module):
         decoder's time at 256 px, a mean change of 0.3 grey levels; training's decodes
         (`decode`) stay fp32."""
         with bf16_autocast(ids.device):
-            x = self.decode_latent(self.embed_ids(ids)).float().clamp(0, 1)  # (B, 1, S, S)
+            x = self.decode(ids).float()  # (B, 1, S, S)
         size = tuple(size) if size is not None else (self.cfg.output_size,) * 2
         if self.head is None or not texture:
             return Upscaler.resize(x, size).clamp(0, 1)
