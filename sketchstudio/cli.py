@@ -273,15 +273,16 @@ def build_parser() -> argparse.ArgumentParser:
     b.set_defaults(func=cmd_bench)
 
     t = sub.add_parser("train", help="train the tokenizer, its adversarial decoder, pre-train, fine-tune, "
-                                     "the stroke renderer, or all five (upscale: v3's texture head; distill: "
-                                     "style guidance distilled into one pass)")
+                                     "the stroke renderer, fit the styles' tone curves, or all six (upscale: v3's "
+                                     "texture head; distill: style guidance distilled into one pass)")
     t.add_argument("stage", choices=("tokenizer", "decoder", "upscale", "pretrain", "finetune", "distill", "render",
-                                     "all"))
+                                     "tone", "all"))
     t.add_argument("--data", nargs="+", required=True, metavar="PATH",
                    help="FS2K folders (pairs.csv), 'my drawings' folders (photos/ + drawings/), photo folders")
     t.add_argument("--out", required=True, help="run folder: checkpoints, previews, losses")
     t.add_argument("--config", choices=("tiny", "default", "paper"), default="default")
-    t.add_argument("--max-steps", type=int, help="steps for each stage (default: the preset's)")
+    t.add_argument("--max-steps", type=int, help="steps for each stage (default: the preset's; tone: batches of "
+                                                 "pairs to draw, at most all of them, the default)")
     t.add_argument("--resume", action="store_true", help="continue from the run folder's last checkpoint")
     t.add_argument("--init", help="start from this model instead of the previous stage's output")
     t.add_argument("--style", help="style name for a 'my drawings' folder")

@@ -1,4 +1,4 @@
-"""`sketchstudio train all` SIGKILLed once in each of its five stages, at a seeded step, and resumed
+"""`sketchstudio train all` SIGKILLed once in each of its five training stages, at a seeded step, and resumed
 each time: every file on disk stays loadable, a resume loses at most one checkpoint interval, the
 temporary files a kill leaves are gone once the resumed run starts. The kills wait for steps in the
 loss logs, never for a time, so they land where planned on a slow or a busy machine alike."""
@@ -22,6 +22,9 @@ from sketchstudio.train.styles import align_styles
 from datagen import make_fs2k
 
 STEPS, EVERY, BATCH, KILLS = 16, 2, 2, 5
+# The tone stage draws this data's few training pairs in two batches: too short to aim a kill at
+# (tests/test_tone.py cancels and resumes it); it runs last and its model is the run's result.
+KILLED = tuple(s for s in STAGES if s != "tone")
 
 
 def train(data, out, resume: bool, log):
@@ -82,7 +85,7 @@ def load_every_file(out) -> int:
 def kill_plan(rng) -> list[tuple[str, int]]:
     """One kill in each stage, at a seeded step in its first half (the stage cannot finish
     between the poll that sees the step and the kill)."""
-    return [(stage, rng.randint(1, STEPS // 2)) for stage in STAGES]
+    return [(stage, rng.randint(1, STEPS // 2)) for stage in KILLED]
 
 
 @pytest.mark.slow
@@ -119,13 +122,13 @@ def test_sigkill_in_every_stage_then_resume(tmp_path):
         assert killed_at - EVERY <= resumed_at <= killed_at, record  # at most one checkpoint interval lost
     assert proc.wait(timeout=300) == 0, log.read_text()
     print("kills (stage, step at kill, resumed at, files loaded, temporaries left):", record)
-    assert [r[0] for r in record] == list(STAGES)
+    assert [r[0] for r in record] == list(KILLED)
 
-    assert "[render] done" in log.read_text()
+    assert "[render] done" in log.read_text() and "[tone] done" in log.read_text()
     assert not [p.name for p in out.rglob(f"*{TEMP_SUFFIX}")]  # the killed writes' temporaries are gone
     assert not list(out.glob("*.state.safetensors"))
     assert load_every_file(out) == 1 + len(STAGES)  # data + one model per stage
-    final = out / "render.safetensors"
+    final = out / "tone.safetensors"
     photo = next((data / "photos").iterdir())
     assert cli_main(["sketch", str(photo), "--out", str(tmp_path / "sketch"), "--model", str(final),
                      "--steps", "4", "-q"]) == 0

@@ -234,22 +234,23 @@ def test_resumed_run_matches_uninterrupted_run(tiny_data, tmp_path, kind):
 
 
 def test_whole_pipeline_on_tiny_data(data_dirs, tmp_path):
-    opts = PipelineOptions(config="tiny", steps={"tokenizer": 4, "decoder": 2, "pretrain": 4, "finetune": 4, "render": 2},
+    opts = PipelineOptions(config="tiny", steps={"tokenizer": 4, "decoder": 2, "pretrain": 4, "finetune": 4, "render": 2,
+                                                 "tone": 2},
                            checkpoint_every=2, preview_every=2, stage_options=StageOptions(batch=2))
     events = list(run_pipeline([Source(p) for p in data_dirs], tmp_path, opts))
     done = [e for e in events if e.kind == "done"]
-    assert [e.stage for e in done] == ["data", "tokenizer", "decoder", "pretrain", "finetune", "render"]
+    assert [e.stage for e in done] == ["data", "tokenizer", "decoder", "pretrain", "finetune", "render", "tone"]
     previews = [e for e in events if e.kind == "preview"]
-    assert {e.stage for e in previews} == {"tokenizer", "decoder", "pretrain", "finetune", "render"}
+    assert {e.stage for e in previews} == {"tokenizer", "decoder", "pretrain", "finetune", "render", "tone"}
     assert all(e.preview.ndim == 3 and e.preview.std() > 0 for e in previews)
-    for name in ("tokenizer", "decoder", "pretrain", "finetune", "render"):
+    for name in ("tokenizer", "decoder", "pretrain", "finetune", "render", "tone"):
         assert (tmp_path / f"{name}.safetensors").exists()
         assert not (tmp_path / f"{name}.state.safetensors").exists()  # finished stages clean up
         assert (tmp_path / f"{name}.preview.png").exists()
     assert "image0000.jpg" in (tmp_path / "data_report.txt").read_text()
     assert (tmp_path / "val" / "pairs.csv").read_text().count("\n") >= 3  # header + held-out pairs
-    model, info = load_model(tmp_path / "render.safetensors")
-    assert info["stage"] == "render" and "contour" in model.styles
+    model, info = load_model(tmp_path / "tone.safetensors")
+    assert info["stage"] == "tone" and "contour" in model.styles and model.tokenizer.tone is not None
     assert model.tokenizer.renderer is not None and model.tokenizer.upscaler is None
     assert model.output_size == 2 * model.sketch_size
     photo = torch.rand(1, 3, model.photo_size, model.photo_size)

@@ -90,6 +90,9 @@ class TokenizerConfig:
     # core/renderer.py): the parts' lines into its first level, the photo's edges only where
     # the map's person mask is.
     renderer_structure: int = 0
+    # Tone curves on the finished sketch, one per style (core/tone.py, model v12): this many
+    # styles, which must be the model's own number (0: none). Fitted by `train tone`.
+    tone_styles: int = 0
 
     @property
     def grid(self) -> int:
@@ -152,6 +155,9 @@ class ModelConfig:
         if self.tokenizer.renderer_styles not in (0, len(self.styles)):
             raise ValueError(f"a style-aware renderer needs one column per style: renderer_styles "
                              f"{self.tokenizer.renderer_styles}, styles {len(self.styles)}")
+        if self.tokenizer.tone_styles not in (0, len(self.styles)):
+            raise ValueError(f"tone curves need one per style: tone_styles {self.tokenizer.tone_styles}, "
+                             f"styles {len(self.styles)}")
 
     @property
     def grid(self) -> int:
@@ -204,10 +210,12 @@ class ModelConfig:
         return cls.from_dict(json.loads(text))
 
     def with_styles(self, styles: tuple[str, ...]) -> "ModelConfig":
-        """The same model with other styles (a style-aware renderer follows their number)."""
+        """The same model with other styles (a style-aware renderer and the tone curves follow their number)."""
         tok = self.tokenizer
         if tok.renderer_styles:
             tok = dataclasses.replace(tok, renderer_styles=len(styles))
+        if tok.tone_styles:
+            tok = dataclasses.replace(tok, tone_styles=len(styles))
         return dataclasses.replace(self, styles=tuple(styles), tokenizer=tok)
 
 
@@ -220,7 +228,7 @@ _LIMITS = {
     "TokenizerConfig": {"image_size": 1024, "channels": 4, "unshuffle": 16, "ch": 512, "num_res_blocks": 8,
                         "z_channels": 1024, "codebook_size": 65536, "code_dim": 1024, "refine_channels": 256,
                         "upscale": 8, "upscale_channels": 256, "renderer_channels": 128,
-                        "renderer_styles": 1024},
+                        "renderer_styles": 1024, "tone_styles": 1024},
     "TransformerConfig": {"width": 4096, "depth": 97, "heads": 64, "smooth_hidden": 4096, "adapter_rank": 256},
 }
 

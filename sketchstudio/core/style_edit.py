@@ -60,6 +60,8 @@ def remove_style(model: SketchModel, name: str) -> SketchModel:
     film = "tokenizer.renderer.style_film.weight"
     if film in state:
         state[film] = state[film][:, keep]
+    if "tokenizer.tone.table" in state:
+        state["tokenizer.tone.table"] = state["tokenizer.tone.table"][keep]
     t = model.cfg.transformer
     adapters = t.adapter_styles
     if name in adapters:

@@ -20,6 +20,7 @@ from taming.modules.vqvae.quantize import VectorQuantizer2
 from .config import TokenizerConfig
 from .precision import bf16_autocast
 from .renderer import StrokeRenderer, paper_grain, resize_sketch
+from .tone import ToneCurves
 
 
 def refiner(channels: int, width: int) -> nn.Sequential:
@@ -114,6 +115,8 @@ class SketchTokenizer(nn.Module):
         self.renderer = (StrokeRenderer(cfg.channels, cfg.renderer_channels, cfg.renderer_styles, cfg.renderer_photo,
                                          cfg.renderer_structure)
                          if cfg.renderer_channels else None)
+        # Per-style tone curves on the finished sketch (core/tone.py).
+        self.tone = ToneCurves(cfg.tone_styles) if cfg.tone_styles else None
         # Mean brightness of each code, for the sampler's cheap previews; filled lazily.
         self.register_buffer("_code_luma", torch.empty(0), persistent=False)
 
@@ -183,15 +186,18 @@ class SketchTokenizer(nn.Module):
 
         The decode runs in bf16 where the renderer does (core/precision.py): 40 % of the
         decoder's time at 256 px, a mean change of 0.3 grey levels; training's decodes
-        (`decode`) stay fp32."""
+        (`decode`) stay fp32. A model with tone curves puts the finished sketch's greys through
+        the style's curve (not the cheap previews: the curves are fitted to the finished ones)."""
         with bf16_autocast(ids.device):
             x = self.decode(ids).float()  # (B, 1, S, S)
         size = tuple(size) if size is not None else (self.cfg.output_size,) * 2
         if self.head is None or not texture:
             return Upscaler.resize(x, size).clamp(0, 1)
         if self.renderer is not None:
-            return self.renderer(x, size, style, photo).clamp(0, 1)
-        return self.head(x, size).clamp(0, 1)
+            out = self.renderer(x, size, style, photo).clamp(0, 1)
+        else:
+            out = self.head(x, size).clamp(0, 1)
+        return out if self.tone is None else self.tone(out, style)
 
     def decode_soft(self, probs: torch.Tensor) -> torch.Tensor:
         """Differentiable decode of code probabilities (B, g*g, K) -> (B, 1, H, W)."""

@@ -1,4 +1,4 @@
-"""The whole pipeline: data cache, then tokenizer -> decoder -> pretrain -> finetune -> render, as one event stream.
+"""The whole pipeline: data cache, then tokenizer -> decoder -> pretrain -> finetune -> render -> tone, as one event stream.
 
 Each stage writes `<stage>.safetensors` (a complete, loadable model) into the
 output folder; the next stage starts from it. `resume` continues the stage
@@ -31,28 +31,32 @@ from .masked import PretrainStage
 from .render import RenderStage
 from .styles import add_adapters, add_styles, align_styles, stage_styles
 from ..core.face_structure import CHANNELS
-from .surgery import add_refiner, add_renderer, add_structure, add_upscaler
+from .surgery import add_refiner, add_renderer, add_structure, add_tone, add_upscaler
 from .tokenizer import TokenizerStage
+from .tone import ToneStage, tone_batches
 from .upscale import UpscaleStage
 
-STAGES = ("tokenizer", "decoder", "upscale", "pretrain", "finetune", "distill", "render")
+STAGES = ("tokenizer", "decoder", "upscale", "pretrain", "finetune", "distill", "render", "tone")
 # The class that trains each stage (train/base.py lists what each does).
 STAGE_CLASSES: dict[str, type[StageBase]] = {
     "tokenizer": TokenizerStage, "decoder": DecoderStage, "upscale": UpscaleStage,
-    "pretrain": PretrainStage, "finetune": FinetuneStage, "distill": DistillStage, "render": RenderStage,
+    "pretrain": PretrainStage, "finetune": FinetuneStage, "distill": DistillStage, "render": RenderStage, "tone": ToneStage,
 }
 # What `train all` runs: the texture head (upscale, model v3) is superseded by the renderer;
-# guidance distillation (distill) is a later, optional step on a finished model.
-ALL_STAGES = ("tokenizer", "decoder", "pretrain", "finetune", "render")
+# guidance distillation (distill) is a later, optional step on a finished model. The tone
+# curves are fitted last, to the renderer they describe.
+ALL_STAGES = ("tokenizer", "decoder", "pretrain", "finetune", "render", "tone")
 DEFAULT_STEPS = {
-    "tiny": {"tokenizer": 30, "decoder": 30, "upscale": 30, "pretrain": 30, "finetune": 30, "distill": 30, "render": 30},
+    "tiny": {"tokenizer": 30, "decoder": 30, "upscale": 30, "pretrain": 30, "finetune": 30, "distill": 30, "render": 30,
+             "tone": 30},
     "default": {"tokenizer": 2500, "decoder": 2000, "upscale": 1500, "pretrain": 2500, "finetune": 2500,
-                "distill": 1500, "render": 2500},
+                "distill": 1500, "render": 2500, "tone": 10000},
     "paper": {"tokenizer": 20000, "decoder": 20000, "upscale": 10000, "pretrain": 50000, "finetune": 20000,
-              "distill": 5000, "render": 10000},
+              "distill": 5000, "render": 10000, "tone": 10000},
 }
 PREVIOUS = {"decoder": "tokenizer", "upscale": "decoder", "pretrain": "upscale", "finetune": "pretrain",
-            "distill": "finetune", "render": "finetune"}
+            "distill": "finetune", "render": "finetune",
+            "tone": "render"}
 # Where a run lacks a stage's usual predecessor (runs made before that stage existed, or
 # pipelines that skip it), the stage starts from the one before.
 FALLBACK = {"upscale": "decoder", "decoder": "tokenizer"}
@@ -135,6 +139,8 @@ def stage_model(stage: str, model: SketchModel, data: TrainingData, so: StageOpt
     if stage == "render":
         model = add_renderer(model, so.upscale, so.renderer_channels, clip_weights, styled=so.render_styled,
                              photo=so.render_photo, structure=len(CHANNELS) if so.structure else 0)
+    if stage == "tone":
+        model = add_tone(model, clip_weights)
     trained = stage_styles(stage, data)
     new = [s for s in trained if s not in model.styles]
     model = add_styles(model, trained, clip_weights)
@@ -163,7 +169,7 @@ def run_pipeline(sources: list[Source], out_dir, opts: PipelineOptions,
     size = (read_config(opts.init)[0] if opts.init else preset(opts.config)).tokenizer.image_size
     data = None
     # The upscale and render stages learn from the drawings at their own resolution.
-    native = bool({"upscale", "render"} & set(opts.stages))
+    native = bool({"upscale", "render", "tone"} & set(opts.stages))
     for item in prepare_data(sources, out, size, opts.resume, native=native):
         if isinstance(item, TrainingData):
             data = item
@@ -176,7 +182,7 @@ def run_pipeline(sources: list[Source], out_dir, opts: PipelineOptions,
             yield TrainEvent(stage_name, "done", steps[stage_name], steps[stage_name], path=str(final),
                              message="already finished")
             continue
-        if stage_name in ("upscale", "render") and len(data.real_native) == 0:
+        if stage_name in ("upscale", "render", "tone") and len(data.real_native) == 0:
             # Photo-only data (synthetic sketches exist only at the decoder's size), or a cache
             # built without them: the model keeps drawing as before.
             yield TrainEvent(stage_name, "done", 0, 0, message="skipped: no drawings at their own resolution in this data")
@@ -184,8 +190,11 @@ def run_pipeline(sources: list[Source], out_dir, opts: PipelineOptions,
         torch.manual_seed(opts.stage_options.seed)
         model = _model_for(stage_name, out, data, opts, first=(n == 0))
         stage_data = align_styles(data, model.styles)  # style indices into this model's styles
-        stage = build_stage(stage_name, model, stage_data, opts.stage_options, steps[stage_name])
-        run = RunOptions(steps[stage_name], opts.checkpoint_every, opts.preview_every, opts.resume)
+        total = steps[stage_name]
+        if stage_name == "tone":  # a step is a batch of pairs: never more steps than the data has batches
+            total = min(total, tone_batches(stage_data, opts.stage_options.batch))
+        stage = build_stage(stage_name, model, stage_data, opts.stage_options, total)
+        run = RunOptions(total, opts.checkpoint_every, opts.preview_every, opts.resume)
         last = None
         for last in run_stage(stage, out, run, cancel):
             yield last

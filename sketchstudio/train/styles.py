@@ -15,6 +15,7 @@ import dataclasses
 import torch
 
 from ..core.model import SketchModel
+from ..core.tone import identity_table
 from ..data.cache import TrainingData
 
 
@@ -42,6 +43,9 @@ def add_styles(model: SketchModel, names, clip_weights=None) -> SketchModel:
     if film is not None:
         state["tokenizer.renderer.style_film.weight"] = torch.cat(
             [film, film.mean(1, keepdim=True).expand(-1, len(new))], dim=1)  # (F, K+k)
+    tone = state.get("tokenizer.tone.table")  # (K, LEVELS): a new style's curve is the identity until fitted
+    if tone is not None:
+        state["tokenizer.tone.table"] = torch.cat([tone, identity_table(len(new)).to(tone)])  # (K+k, LEVELS)
     grown = SketchModel(model.cfg.with_styles(model.styles + new), clip_weights)
     grown.load_state_dict(state)
     return grown.train(model.training)

@@ -76,3 +76,14 @@ def add_structure(model: SketchModel, channels: int, clip_weights=None) -> Sketc
     missing, unexpected = grown.load_state_dict(model.state_dict(), strict=False)
     assert not unexpected and all(k.startswith("encoder.structure_embed.") for k in missing), (missing, unexpected)
     return grown.train(model.training)
+
+
+def add_tone(model: SketchModel, clip_weights=None) -> SketchModel:
+    """`model` with per-style tone curves on its finished sketch (core/tone.py), each the
+    identity, so it draws exactly as before until `train tone` fits them; the model itself if it
+    has them. (Tone stage.)"""
+    tcfg = model.cfg.tokenizer
+    if tcfg.tone_styles:
+        return model
+    return _grown(model, dataclasses.replace(tcfg, tone_styles=len(model.styles)), model.state_dict(),
+                  "tokenizer.tone.", clip_weights)
