@@ -13,7 +13,7 @@ from sketchstudio.core.parts import PartsError, join_parts, write_parts
 from datagen import make_fs2k
 
 TOOLS = Path(__file__).resolve().parent.parent / "tools"
-STEPS = ["tokenizer=3", "decoder=2", "pretrain=3", "finetune=2", "render=2"]
+STEPS = ["tokenizer=3", "decoder=2", "pretrain=3", "finetune=2", "render=2", "tone=2"]
 
 
 def load_tool(name):
@@ -43,17 +43,18 @@ def test_the_whole_pipeline_from_a_pack_writes_the_model_in_parts(pack, tmp_path
     limit = 40_000
     assert run_tool(pack, run, parts, "--part-mb", str(limit / 1e6)) == 0
     record = json.loads((parts / "gpu_train.json").read_text())
-    assert record["device"] == "cpu" and record["model_stage"] == "render" and not record["stopped_by_budget"]
-    assert set(record["stages"]) == {"tokenizer", "decoder", "pretrain", "finetune", "render"}
+    assert record["device"] == "cpu" and record["model_stage"] == "tone" and not record["stopped_by_budget"]
+    assert set(record["stages"]) == {"tokenizer", "decoder", "pretrain", "finetune", "render", "tone"}
     assert all(r["steps_done"] == r["total"] and r["s_per_step"] > 0 and r["setup_s"] >= 0
                for r in record["stages"].values())
-    assert record["steps"] == {"tokenizer": 3, "decoder": 2, "pretrain": 3, "finetune": 2, "render": 2}
+    assert record["steps"] == {"tokenizer": 3, "decoder": 2, "pretrain": 3, "finetune": 2, "render": 2, "tone": 2}
     files = sorted(parts.glob("model.safetensors.part*"))
     assert len(files) >= 3 and all(f.stat().st_size <= limit for f in files)
     joined = join_parts(parts / "model.safetensors.parts.json", tmp_path / "joined.safetensors")
     assert joined.read_bytes() == (run / "model.safetensors").read_bytes()
     model, info = load_model(joined)
-    assert model.tokenizer.renderer is not None and info["stage"] == "render" and info["device"] == "cpu"
+    assert model.tokenizer.renderer is not None and info["stage"] == "tone" and info["device"] == "cpu"
+    assert model.tokenizer.tone is not None
     assert "finished" in capsys.readouterr().out
     # The join tool says what it wrote; a damaged part is one line and exit 1.
     join = load_tool("join_parts")
@@ -71,7 +72,7 @@ def test_a_spent_budget_checkpoints_and_stops_and_resume_finishes(pack, tmp_path
     assert (run / "tokenizer.state.safetensors").exists() and not list(parts.glob("*.part*"))
     assert run_tool(pack, run, parts, "--resume") == 0
     record = json.loads((parts / "gpu_train.json").read_text())
-    assert record["model_stage"] == "render" and record["stages"]["tokenizer"]["start_step"] == 0
+    assert record["model_stage"] == "tone" and record["stages"]["tokenizer"]["start_step"] == 0
     assert load_model(join_parts(parts / "model.safetensors.parts.json", tmp_path / "m.safetensors"))[0]
 
 

@@ -155,3 +155,24 @@ def test_tone_stage_keeps_the_curves_of_styles_its_data_has_no_drawings_of(tmp_p
         stage.train_step(step)
     table = stage.curves()
     assert torch.equal(table[other], torch.linspace(0, 1, LEVELS) ** 3)
+
+
+def test_the_render_stage_fits_the_curves_again_for_the_styles_it_trained(tmp_path):
+    """The curves describe the renderer: a render stage on a model that has them ends by fitting
+    them again for its data's styles, and leaves a style it did not train as it was."""
+    fs2k, data = native_data(tmp_path, per_style=5)
+    model = add_tone(add_renderer(tiny_model(data.styles + ("other",)), 2, 8))
+    other = model.styles.index("other")
+    with torch.no_grad():
+        model.tokenizer.tone.table[other] = torch.linspace(0, 1, LEVELS) ** 3
+    save_model(model, tmp_path / "base.safetensors")
+    opts = PipelineOptions(stages=("render",), config="tiny", init=str(tmp_path / "base.safetensors"),
+                           steps={"render": 2}, preview_every=100, stage_options=StageOptions(batch=2))
+    list(run_pipeline([Source(fs2k)], tmp_path / "run", opts))
+    trained, _ = load_model(tmp_path / "run" / "render.safetensors")
+    table = trained.tokenizer.tone.table
+    assert torch.equal(table[other], model.tokenizer.tone.table[other])
+    refitted = [s for s in data.styles if (data.real_style == data.styles.index(s)).sum() >= 4]
+    assert refitted
+    for s in refitted:
+        assert not torch.allclose(table[trained.styles.index(s)], identity_table(1)[0], atol=1e-3), s

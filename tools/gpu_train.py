@@ -1,4 +1,4 @@
-"""The whole pipeline (tokenizer -> decoder -> pretrain -> finetune -> render, `default` preset)
+"""The whole pipeline (tokenizer -> decoder -> pretrain -> finetune -> render -> tone, `default` preset)
 on one GPU inside a wall-clock budget, from a training pack, with the model written in parts.
 
     sketchstudio pack --data ../shared/data/fs2k-train --out gpu/fs2k-train.pack
@@ -46,13 +46,16 @@ from sketchstudio.train.pipeline import ALL_STAGES, DEFAULT_STEPS, PipelineOptio
 # finetune with distillation 1.94, render 0.68. Assumed on one H200: 1/20 of that. A batch of
 # 8 small images is bound by kernel launches and Python, not by arithmetic (a pretrain step is
 # ~90 GFLOP: ~0.1 ms of the H200's bf16 rate), so the guess is a launch count, not a FLOP
-# count. NOT MEASURED: no GPU was available when this was written.
-GPU_SECONDS_PER_STEP = {"tokenizer": 0.038, "decoder": 0.045, "pretrain": 0.08, "finetune": 0.097, "render": 0.034}
+# count. NOT MEASURED: no GPU was available when this was written. The tone stage draws every
+# training pair once (119 batches for FS2K; 4 s a batch on one CPU core): assumed 0.2 s a batch.
+GPU_SECONDS_PER_STEP = {"tokenizer": 0.038, "decoder": 0.045, "pretrain": 0.08, "finetune": 0.097, "render": 0.034,
+                        "tone": 0.2}
 # ~390 s of steps at those rates; with start-up, data expansion (~10 s on one core here), each
 # stage's set-up (tokenizing every sketch; the render stage samples every training photo
 # once) and checkpoints, about 8 minutes. The default preset's full counts
 # (DEFAULT_STEPS["default"]) would take ~12 minutes of steps at the same rates.
-GPU_STEPS = {"tokenizer": 1500, "decoder": 1000, "pretrain": 1500, "finetune": 1200, "render": 1500}
+GPU_STEPS = {"tokenizer": 1500, "decoder": 1000, "pretrain": 1500, "finetune": 1200, "render": 1500,
+             "tone": 10_000}  # tone: every batch of pairs the data holds (the pipeline caps it)
 RESERVE_S = 20.0  # budget kept back for the last checkpoint and the parts
 EXIT_BUDGET = 3
 

@@ -16,7 +16,9 @@ their names to them):
   distill    stage 2b (train/distill.py), optional: the transformer learns in one pass what
              its starting model predicts with style guidance (half the passes a decode needs);
   render     stage 3 (train/render.py): the stroke renderer, on the drawings' own
-             tokens and on tokens the finished transformer samples.
+             tokens and on tokens the finished transformer samples;
+  tone       stage 4 (train/tone.py): each style's tone curve, fitted so the finished
+             sketches' grey levels fall where the drawings' do (counting, no gradients).
 """
 from __future__ import annotations
 

@@ -30,7 +30,9 @@ hinge loss, weighed against L1 by taming's adaptive weight, and feature matching
 which ties the committed strokes to the drawing's own (the crops are paired). Optionally
 (`render_part_weight`) the L1 counts pixels on the map's face-part lines more: they are a few
 per cent of a crop, so plain L1 hardly notices whether the jaw is inked.
-Only `tokenizer.renderer` moves: token ids, the decoder and the transformer are unchanged.
+Only `tokenizer.renderer` moves: token ids, the decoder and the transformer are unchanged. A
+model with tone curves (core/tone.py) gets them fitted again at the end, for the styles the
+stage trained: they describe the renderer (train/tone.py).
 """
 from __future__ import annotations
 
@@ -246,6 +248,16 @@ class RenderStage(StageBase):
             out.update(g_loss=0.0, feature_match=0.0, adaptive=0.0)
         d_loss = generator_then_discriminator(self.optimizer, loss, self.disc, target, rec, self.autocast, style)
         return {**out, "d_loss": d_loss.item(), "loss": loss.item()}
+
+    def finish(self, out_dir):
+        if self.model.tokenizer.tone is not None:
+            # The tone curves describe the renderer: fitted again for the styles this stage
+            # trained (drawing each training pair once). Imported here: tone.py uses sampled_ids.
+            from .tone import refit_tone
+
+            self.model.eval()
+            refit_tone(self.model, self.data, self.opts)
+        return super().finish(out_dir)
 
     @torch.no_grad()
     def preview(self):

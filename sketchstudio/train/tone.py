@@ -9,9 +9,12 @@ where it stopped. At the end each style with drawings in the data gets the curve
 the model's histogram onto its drawings' (quantile matching); every other style's curve is
 kept as it was, so a style added in the wizard leaves the old ones bit for bit.
 
+The render stage ends the same way on a model that has curves (`refit_tone`): the curves
+describe the renderer they were fitted on, so retraining it fits them again, for the styles it
+trained (a wizard style's render stage fits the new style's curve; the others stay).
+
 Nothing is learnt by gradient: the optimizer the runner checkpoints holds the table and
-never steps. The curves describe the renderer they were fitted on: retraining the renderer
-afterwards calls for fitting them again (`train all` runs this stage last).
+never steps. `train all` runs this stage last, to add the curves to a new model.
 """
 from __future__ import annotations
 
@@ -27,6 +30,7 @@ from ..core.sampler import SamplerSettings
 from ..core.tone import LEVELS, quantile_curve
 from ..data.cache import TrainingData
 from .base import StageBase, StageOptions, image_grid, to_float, to_uint8
+from .device import module_device
 from .render import sampled_ids
 from .upscale import require_native
 
@@ -38,16 +42,21 @@ def tone_batches(data: TrainingData, batch: int) -> int:
     return math.ceil(len(data.real_style) / batch)
 
 
-class ToneStage(StageBase):
-    name = "tone"
+def encoder_photo(model: SketchModel, photos: torch.Tensor) -> torch.Tensor:
+    """uint8 photos (n, 3, S, S) -> (n, 3, P, P) in [0, 1] at the encoder's input size: what the
+    sampler keeps and hands the renderer at run time."""
+    p = model.photo_size
+    x = to_float(photos)
+    return x if x.shape[-1] == p else F.interpolate(x, size=(p, p), mode="bicubic", align_corners=False).clamp(0, 1)
 
-    def __init__(self, model: SketchModel, data: TrainingData, opts: StageOptions, total: int):
-        tok = model.tokenizer
-        if tok.tone is None:
-            raise ValueError("the tone stage needs a model with tone curves (add_tone)")
-        require_native(data, self.name)
-        model.requires_grad_(False)
-        super().__init__(model, data, opts, total, [tok.tone.table], lr=0.0)
+
+class ToneCounter:
+    """Grey-level histograms, per style, of the model's finished sketches of training pairs and
+    of their drawings; `curves()` fits the tone table to them."""
+
+    def __init__(self, model: SketchModel, data: TrainingData, opts: StageOptions):
+        self.model, self.data = model, data
+        self.device = module_device(model)
         K = len(model.styles)
         self.counts_model = torch.zeros(K, LEVELS, dtype=torch.float64)
         self.counts_drawing = torch.zeros(K, LEVELS, dtype=torch.float64)
@@ -56,23 +65,14 @@ class ToneStage(StageBase):
         if guidance is None:
             guidance = 0.0 if model.cfg.transformer.learnt_guidance else 0.75
         self.settings = SamplerSettings(steps=8, style_guidance=guidance, seed=opts.seed)
-        n = opts.preview_count
-        self.check = data.photos[data.real_photo[:n]], data.real_style[:n], data.real_native[:n], \
-            data.real_native_size[:n]
 
-    def stage_tensors(self) -> dict[str, torch.Tensor]:
+    def tensors(self) -> dict[str, torch.Tensor]:
         return {"counts_model": self.counts_model, "counts_drawing": self.counts_drawing, "pairs": self.pairs}
 
-    def load_stage_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
+    def load(self, tensors: dict[str, torch.Tensor]) -> None:
         self.counts_model = tensors["counts_model"].clone()
         self.counts_drawing = tensors["counts_drawing"].clone()
         self.pairs = tensors["pairs"].clone()
-
-    def _photo(self, photos: torch.Tensor) -> torch.Tensor:
-        """uint8 photos (n, 3, S, S) -> (n, 3, P, P) in [0, 1] at the encoder's input size."""
-        p = self.model.photo_size
-        x = to_float(photos)
-        return x if x.shape[-1] == p else F.interpolate(x, size=(p, p), mode="bicubic", align_corners=False).clamp(0, 1)
 
     @torch.no_grad()
     def draw(self, photos: torch.Tensor, styles: torch.Tensor, sizes: torch.Tensor,
@@ -91,27 +91,24 @@ class ToneStage(StageBase):
                 for i in range(len(photos)):
                     h, w = (int(v) for v in sizes[i])
                     style = F.one_hot(styles[i:i + 1], len(m.styles)).float().to(self.device)
-                    photo = self._photo(self.to_device(photos[i:i + 1]))
+                    photo = encoder_photo(m, photos[i:i + 1].to(self.device))
                     row.append(m.decode(ids[i:i + 1], (h, w), style=style, photo=photo)[0])
                 out.append(row)
         finally:
             m.tokenizer.tone = tone
         return out
 
-    def train_step(self, step: int) -> dict[str, float]:
-        d, b = self.data, self.opts.batch
-        j = torch.arange(step * b, min((step + 1) * b, len(d.real_style)))
-        if len(j) == 0:  # more steps than batches: nothing left to draw
-            return {"pairs": float(self.pairs.sum())}
+    def add(self, j: torch.Tensor) -> None:
+        """Draw the training pairs `j` (indices into data.real_*) and count their grey levels."""
+        d = self.data
         styles, sizes = d.real_style[j], d.real_native_size[j]
         sketches = self.draw(d.photos[d.real_photo[j]], styles, sizes)[0]
         for k, (s, (h, w)) in enumerate(zip(styles.tolist(), sizes.tolist())):
-            drawn = to_uint8(sketches[k]).ravel()
-            drawing = d.real_native[j[k], 0, :h, :w].ravel()
-            self.counts_model[s] += torch.bincount(torch.from_numpy(drawn).long(), minlength=LEVELS).double()
-            self.counts_drawing[s] += torch.bincount(drawing.long(), minlength=LEVELS).double()
+            drawn = torch.from_numpy(to_uint8(sketches[k]).ravel()).long()
+            drawing = d.real_native[j[k], 0, :h, :w].ravel().long()
+            self.counts_model[s] += torch.bincount(drawn, minlength=LEVELS).double()
+            self.counts_drawing[s] += torch.bincount(drawing, minlength=LEVELS).double()
             self.pairs[s] += 1
-        return {"pairs": float(self.pairs.sum())}
 
     def curves(self) -> torch.Tensor:
         """The fitted table (K, LEVELS): a new curve for each style with MIN_PAIRS drawings counted,
@@ -121,6 +118,48 @@ class ToneStage(StageBase):
             if self.pairs[s] >= MIN_PAIRS:
                 table[s] = quantile_curve(self.counts_model[s], self.counts_drawing[s])
         return table
+
+
+@torch.no_grad()
+def refit_tone(model: SketchModel, data: TrainingData, opts: StageOptions) -> None:
+    """Fit `model`'s tone curves again, in place, for the styles `data` has drawings of (the
+    render stage's end, on a model that has curves: they describe the renderer it just trained)."""
+    counter = ToneCounter(model, data, opts)
+    for step in range(tone_batches(data, opts.batch)):
+        counter.add(torch.arange(step * opts.batch, min((step + 1) * opts.batch, len(data.real_style))))
+    model.tokenizer.tone.table.copy_(counter.curves())
+
+
+class ToneStage(StageBase):
+    name = "tone"
+
+    def __init__(self, model: SketchModel, data: TrainingData, opts: StageOptions, total: int):
+        tok = model.tokenizer
+        if tok.tone is None:
+            raise ValueError("the tone stage needs a model with tone curves (add_tone)")
+        require_native(data, self.name)
+        model.requires_grad_(False)
+        super().__init__(model, data, opts, total, [tok.tone.table], lr=0.0)
+        self.counter = ToneCounter(model, data, opts)
+        n = opts.preview_count
+        self.check = data.photos[data.real_photo[:n]], data.real_style[:n], data.real_native[:n], \
+            data.real_native_size[:n]
+
+    def stage_tensors(self) -> dict[str, torch.Tensor]:
+        return self.counter.tensors()
+
+    def load_stage_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
+        self.counter.load(tensors)
+
+    def train_step(self, step: int) -> dict[str, float]:
+        b = self.opts.batch
+        j = torch.arange(step * b, min((step + 1) * b, len(self.data.real_style)))
+        if len(j):  # more steps than batches: nothing left to draw
+            self.counter.add(j)
+        return {"pairs": float(self.counter.pairs.sum())}
+
+    def curves(self) -> torch.Tensor:
+        return self.counter.curves()
 
     def finish(self, out_dir):
         with torch.no_grad():
@@ -136,7 +175,7 @@ class ToneStage(StageBase):
         saved = tone.table.clone()
         tone.table.copy_(self.curves())
         try:
-            plain, toned = self.draw(photos, styles, sizes, toned=(False, True))
+            plain, toned = self.counter.draw(photos, styles, sizes, toned=(False, True))
         finally:
             tone.table.copy_(saved)
         rows, before, after = [], [], []
