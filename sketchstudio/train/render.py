@@ -68,6 +68,23 @@ def part_weighted_l1(rec: torch.Tensor, target: torch.Tensor, lines: torch.Tenso
     return ((rec - target).abs() * w).sum() / w.sum()
 
 
+def render_settings(model: SketchModel, opts: StageOptions) -> SamplerSettings:
+    """How the render and tone stages sample a photo's tokens: as the app does (8 steps), at
+    `render_style_guidance`, by default the model's own (0 for one that learnt guidance, else 0.75)."""
+    guidance = opts.render_style_guidance
+    if guidance is None:
+        guidance = 0.0 if model.cfg.transformer.learnt_guidance else 0.75
+    return SamplerSettings(steps=8, style_guidance=guidance, seed=opts.seed)
+
+
+def encoder_photo(model: SketchModel, photos: torch.Tensor) -> torch.Tensor:
+    """uint8 photos (n, 3, S, S) -> (n, 3, P, P) in [0, 1] at the encoder's input size: what the
+    sampler keeps and hands the renderer at run time."""
+    p = model.photo_size
+    x = to_float(photos)
+    return x if x.shape[-1] == p else F.interpolate(x, size=(p, p), mode="bicubic", align_corners=False).clamp(0, 1)
+
+
 def sampled_ids(model: SketchModel, photos: torch.Tensor, styles: torch.Tensor, settings: SamplerSettings,
                 batch: int = 16) -> torch.Tensor:
     """Token ids the model samples for uint8 photos (M, 3, S, S) in their styles (M,): (M, N).
@@ -134,10 +151,7 @@ class RenderStage(StageBase):
         self.own = [decode_all(tok, ids) for ids in tokenize_pair(tok, data.real_sketch)]  # 2 x (R, 1, S, S)
         self.sampled: torch.Tensor | None = None  # (R, 1, S, S) fp16, decodes of sampled ids
         self.sampled_ids: torch.Tensor | None = None  # (R, N)
-        guidance = opts.render_style_guidance
-        if guidance is None:
-            guidance = 0.0 if model.cfg.transformer.learnt_guidance else 0.75
-        self.settings = SamplerSettings(steps=8, style_guidance=guidance, seed=opts.seed)
+        self.settings = render_settings(model, opts)
         self.sees_photo = tok.renderer.sees_photo
         n = opts.preview_count
         if len(data.val_native):
@@ -173,13 +187,6 @@ class RenderStage(StageBase):
             if "adaptive" in tensors:
                 self.adaptive = tensors["adaptive"].clone()
 
-    def _photo(self, photos: torch.Tensor) -> torch.Tensor:
-        """uint8 photos (n, 3, S, S) -> (n, 3, P, P) in [0, 1] at the encoder's input size: what
-        the sampler keeps and hands the renderer at run time."""
-        p = self.model.photo_size
-        x = to_float(photos)
-        return x if x.shape[-1] == p else F.interpolate(x, size=(p, p), mode="bicubic", align_corners=False).clamp(0, 1)
-
     @property
     def weighs_parts(self) -> bool:
         return self.opts.render_part_weight > 0 and self.structure is not None
@@ -200,7 +207,7 @@ class RenderStage(StageBase):
         photo = maps = None
         i = self.data.real_photo[j:j + 1]
         if self.sees_photo:
-            photo = photo_features(self._photo(self.to_device(self.data.photos[i])), (h, w))  # (1, P, h, w)
+            photo = photo_features(encoder_photo(self.model, self.to_device(self.data.photos[i])), (h, w))  # (1, P, h, w)
             photo = photo.flip(-1) if flip else photo
         if self.structure is not None:
             maps = F.interpolate(to_float(self.to_device(self.structure[i])), size=(h, w), mode="bilinear",
@@ -273,7 +280,7 @@ class RenderStage(StageBase):
             h, w = (int(v) for v in sizes[i])
             drawing = to_float(native[i, :, :h, :w].to(self.device))  # (1, h, w)
             style = F.one_hot(styles[i:i + 1], len(m.styles)).float().to(self.device)  # (1, K)
-            photo = self._photo(photos[i:i + 1].to(self.device))
+            photo = encoder_photo(m, photos[i:i + 1].to(self.device))
             a = m.decode(own[i:i + 1], (h, w), style=style, photo=photo)[0]
             b = m.decode(samp[i:i + 1], (h, w), style=style, photo=photo)[0]
             own_scores.append(scoot(to_uint8(drawing), to_uint8(a)))

@@ -26,12 +26,11 @@ import torch.nn.functional as F
 
 from ..core.metrics import scoot
 from ..core.model import SketchModel
-from ..core.sampler import SamplerSettings
 from ..core.tone import LEVELS, quantile_curve
 from ..data.cache import TrainingData
 from .base import StageBase, StageOptions, image_grid, to_float, to_uint8
 from .device import module_device
-from .render import sampled_ids
+from .render import encoder_photo, render_settings, sampled_ids
 from .upscale import require_native
 
 MIN_PAIRS = 4  # drawings a style needs before its curve is fitted
@@ -40,14 +39,6 @@ MIN_PAIRS = 4  # drawings a style needs before its curve is fitted
 def tone_batches(data: TrainingData, batch: int) -> int:
     """Steps the tone stage takes to draw every training pair once."""
     return math.ceil(len(data.real_style) / batch)
-
-
-def encoder_photo(model: SketchModel, photos: torch.Tensor) -> torch.Tensor:
-    """uint8 photos (n, 3, S, S) -> (n, 3, P, P) in [0, 1] at the encoder's input size: what the
-    sampler keeps and hands the renderer at run time."""
-    p = model.photo_size
-    x = to_float(photos)
-    return x if x.shape[-1] == p else F.interpolate(x, size=(p, p), mode="bicubic", align_corners=False).clamp(0, 1)
 
 
 class ToneCounter:
@@ -61,10 +52,7 @@ class ToneCounter:
         self.counts_model = torch.zeros(K, LEVELS, dtype=torch.float64)
         self.counts_drawing = torch.zeros(K, LEVELS, dtype=torch.float64)
         self.pairs = torch.zeros(K, dtype=torch.long)
-        guidance = opts.render_style_guidance
-        if guidance is None:
-            guidance = 0.0 if model.cfg.transformer.learnt_guidance else 0.75
-        self.settings = SamplerSettings(steps=8, style_guidance=guidance, seed=opts.seed)
+        self.settings = render_settings(model, opts)
 
     def tensors(self) -> dict[str, torch.Tensor]:
         return {"counts_model": self.counts_model, "counts_drawing": self.counts_drawing, "pairs": self.pairs}
