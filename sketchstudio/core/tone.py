@@ -26,9 +26,14 @@ FINE = 4  # lookup entries per level when a curve is applied
 IDENTITY_TOL = 1e-3
 
 
+def identity_curve(dtype=None, device=None) -> torch.Tensor:
+    """(LEVELS,): the identity curve, level v at v / (LEVELS - 1)."""
+    return torch.linspace(0, 1, LEVELS, dtype=dtype, device=device)
+
+
 def identity_table(styles: int) -> torch.Tensor:
     """(styles, LEVELS): every style's curve the identity, in [0, 1]."""
-    return torch.linspace(0, 1, LEVELS).expand(styles, -1).clone()
+    return identity_curve().expand(styles, -1).clone()
 
 
 def quantile_curve(source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -77,7 +82,7 @@ class ToneCurves(nn.Module):
         w = w.unsqueeze(0) if w.dim() == 1 else w
         if w.shape[-1] != self.styles:
             raise ValueError(f"style weights must have {self.styles} entries, got {tuple(w.shape)}")
-        ident = torch.linspace(0, 1, LEVELS, dtype=self.table.dtype, device=self.table.device)
+        ident = identity_curve(self.table.dtype, self.table.device)
         return w @ self.table + (1 - w.sum(-1, keepdim=True)) * ident  # (B, LEVELS)
 
     def forward(self, x: torch.Tensor, style: torch.Tensor | None) -> torch.Tensor:
@@ -89,7 +94,7 @@ class ToneCurves(nn.Module):
         if style is None:
             return x
         curve = self.curve(style).to(x.dtype)  # (b, LEVELS)
-        if (curve - torch.linspace(0, 1, LEVELS, dtype=x.dtype, device=x.device)).abs().max() < IDENTITY_TOL:
+        if (curve - identity_curve(x.dtype, x.device)).abs().max() < IDENTITY_TOL:
             return x  # identity curves (a new table, unfitted styles): the sketch as it was, bit for bit
         n = (LEVELS - 1) * FINE + 1
         fine = F.interpolate(curve[:, None], size=n, mode="linear", align_corners=True)[:, 0]  # (b, n)

@@ -41,6 +41,11 @@ def tone_batches(data: TrainingData, batch: int) -> int:
     return math.ceil(len(data.real_style) / batch)
 
 
+def tone_batch(data: TrainingData, batch: int, step: int) -> torch.Tensor:
+    """The training pairs (indices into data.real_*) step `step` draws: empty past the last batch."""
+    return torch.arange(step * batch, min((step + 1) * batch, len(data.real_style)))
+
+
 class ToneCounter:
     """Grey-level histograms, per style, of the model's finished sketches of training pairs and
     of their drawings; `curves()` fits the tone table to them."""
@@ -114,7 +119,7 @@ def refit_tone(model: SketchModel, data: TrainingData, opts: StageOptions) -> No
     render stage's end, on a model that has curves: they describe the renderer it just trained)."""
     counter = ToneCounter(model, data, opts)
     for step in range(tone_batches(data, opts.batch)):
-        counter.add(torch.arange(step * opts.batch, min((step + 1) * opts.batch, len(data.real_style))))
+        counter.add(tone_batch(data, opts.batch, step))
     model.tokenizer.tone.table.copy_(counter.curves())
 
 
@@ -140,8 +145,7 @@ class ToneStage(StageBase):
         self.counter.load(tensors)
 
     def train_step(self, step: int) -> dict[str, float]:
-        b = self.opts.batch
-        j = torch.arange(step * b, min((step + 1) * b, len(self.data.real_style)))
+        j = tone_batch(self.data, self.opts.batch, step)
         if len(j):  # more steps than batches: nothing left to draw
             self.counter.add(j)
         return {"pairs": float(self.counter.pairs.sum())}
