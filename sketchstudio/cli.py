@@ -138,6 +138,7 @@ def cmd_train(args) -> int:
             **({} if args.render_tone is None else {"render_tone": args.render_tone}),
             **({} if args.render_adversarial is None else {"render_adversarial": args.render_adversarial}),
             **({} if args.render_part_weight is None else {"render_part_weight": args.render_part_weight}),
+            **({} if args.render_block_contrast is None else {"render_block_contrast": args.render_block_contrast}),
             **({} if args.render_lr is None else {"render_lr": args.render_lr}),
             **({} if args.distill_guidance is None else {"distill_guidance": args.distill_guidance})),
     )
@@ -315,6 +316,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--render-part-weight", type=float,
                    help="render: extra weight of L1 near the face's part lines (jaw, brows, eyes, nose, lips) "
                         "of the face-structure map, for a renderer that takes it (default 0: off)")
+    t.add_argument("--render-block-contrast", type=float,
+                   help="render: weight of a term matching each 64 px block's contrast in SCOOT's grey levels "
+                        "to the drawing's, so strokes step from paper to ink as the artist's do (default 0: off)")
     t.add_argument("--render-lr", type=float,
                    help="render: the renderer's peak learning rate (default 5e-4, for a new renderer; lower "
                         "to refine a trained one)")

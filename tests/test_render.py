@@ -13,7 +13,7 @@ from sketchstudio.core.model import SketchModel
 from sketchstudio.core.renderer import StrokeRenderer
 from sketchstudio.data.cache import Source
 from sketchstudio.train.pipeline import PipelineOptions, run_pipeline
-from sketchstudio.train.render import RenderStage, sampled_ids, tone_error
+from sketchstudio.train.render import RenderStage, block_contrast, sampled_ids, tone_error
 from sketchstudio.train.base import StageOptions
 from sketchstudio.train.surgery import add_renderer, add_upscaler
 
@@ -463,3 +463,45 @@ def test_the_style_discriminator_is_told_the_style_and_matches_features():
     d = style_hinge_d_loss(disc, x, torch.rand(2, 1, 64, 64), torch.eye(3)[:2])
     d.backward()
     assert all(p.grad is not None for p in disc.parameters())
+
+
+def test_block_contrast_is_scoots_block_contrast_and_asks_for_a_sharper_step():
+    """On an image at SCOOT's grey levels, `block_contrast` is the metric's own GLCM contrast of
+    each block (the soft levels round as SCOOT does); a stroke whose edge steps through the greys
+    scores lower than the same stroke stepping from paper to ink in one pixel, and the gradient
+    of matching the sharp one's contrast steepens the soft edge."""
+    import numpy as np
+
+    from sketchstudio.core.metrics import _contrast_energy, _quantize
+
+    g = torch.Generator().manual_seed(0)
+    img = torch.randint(0, 6, (1, 1, 64, 64), generator=g).float() / 5  # random levels
+    img[..., :24, :] = 1.0  # the top plain paper
+    hard = _contrast_energy(_quantize(np.rint(img[0, 0].numpy() * 255), 6))[0]
+    assert block_contrast(img).item() == pytest.approx(hard, rel=0.03)  # one block; the (-1,-1) wrap aside
+    assert block_contrast(img, block=16)[0, 0, 0].abs().max() < 1e-3  # the paper blocks
+
+    sharp = torch.ones(1, 1, 64, 64)
+    sharp[..., 28:36] = 0.0  # a vertical stroke, paper to ink in one pixel
+    soft = sharp.clone()
+    soft[..., 24:28] = torch.linspace(0.8, 0.2, 4)  # the same stroke with graded edges
+    soft[..., 36:40] = torch.linspace(0.2, 0.8, 4)
+    soft.requires_grad_(True)
+    assert block_contrast(soft).item() < block_contrast(sharp).item()
+    (block_contrast(soft) - block_contrast(sharp)).abs().sum().backward()
+    step = -soft.grad[0, 0, 0]  # descent direction along a row
+    assert step[25] > 0 and step[26] < 0  # lighter above the mid-grey, darker below: a sharper edge
+
+
+def test_render_stage_adds_the_block_contrast_term_only_when_asked(tmp_path):
+    _, data = native_data(tmp_path)
+    model = add_renderer(tiny_model(data.styles), 2, 8, photo=True)
+    torch.nn.init.normal_(model.tokenizer.renderer.head[-1].weight, std=0.1)
+    first = {}
+    for w in (0.0, 0.5):
+        stage = RenderStage(copy.deepcopy(model), data, StageOptions(batch=2, render_sampled=0.0,
+                                                                     render_block_contrast=w), 2)
+        first[w] = stage.train_step(0)
+    assert "level_contrast" not in first[0.0] and first[0.5]["level_contrast"] > 0
+    assert first[0.0]["l1"] == pytest.approx(first[0.5]["l1"])  # same seed, same crops
+    assert first[0.5]["loss"] == pytest.approx(first[0.0]["loss"] + 0.5 * first[0.5]["level_contrast"], rel=1e-4)

@@ -82,6 +82,11 @@ class StageOptions:
     # inked; with weight W a pixel on a line counts 1 + W times (the mean weight is divided
     # out, so the loss keeps its scale). 0: off (v10 trained without it).
     render_part_weight: float = 0.0
+    # render stage: weight of a term on each 64 px block's contrast in SCOOT's grey levels
+    # (|difference| of the mean squared level step between neighbours, levels made soft):
+    # where a drawing steps from paper to ink in one pixel, the renderer steps through the
+    # greys. Blind to where in a block a stroke sits. 0: off (v12 trained without it).
+    render_block_contrast: float = 0.0
     render_feature_match: float = 1.0  # render stage: weight of the discriminator-feature matching
     render_disc_start: int = 100  # render stage: steps the discriminator trains alone first
     render_styled: bool = True  # render stage: a style-aware renderer (a v4 renderer gets a style table)
