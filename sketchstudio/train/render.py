@@ -29,7 +29,10 @@ way, a grey smear costs less than a committed stroke in the wrong place. Model v
 hinge loss, weighed against L1 by taming's adaptive weight, and feature matching on its layers,
 which ties the committed strokes to the drawing's own (the crops are paired). Optionally
 (`render_part_weight`) the L1 counts pixels on the map's face-part lines more: they are a few
-per cent of a crop, so plain L1 hardly notices whether the jaw is inked.
+per cent of a crop, so plain L1 hardly notices whether the jaw is inked. Optionally
+(`render_block_contrast`) each 64 px block's contrast in SCOOT's grey levels is matched to the
+drawing's (`block_contrast`): blind to where in the block a stroke sits, so it does not pay for
+hedging as L1 does, only for how sharply the strokes step from paper to ink.
 Only `tokenizer.renderer` moves: token ids, the decoder and the transformer are unchanged. A
 model with tone curves (core/tone.py) gets them fitted again at the end, for the styles the
 stage trained: they describe the renderer (train/tone.py).
