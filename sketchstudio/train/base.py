@@ -85,7 +85,10 @@ class StageOptions:
     # render stage: weight of a term on each 64 px block's contrast in SCOOT's grey levels
     # (|difference| of the mean squared level step between neighbours, levels made soft):
     # where a drawing steps from paper to ink in one pixel, the renderer steps through the
-    # greys. Blind to where in a block a stroke sits. 0: off (v12 trained without it).
+    # greys. Blind to where in a block a stroke sits. It is part of the loss that taming's
+    # adaptive weight balances the adversarial term against, whose gradient is steep (the
+    # soft level steps), so it raises that weight too: at 0.5 about 1.4x, at 2 about 100x
+    # (docs/BENCHMARKS.md, leg 6). 0: off (v12 trained without it).
     render_block_contrast: float = 0.0
     render_feature_match: float = 1.0  # render stage: weight of the discriminator-feature matching
     render_disc_start: int = 100  # render stage: steps the discriminator trains alone first
