@@ -472,12 +472,12 @@ def test_block_contrast_is_scoots_block_contrast_and_asks_for_a_sharper_step():
     of matching the sharp one's contrast steepens the soft edge."""
     import numpy as np
 
-    from sketchstudio.core.metrics import _contrast_energy, _quantize
+    from sketchstudio.core.metrics import SCOOT_LEVELS, _contrast_energy, _quantize
 
     g = torch.Generator().manual_seed(0)
     img = torch.randint(0, 6, (1, 1, 64, 64), generator=g).float() / 5  # random levels
     img[..., :24, :] = 1.0  # the top plain paper
-    hard = _contrast_energy(_quantize(np.rint(img[0, 0].numpy() * 255), 6))[0]
+    hard = _contrast_energy(_quantize(np.rint(img[0, 0].numpy() * 255), SCOOT_LEVELS))[0]
     assert block_contrast(img).item() == pytest.approx(hard, rel=0.03)  # one block; the (-1,-1) wrap aside
     assert block_contrast(img, block=16)[0, 0, 0].abs().max() < 1e-3  # the paper blocks
 

@@ -52,7 +52,7 @@ from .base import StageBase, StageOptions, image_grid, to_float, to_uint8, token
 from .device import module_device
 from .gan import (StyleDiscriminator, adaptive_weight, disc_tensors, generator_then_discriminator, load_disc_tensors,
                   style_generator_losses)
-from .upscale import CROP, crop_render, decode_all, local_contrast, require_native
+from .upscale import CROP, crop_render, decode_all, local_contrast, neighbour_steps, require_native
 
 TONE_BLOCK = 8  # pixels a side of the blocks whose mean grey the tone term matches
 LEVEL_BLOCK = 64  # pixels a side of the blocks whose level contrast `block_contrast` measures
@@ -72,10 +72,7 @@ def block_contrast(x: torch.Tensor, block: int = LEVEL_BLOCK) -> torch.Tensor:
     with the levels made soft (`soft_levels`). Blind to where in a block a stroke sits, not to
     how sharply it steps from paper to ink, which is what the sketches' blocks lack against the
     drawings' (charcoal 0.87 against 1.02 for v12)."""
-    q = soft_levels(x)
-    a = q[..., 1:, :-1]
-    d = torch.cat([q[..., 1:, 1:] - a, q[..., :-1, 1:] - a, q[..., :-1, :-1] - a,
-                   q[..., :-1, :-1].roll(1, dims=-1) - a], dim=1)  # (B, 4, H-1, W-1): as local_contrast
+    d = neighbour_steps(soft_levels(x))  # (B, 4, H-1, W-1)
     return F.avg_pool2d(d * d, block, ceil_mode=True).mean(1, keepdim=True)
 
 

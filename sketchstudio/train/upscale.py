@@ -35,16 +35,22 @@ from .gan import (adaptive_weight, disc_tensors, generator_loss, generator_then_
 CROP = 128  # drawing pixels per side of a training crop
 
 
-def local_contrast(x: torch.Tensor, window: int = 16) -> torch.Tensor:
-    """(B, 1, H, W) -> (B, 4, H/w, W/w): mean squared difference to the neighbour at each of
-    SCOOT's offsets (0,1), (-1,1), (-1,0), (-1,-1), per window."""
+def neighbour_steps(x: torch.Tensor) -> torch.Tensor:
+    """(B, 1, H, W) -> (B, 4, H-1, W-1): each pixel's difference to its neighbour at each of
+    SCOOT's offsets (0,1), (-1,1), (-1,0), (-1,-1)."""
     a = x[..., 1:, :-1]  # pixel (r, c) for r >= 1, c < W-1
-    d = torch.cat([
+    return torch.cat([
         x[..., 1:, 1:] - a,  # (0, 1)
         x[..., :-1, 1:] - a,  # (-1, 1)
         x[..., :-1, :-1] - a,  # (-1, 0)
         x[..., :-1, :-1].roll(1, dims=-1) - a,  # (-1, -1): wraps at column 0 only
-    ], dim=1)  # (B, 4, H-1, W-1)
+    ], dim=1)
+
+
+def local_contrast(x: torch.Tensor, window: int = 16) -> torch.Tensor:
+    """(B, 1, H, W) -> (B, 4, H/w, W/w): mean squared difference to the neighbour at each of
+    SCOOT's offsets, per window."""
+    d = neighbour_steps(x)
     return F.avg_pool2d(d * d, window)
 
 
