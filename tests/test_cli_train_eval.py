@@ -122,14 +122,14 @@ def test_train_passes_keep_weight_to_the_stage(tmp_path, stage_options_seen):
 
 
 def test_train_passes_the_render_options_to_the_stage(tmp_path, stage_options_seen):
-    """--render-tone, --render-style-guidance, --render-part-weight and --render-block-contrast reach StageOptions; left
-    out, the stage's defaults stand (no tone term; tokens sampled as the model is by default;
-    plain L1)."""
+    """--render-tone, --render-style-guidance, --render-part-weight, --render-block-contrast and --render-draws reach
+    StageOptions; left out, the stage's defaults stand (no tone term; tokens sampled as the model is
+    by default, one draw; plain L1)."""
     seen = stage_options_seen
     fs2k = make_fs2k(tmp_path / "fs2k", per_style=1, size=40)
     base = ["train", "render", "--data", str(fs2k), "--out", str(tmp_path / "run"), "--config", "tiny", "-q"]
     assert main(base + ["--render-tone", "1.5", "--render-style-guidance", "0.25", "--render-part-weight", "3",
-                        "--render-block-contrast", "0.5"]) == 0
+                        "--render-block-contrast", "0.5", "--render-draws", "3"]) == 0
     assert main(base) == 0
-    assert [(o.render_tone, o.render_style_guidance, o.render_part_weight, o.render_block_contrast)
-            for o in seen] == [(1.5, 0.25, 3.0, 0.5), (0.0, None, 0.0, 0.0)]
+    assert [(o.render_tone, o.render_style_guidance, o.render_part_weight, o.render_block_contrast, o.render_draws)
+            for o in seen] == [(1.5, 0.25, 3.0, 0.5, 3), (0.0, None, 0.0, 0.0, 1)]

@@ -505,3 +505,42 @@ def test_render_stage_adds_the_block_contrast_term_only_when_asked(tmp_path):
     assert "level_contrast" not in first[0.0] and first[0.5]["level_contrast"] > 0
     assert first[0.0]["l1"] == pytest.approx(first[0.5]["l1"])  # same seed, same crops
     assert first[0.5]["loss"] == pytest.approx(first[0.0]["loss"] + 0.5 * first[0.5]["level_contrast"], rel=1e-4)
+
+
+def test_render_stage_learns_from_several_token_draws_and_keeps_the_first(tmp_path, monkeypatch):
+    """--render-draws 2: each photo's tokens are sampled twice with different seeds, draw 0 as a
+    one-draw run samples it; sampled crops come from both draws; a run resumed with one draw
+    samples only the one it lacks."""
+    _, data = native_data(tmp_path)
+    model = add_renderer(tiny_model(data.styles), 2, 8, photo=True)
+    r = len(data.real_photo)
+
+    one = RenderStage(copy.deepcopy(model), data, StageOptions(batch=2, render_sampled=1.0), 2)
+    one._ensure_sampled()
+    two = RenderStage(copy.deepcopy(model), data, StageOptions(batch=2, render_sampled=1.0, render_draws=2), 2)
+    two._ensure_sampled()
+    assert two.sampled_ids.shape == (2 * r, model.cfg.num_tokens) and len(two.sampled) == 2 * r
+    assert torch.equal(two.sampled_ids[:r], one.sampled_ids)
+    assert not torch.equal(two.sampled_ids[r:], one.sampled_ids)  # another draw, not a copy
+
+    used = []
+    real = RenderStage._sample
+    monkeypatch.setattr(RenderStage, "_sample", lambda self, j, flip, s, draw=0: used.append(draw) or
+                        real(self, j, flip, s, draw))
+    two.opts = dataclasses.replace(two.opts, batch=8)
+    for step in range(3):
+        two.train_step(step)
+    assert set(used) == {0, 1}
+
+    # A one-draw run's tokens handed to a two-draw stage (a resume): draw 0 kept, draw 1 sampled.
+    calls = []
+    import sketchstudio.train.render as render_mod
+    real_sampled_ids = render_mod.sampled_ids
+    monkeypatch.setattr(render_mod, "sampled_ids", lambda *a, **k: calls.append(1) or real_sampled_ids(*a, **k))
+    again = RenderStage(copy.deepcopy(model), data, StageOptions(batch=2, render_sampled=1.0, render_draws=2), 2)
+    again.load_stage_tensors({"sampled_ids": one.sampled_ids})
+    again._ensure_sampled()
+    assert len(calls) == 1 and torch.equal(again.sampled_ids, two.sampled_ids)
+
+    with pytest.raises(ValueError, match="render_draws"):
+        RenderStage(copy.deepcopy(model), data, StageOptions(render_draws=0), 2)

@@ -90,6 +90,11 @@ class StageOptions:
     # soft level steps), so it raises that weight too: at 0.5 about 1.4x, at 2 about 100x
     # (docs/BENCHMARKS.md, leg 6). 0: off (v12 trained without it).
     render_block_contrast: float = 0.0
+    # render stage: token draws sampled per training photo (different seeds; draw 0 is the one a
+    # single-draw run samples). A crop from sampled tokens takes one draw at random, so the
+    # renderer learns the spread of what the transformer draws for a photo, not one draw of it,
+    # and cannot learn that draw's accidents by heart. 1: one draw (v12 trained so).
+    render_draws: int = 1
     render_feature_match: float = 1.0  # render stage: weight of the discriminator-feature matching
     render_disc_start: int = 100  # render stage: steps the discriminator trains alone first
     render_styled: bool = True  # render stage: a style-aware renderer (a v4 renderer gets a style table)

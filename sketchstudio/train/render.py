@@ -8,7 +8,9 @@ which are right in the large and wrong in many details. So part of every batch
 transformer sampled for the drawing's photo (its recommended
 settings, the pair's style), and the renderer learns to mend sampling errors towards the
 drawing. The sampled ids are drawn once, when the stage starts, and kept in its training
-state, so a resumed run sees the same ones.
+state, so a resumed run sees the same ones. With `render_draws` > 1 each photo is sampled
+that many times (other seeds), and each sampled crop takes one draw at random: one draw per
+photo lets the renderer learn that draw's accidents as if they were the photo's.
 
 A renderer that sees the photo (model v6) gets each crop's photo features too: the pair's
 photo at the encoder's input size, as the sampler hands it to the renderer, and flipped with
@@ -133,6 +135,8 @@ class RenderStage(StageBase):
         if tok.renderer is None:
             raise ValueError("the render stage needs a model with a stroke renderer (add_renderer)")
         require_native(data, self.name)
+        if opts.render_draws < 1:
+            raise ValueError("render_draws must be at least 1")
         model.requires_grad_(False)
         trained = {model.styles[i] for i in data.real_style.unique().tolist()}
         kept = [i for i, s in enumerate(model.styles) if s not in trained]
@@ -171,8 +175,8 @@ class RenderStage(StageBase):
         self.native, self.sizes = data.real_native, data.real_native_size  # (R, 1, Hm, Wm) uint8, (R, 2)
         self.crop = int(min(CROP, self.sizes.min()))
         self.own = [decode_all(tok, ids) for ids in tokenize_pair(tok, data.real_sketch)]  # 2 x (R, 1, S, S)
-        self.sampled: torch.Tensor | None = None  # (R, 1, S, S) fp16, decodes of sampled ids
-        self.sampled_ids: torch.Tensor | None = None  # (R, N)
+        self.sampled: torch.Tensor | None = None  # (D * R, 1, S, S) fp16, decodes of sampled ids
+        self.sampled_ids: torch.Tensor | None = None  # (D * R, N): D draws of the R pairs, draw by draw
         self.settings = render_settings(model, opts)
         self.sees_photo = tok.renderer.sees_photo
         n = opts.preview_count
@@ -184,15 +188,21 @@ class RenderStage(StageBase):
                 self.native[:n], self.sizes[:n]
 
     def _ensure_sampled(self) -> None:
-        """Sample the transformer's tokens for every training photo, once (minutes on a CPU)."""
+        """Sample the transformer's tokens for every training photo, `render_draws` times, once
+        (minutes a draw on a CPU). Draws a resumed run already holds are kept."""
         if self.sampled is not None:
             return
-        if self.sampled_ids is None:
-            d = self.data
-            if self.opts.render_sampled <= 0:  # trained on own tokens only: nothing to sample
-                self.sampled = self.own[0]
-                return
-            self.sampled_ids = sampled_ids(self.model, d.photos[d.real_photo], d.real_style, self.settings)
+        d = self.data
+        if self.opts.render_sampled <= 0:  # trained on own tokens only: nothing to sample
+            self.sampled = self.own[0]
+            return
+        r = len(d.real_photo)
+        have = [] if self.sampled_ids is None else list(self.sampled_ids[:self.opts.render_draws * r].split(r))
+        for k in range(len(have), self.opts.render_draws):
+            # Draw k's seeds lie past every seed draw 0 uses (one per batch of 16 pairs).
+            settings = self.settings.with_(seed=self.settings.seed + k * (r + 1))
+            have.append(sampled_ids(self.model, d.photos[d.real_photo], d.real_style, settings))
+        self.sampled_ids = torch.cat(have)
         self.sampled = decode_all(self.model.tokenizer, self.sampled_ids)
 
     def stage_tensors(self) -> dict[str, torch.Tensor]:
@@ -213,12 +223,14 @@ class RenderStage(StageBase):
     def weighs_parts(self) -> bool:
         return self.opts.render_part_weight > 0 and self.structure is not None
 
-    def _sample(self, j: int, flip: bool, use_sampled: bool) -> tuple[torch.Tensor, ...]:
+    def _sample(self, j: int, flip: bool, use_sampled: bool, draw: int = 0) -> tuple[torch.Tensor, ...]:
         """One training crop: (renderer output (1, 1, c, c), the drawing's crop (1, 1, c, c)[, the
-        structure map's crop (1, C, c, c) when the L1 weighs the face's parts])."""
+        structure map's crop (1, C, c, c) when the L1 weighs the face's parts]); sampled tokens
+        from draw `draw`."""
         h, w = (int(v) for v in self.sizes[j])
         if use_sampled:
-            base = self.sampled[j:j + 1].float()  # (1, 1, S, S)
+            row = draw * len(self.native) + j
+            base = self.sampled[row:row + 1].float()  # (1, 1, S, S)
             base = base.flip(-1) if flip else base
         else:
             base = self.own[1 if flip else 0][j:j + 1].float()
@@ -245,8 +257,12 @@ class RenderStage(StageBase):
         flip = self._flip()
         use = torch.rand(self.opts.batch, generator=self.generator) < self.opts.render_sampled
         o = self.opts
+        # Which draw each crop's sampled tokens come from. One draw asks the generator for
+        # nothing, so a single-draw run's crops are those it always had.
+        draws = (torch.randint(0, o.render_draws, (o.batch,), generator=self.generator)
+                 if o.render_draws > 1 and o.render_sampled > 0 else torch.zeros(o.batch, dtype=torch.long))
         with self.autocast():
-            pairs = [self._sample(int(a), bool(b), bool(s)) for a, b, s in zip(j, flip, use)]
+            pairs = [self._sample(int(a), bool(b), bool(s), int(k)) for a, b, s, k in zip(j, flip, use, draws)]
             rec = torch.cat([p[0] for p in pairs])  # (B, 1, c, c)
             target = torch.cat([p[1] for p in pairs])  # (B, 1, c, c)
             if self.weighs_parts:
