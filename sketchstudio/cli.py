@@ -135,6 +135,7 @@ def cmd_train(args) -> int:
             **({} if not args.bf16 else {"cpu_bf16": True}),
             **({} if args.render_sampled is None else {"render_sampled": args.render_sampled}),
             **({} if args.render_draws is None else {"render_draws": args.render_draws}),
+            **({} if args.render_temperature is None else {"render_temperature": args.render_temperature}),
             **({} if args.render_style_guidance is None else {"render_style_guidance": args.render_style_guidance}),
             **({} if args.render_tone is None else {"render_tone": args.render_tone}),
             **({} if args.render_adversarial is None else {"render_adversarial": args.render_adversarial}),
@@ -308,6 +309,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--render-draws", type=int,
                    help="render: token draws sampled per training photo, one taken at random for each sampled "
                         "crop, so the renderer learns what the transformer draws, not one draw (default 1)")
+    t.add_argument("--render-temperature", type=float,
+                   help="render/tone: the token sampling temperature of the tokens they sample; give the one "
+                        "the model will be recommended (default 1)")
     t.add_argument("--render-style-guidance", type=float,
                    help="render: style guidance of those sampled tokens (default: as the model samples "
                         "by default, 0 for a model that learnt guidance, else 0.75)")

@@ -129,7 +129,8 @@ def test_train_passes_the_render_options_to_the_stage(tmp_path, stage_options_se
     fs2k = make_fs2k(tmp_path / "fs2k", per_style=1, size=40)
     base = ["train", "render", "--data", str(fs2k), "--out", str(tmp_path / "run"), "--config", "tiny", "-q"]
     assert main(base + ["--render-tone", "1.5", "--render-style-guidance", "0.25", "--render-part-weight", "3",
-                        "--render-block-contrast", "0.5", "--render-draws", "3"]) == 0
+                        "--render-block-contrast", "0.5", "--render-draws", "3",
+                        "--render-temperature", "1.3"]) == 0
     assert main(base) == 0
-    assert [(o.render_tone, o.render_style_guidance, o.render_part_weight, o.render_block_contrast, o.render_draws)
-            for o in seen] == [(1.5, 0.25, 3.0, 0.5, 3), (0.0, None, 0.0, 0.0, 1)]
+    assert [(o.render_tone, o.render_style_guidance, o.render_part_weight, o.render_block_contrast, o.render_draws,
+             o.render_temperature) for o in seen] == [(1.5, 0.25, 3.0, 0.5, 3, 1.3), (0.0, None, 0.0, 0.0, 1, 1.0)]

@@ -139,6 +139,9 @@ def test_render_stage_samples_tokens_as_the_model_is_sampled_by_default(tmp_path
     assert RenderStage(learnt, data, StageOptions(batch=2), 2).settings.style_guidance == 0.0
     told = StageOptions(batch=2, render_style_guidance=0.3)
     assert RenderStage(learnt, data, told, 2).settings.style_guidance == 0.3
+    assert RenderStage(learnt, data, told, 2).settings.temperature == 1.0
+    hotter = StageOptions(batch=2, render_temperature=1.3)
+    assert RenderStage(learnt, data, hotter, 2).settings.temperature == 1.3
 
 
 def test_tone_error_sees_darkness_not_where_a_stroke_sits():

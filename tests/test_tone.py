@@ -176,3 +176,14 @@ def test_the_render_stage_fits_the_curves_again_for_the_styles_it_trained(tmp_pa
     assert refitted
     for s in refitted:
         assert not torch.allclose(table[trained.styles.index(s)], identity_table(1)[0], atol=1e-3), s
+
+
+def test_tone_counter_samples_at_the_render_temperature(tmp_path):
+    """The curves describe the sketches the model will draw: a model to be sampled hotter is
+    counted at that temperature."""
+    from sketchstudio.train.tone import ToneCounter
+
+    _, data = native_data(tmp_path)
+    model = add_renderer(tiny_model(data.styles), 2, 8)
+    assert ToneCounter(model, data, StageOptions(batch=2)).settings.temperature == 1.0
+    assert ToneCounter(model, data, StageOptions(batch=2, render_temperature=1.3)).settings.temperature == 1.3

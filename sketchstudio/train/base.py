@@ -65,6 +65,9 @@ class StageOptions:
     # sampled by default (0.75 for a model that sampled with guidance, v3-v6; 0 for one that
     # learnt it, v8: its guidance is in its one pass already)
     render_style_guidance: float | None = None
+    # render and tone stages: the token sampling temperature of those tokens, which should be
+    # the one the model will be sampled at (its recommended setting, if it gets one)
+    render_temperature: float = 1.0
     # render stage: weight of a tone term, L1 between the render and the drawing averaged over
     # 8 x 8 pixel blocks. Plain L1 lets the renderer lighten strokes it is unsure of (the
     # per-pixel median of a stroke that may sit a few pixels either way is paper), which

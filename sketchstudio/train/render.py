@@ -94,11 +94,12 @@ def part_weighted_l1(rec: torch.Tensor, target: torch.Tensor, lines: torch.Tenso
 
 def render_settings(model: SketchModel, opts: StageOptions) -> SamplerSettings:
     """How the render and tone stages sample a photo's tokens: as the app does (8 steps), at
-    `render_style_guidance`, by default the model's own (0 for one that learnt guidance, else 0.75)."""
+    `render_style_guidance`, by default the model's own (0 for one that learnt guidance, else 0.75),
+    and at `render_temperature`."""
     guidance = opts.render_style_guidance
     if guidance is None:
         guidance = 0.0 if model.cfg.transformer.learnt_guidance else 0.75
-    return SamplerSettings(steps=8, style_guidance=guidance, seed=opts.seed)
+    return SamplerSettings(steps=8, style_guidance=guidance, temperature=opts.render_temperature, seed=opts.seed)
 
 
 def encoder_photo(model: SketchModel, photos: torch.Tensor) -> torch.Tensor:
