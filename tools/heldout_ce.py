@@ -29,41 +29,65 @@ DRAWS = 2
 
 
 @torch.inference_mode()
-def heldout(model, data: TrainingData, batch: int = 16) -> dict[str, tuple[float, float]]:
-    ids, _ = tokenize_pair(model.tokenizer, data.val_sketch)  # (V, N)
+def pair_ce(model, photos, sketches, styles, maps, names, batch: int = 16) -> dict[str, tuple[float, float]]:
+    """Masked-token CE and accuracy of uint8 photos (n, 3, S, S) -> drawings (n, 1, S, S) in
+    `styles` (n,), per style name and "all"; maps: the photos' structure maps or None."""
+    ids, _ = tokenize_pair(model.tokenizer, sketches)  # (V, N)
     n = ids.shape[1]
-    maps = None
-    if model.uses_structure:
-        data.ensure_structure()
-        maps = resize_maps(data.val_structure, model.cfg.encoder.structure_size)
+    if maps is not None:
+        maps = resize_maps(maps, model.cfg.encoder.structure_size)
     sums: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0])
     for i in range(0, len(ids), batch):
         sl = slice(i, i + batch)
-        photo = to_float(data.val_photo[sl])
+        photo = to_float(photos[sl])
         memory = model.condition(photo, None if maps is None else to_float(maps[sl]))
-        style = F.one_hot(data.val_style[sl], len(model.styles)).float()
+        style = F.one_hot(styles[sl], len(model.styles)).float()
         target = ids[sl]
         for r, ratio in enumerate(RATIOS):
             for d in range(DRAWS):
                 g = torch.Generator().manual_seed(1000 * r + d)
-                mask = torch.rand(len(data.val_photo), n, generator=g)[sl] < ratio  # the same for every model
+                mask = torch.rand(len(photos), n, generator=g)[sl] < ratio  # the same for every model
                 logits = model.transformer(torch.where(mask, model.cfg.mask_id, target), memory, style).float()
                 ce = F.cross_entropy(logits[mask], target[mask], reduction="none")
                 hit = (logits[mask].argmax(-1) == target[mask]).float()
                 rows = mask.nonzero()[:, 0]
-                for k, s in enumerate(data.val_style[sl].tolist()):
+                for k, s in enumerate(styles[sl].tolist()):
                     sel = rows == k
-                    for key in (data.styles[s], "all"):
+                    for key in (names[s], "all"):
                         sums[key][0] += ce[sel].sum().item()
                         sums[key][1] += hit[sel].sum().item()
                         sums[key][2] += int(sel.sum())
     return {k: (v[0] / v[2], v[1] / v[2]) for k, v in sums.items()}
 
 
+def heldout(model, data: TrainingData, batch: int = 16) -> dict[str, tuple[float, float]]:
+    """`pair_ce` on the run's held-out pairs."""
+    maps = None
+    if model.uses_structure:
+        data.ensure_structure()
+        maps = data.val_structure
+    return pair_ce(model, data.val_photo, data.val_sketch, data.val_style, maps, data.styles, batch)
+
+
+def training(model, data: TrainingData, count: int, batch: int = 16) -> dict[str, tuple[float, float]]:
+    """`pair_ce` on `count` training pairs spread over the run's training set (the same
+    protocol as `heldout`, so the two differ only by whether the model has seen the pairs)."""
+    pick = torch.linspace(0, len(data.real_style) - 1, count).round().long()
+    photo_index = data.real_photo[pick]
+    maps = None
+    if model.uses_structure:
+        data.ensure_structure()
+        maps = data.photo_structure[photo_index]
+    return pair_ce(model, data.photos[photo_index], data.real_sketch[pick], data.real_style[pick], maps,
+                   data.styles, batch)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", required=True)
     ap.add_argument("--model", nargs="+", required=True)
+    ap.add_argument("--train", type=int, default=0, metavar="N",
+                    help="also measure N training pairs the same way (the generalisation gap)")
     args = ap.parse_args(argv)
     data = TrainingData.load(args.data)
     print(f"{len(data.val_style)} held-out pairs; masks at {RATIOS} x {DRAWS}")
@@ -71,6 +95,10 @@ def main(argv=None) -> int:
         model, _ = load_model(path)
         res = heldout(model.eval(), data)
         print(f"{path}: " + ", ".join(f"{k} CE {ce:.3f} acc {acc:.3f}" for k, (ce, acc) in sorted(res.items())))
+        if args.train:
+            res = training(model, data, args.train)
+            print(f"{path}, {args.train} training pairs: "
+                  + ", ".join(f"{k} CE {ce:.3f} acc {acc:.3f}" for k, (ce, acc) in sorted(res.items())))
     return 0
 
 
