@@ -108,6 +108,13 @@ def cmd_bench(args) -> int:
     return bench_main(args)
 
 
+# `train` options that reach StageOptions under their own name only when given, so the
+# stage's defaults stand otherwise.
+GIVEN_STAGE_OPTIONS = ("render_photo", "render_sampled", "render_draws", "render_temperature",
+                       "render_style_guidance", "render_tone", "render_adversarial", "render_part_weight",
+                       "render_block_contrast", "render_lr", "distill_guidance")
+
+
 def cmd_train(args) -> int:
     from tqdm import tqdm
 
@@ -130,19 +137,9 @@ def cmd_train(args) -> int:
         clip_weights=args.clip_weights, checkpoint_every=args.checkpoint_every,
         preview_every=args.preview_every, stage_options=StageOptions(
             batch=args.batch, lr=args.lr, keep_weight=args.keep_weight, device=str(device),
-            **({} if args.render_photo is None else {"render_photo": args.render_photo}),
             **({} if not args.structure else {"structure": True}),
             **({} if not args.bf16 else {"cpu_bf16": True}),
-            **({} if args.render_sampled is None else {"render_sampled": args.render_sampled}),
-            **({} if args.render_draws is None else {"render_draws": args.render_draws}),
-            **({} if args.render_temperature is None else {"render_temperature": args.render_temperature}),
-            **({} if args.render_style_guidance is None else {"render_style_guidance": args.render_style_guidance}),
-            **({} if args.render_tone is None else {"render_tone": args.render_tone}),
-            **({} if args.render_adversarial is None else {"render_adversarial": args.render_adversarial}),
-            **({} if args.render_part_weight is None else {"render_part_weight": args.render_part_weight}),
-            **({} if args.render_block_contrast is None else {"render_block_contrast": args.render_block_contrast}),
-            **({} if args.render_lr is None else {"render_lr": args.render_lr}),
-            **({} if args.distill_guidance is None else {"distill_guidance": args.distill_guidance})),
+            **{k: getattr(args, k) for k in GIVEN_STAGE_OPTIONS if getattr(args, k) is not None}),
     )
     sources = [Source(Path(p), args.style) for p in args.data]
     bar, bar_stage = None, None

@@ -82,6 +82,10 @@ def training(model, data: TrainingData, count: int, batch: int = 16) -> dict[str
                    data.styles, batch)
 
 
+def figures(res: dict[str, tuple[float, float]]) -> str:
+    return ", ".join(f"{k} CE {ce:.3f} acc {acc:.3f}" for k, (ce, acc) in sorted(res.items()))
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", required=True)
@@ -93,12 +97,9 @@ def main(argv=None) -> int:
     print(f"{len(data.val_style)} held-out pairs; masks at {RATIOS} x {DRAWS}")
     for path in args.model:
         model, _ = load_model(path)
-        res = heldout(model.eval(), data)
-        print(f"{path}: " + ", ".join(f"{k} CE {ce:.3f} acc {acc:.3f}" for k, (ce, acc) in sorted(res.items())))
+        print(f"{path}: {figures(heldout(model.eval(), data))}")
         if args.train:
-            res = training(model, data, args.train)
-            print(f"{path}, {args.train} training pairs: "
-                  + ", ".join(f"{k} CE {ce:.3f} acc {acc:.3f}" for k, (ce, acc) in sorted(res.items())))
+            print(f"{path}, {args.train} training pairs: {figures(training(model, data, args.train))}")
     return 0
 
 
