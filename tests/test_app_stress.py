@@ -3,7 +3,7 @@ run, a second photo mid-decode, closing mid-decode and mid-training, cameras tha
 (or go quiet and come back).
 
 Every test here waits on the window's own events, never on a clock: the event-loop stall during
-a storm is a measured figure of tools/bench_responsiveness.py, not a test limit.
+a storm is a measured figure of tools/bench/bench_responsiveness.py, not a test limit.
 """
 import gc
 import threading
@@ -129,7 +129,7 @@ def test_style_storm_cancels_superseded_decodes_and_the_last_style_wins(qtbot, m
     # No grace period: every slider move starts a decode or cancels the running one, the
     # hardest case for the worker hand-over (the app's 50 ms grace would coalesce the drag).
     # How long the event loop stalls meanwhile is measured, not asserted, by
-    # tools/bench_responsiveness.py (docs/RELIABILITY.md).
+    # tools/bench/bench_responsiveness.py (docs/RELIABILITY.md).
     window = make_window(grace_s=0.0)
     s = window.studio
     s.set_settings(LONG)

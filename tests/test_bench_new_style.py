@@ -1,4 +1,4 @@
-"""tools/bench_new_style.py end to end on the tiny model and generated FS2K-layout data (seconds)."""
+"""tools/bench/bench_new_style.py end to end on the tiny model and generated FS2K-layout data (seconds)."""
 import importlib.util
 import json
 from pathlib import Path
@@ -8,13 +8,13 @@ import pytest
 
 from datagen import face_photo, make_fs2k
 
-TOOL = Path(__file__).resolve().parent.parent / "tools" / "bench_new_style.py"
+TOOL = Path(__file__).resolve().parent.parent / "tools" / "bench" / "bench_new_style.py"
 
 
 @pytest.fixture(scope="module")
 def bench():
     if not TOOL.exists() or not (TOOL.parent / "style_classifier.py").exists():
-        pytest.skip("tools/bench_new_style.py or tools/style_classifier.py is absent")
+        pytest.skip("tools/bench/bench_new_style.py or tools/bench/style_classifier.py is absent")
     pytest.importorskip("cv2")
     spec = importlib.util.spec_from_file_location("bench_new_style", TOOL)
     module = importlib.util.module_from_spec(spec)

@@ -1,10 +1,10 @@
-"""tools/bench_responsiveness.py (the style-storm stall benchmark) runs and reports; its timing is
+"""tools/bench/bench_responsiveness.py (the style-storm stall benchmark) runs and reports; its timing is
 measured, not asserted (docs/RELIABILITY.md)."""
 import importlib.util
 import json
 from pathlib import Path
 
-TOOL = Path(__file__).resolve().parent.parent / "tools" / "bench_responsiveness.py"
+TOOL = Path(__file__).resolve().parent.parent / "tools" / "bench" / "bench_responsiveness.py"
 
 
 def test_the_storm_benchmark_reports_its_figures(qapp, capsys):

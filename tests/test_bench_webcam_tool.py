@@ -1,10 +1,10 @@
-"""tools/bench_webcam.py (webcam mode's finished sketches per second) runs and reports; its rate
+"""tools/bench/bench_webcam.py (webcam mode's finished sketches per second) runs and reports; its rate
 is measured, not asserted (docs/BENCHMARKS.md)."""
 import importlib.util
 import json
 from pathlib import Path
 
-TOOL = Path(__file__).resolve().parent.parent / "tools" / "bench_webcam.py"
+TOOL = Path(__file__).resolve().parent.parent / "tools" / "bench" / "bench_webcam.py"
 
 
 def test_the_webcam_benchmark_feeds_frames_and_counts_sketches(qapp, capsys):

@@ -1,4 +1,4 @@
-"""tools/gpu_train.py on the CPU with the tiny preset: the whole pipeline from a training pack,
+"""tools/train/gpu_train.py on the CPU with the tiny preset: the whole pipeline from a training pack,
 the model written in parts no larger than asked, joined back bit for bit; a spent time budget
 checkpoints and stops (exit 3), and --resume finishes the run."""
 import importlib.util
@@ -12,7 +12,7 @@ from sketchstudio.core.checkpoint import load_model
 from sketchstudio.core.parts import PartsError, join_parts, write_parts
 from datagen import make_fs2k
 
-TOOLS = Path(__file__).resolve().parent.parent / "tools"
+TOOLS = Path(__file__).resolve().parent.parent / "tools" / "train"
 STEPS = ["tokenizer=3", "decoder=2", "pretrain=3", "finetune=2", "render=2", "tone=2"]
 
 

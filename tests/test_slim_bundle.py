@@ -1,4 +1,4 @@
-"""tools/slim_bundle.py without a PyInstaller build: the stub source, and a tiny fake bundle whose
+"""tools/build/slim_bundle.py without a PyInstaller build: the stub source, and a tiny fake bundle whose
 'CUDA' library is replaced by a stub that its consumer still loads and calls."""
 import ctypes
 import shutil
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools" / "build"))
 import slim_bundle  # noqa: E402
 
 GIL = "_ZN4c10d15get_gil_checkerEv"  # c10d::get_gil_checker(), returns a reference

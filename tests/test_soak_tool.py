@@ -1,9 +1,9 @@
-"""tools/soak.py (the memory soak benchmark) runs both paths in-process and reports its numbers."""
+"""tools/bench/soak.py (the memory soak benchmark) runs both paths in-process and reports its numbers."""
 import importlib.util
 import json
 from pathlib import Path
 
-SOAK = Path(__file__).resolve().parent.parent / "tools" / "soak.py"
+SOAK = Path(__file__).resolve().parent.parent / "tools" / "bench" / "soak.py"
 
 
 def load_soak():

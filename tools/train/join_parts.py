@@ -1,6 +1,6 @@
-"""Join a model written in parts (tools/gpu_train.py) back into one file, checking every part.
+"""Join a model written in parts (tools/train/gpu_train.py) back into one file, checking every part.
 
-    .venv/bin/python tools/join_parts.py DIR/MODEL.safetensors.parts.json [--out MODEL.safetensors]
+    .venv/bin/python tools/train/join_parts.py DIR/MODEL.safetensors.parts.json [--out MODEL.safetensors]
 
 Default --out: the original file name beside the manifest. Then load it like any model
 (`sketchstudio --model`, `sketch --model`, `eval --model`). Exit 1 with one line when a part

@@ -1,6 +1,6 @@
 """Webcam crop steadiness: the crop centre's jitter over a still clip, with and without the tracker.
 
-    .venv/bin/python tools/bench_face_tracking.py [--frames 60] [--noise 4]
+    .venv/bin/python tools/bench/bench_face_tracking.py [--frames 60] [--noise 4]
 
 A "still clip": the sample face at a fixed place in a 640x480 frame, each frame with fresh
 sensor noise (Gaussian, --noise grey levels) and a little JPEG-like blur, as a webcam gives a
@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root
 from sketchstudio.app.logic.face_tracking import CropTracker  # noqa: E402
 from sketchstudio.data.faces import auto_framing, find_face  # noqa: E402
 from sketchstudio.paths import resources_dir  # noqa: E402

@@ -2,7 +2,7 @@
 open), idle, mid-decode, finished, the styles strip filled in, webcam (`--only loading`: the first).
 
     Xvfb :99 -screen 0 1400x900x24 &
-    DISPLAY=:99 .venv/bin/python tools/screenshots.py --model MODEL.safetensors
+    DISPLAY=:99 .venv/bin/python tools/figures/screenshots.py --model MODEL.safetensors
 
 The webcam shot uses a fake frame source (the sample face drifting about), so no camera is needed.
 """
@@ -25,7 +25,7 @@ from sketchstudio.app.studio.camera import FakeFrameSource
 from sketchstudio.app.studio.main_window import MainWindow
 from sketchstudio.paths import resources_dir
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def pump(seconds: float, until=lambda: False) -> None:

@@ -1,7 +1,7 @@
 """Screenshots of the training wizard for docs/screenshots/wizard-*.png.
 
     Xvfb :99 -screen 0 1400x900x24 &
-    DISPLAY=:99 .venv/bin/python tools/wizard_screenshots.py [--fs2k ../shared/data/fs2k-train]
+    DISPLAY=:99 .venv/bin/python tools/figures/wizard_screenshots.py [--fs2k ../shared/data/fs2k-train]
 
 Everything happens in a temporary folder (the user data folders point there too): a `tiny`
 base model is first trained briefly on FS2K's contour and pencil pairs, then the wizard adds
@@ -18,7 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from screenshots import pump  # noqa: E402  (same folder)
 

@@ -1,6 +1,6 @@
 """docs/gallery-detail.png: held-out sketches at 1:1, where pixel texture shows (issue #4).
 
-    .venv/bin/python tools/make_detail.py --val runs/v3/val/pairs.csv --compare runs/models/v2.safetensors \
+    .venv/bin/python tools/figures/make_detail.py --val runs/v3/val/pairs.csv --compare runs/models/v2.safetensors \
         [--model PATH] [--out docs/gallery-detail.png] [--extra PHOTO [--extra-style contour]]
 
 The gallery shrinks every sketch to a thumbnail, which hides what the texture head

@@ -1,6 +1,6 @@
 """Memory soak: N consecutive decodes in one process, through the CLI path and the GUI worker path.
 
-    .venv/bin/python tools/soak.py [--model PATH] [--n 1000] [--steps 8] [--path both] [--json]
+    .venv/bin/python tools/bench/soak.py [--model PATH] [--n 1000] [--steps 8] [--path both] [--json]
 
 * cli: what `sketchstudio sketch` does per photo: load and frame the photo (face detection),
   the sampler generator, decode the last tokens, write the PNG with its settings.

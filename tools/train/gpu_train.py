@@ -2,7 +2,7 @@
 on one GPU inside a wall-clock budget, from a training pack, with the model written in parts.
 
     sketchstudio pack --data ../shared/data/fs2k-train --out gpu/fs2k-train.pack
-    python3 tools/gpu_train.py --data gpu/fs2k-train.pack --out runs/gpu --parts $OUT
+    python3 tools/train/gpu_train.py --data gpu/fs2k-train.pack --out runs/gpu --parts $OUT
 
 A lent GPU machine gives one command at most 10 minutes and sends back at most 8 files of at
 most 16 MiB (64 MiB together), so:
@@ -12,9 +12,9 @@ most 16 MiB (64 MiB together), so:
   * --time-budget (default 510 s, counted from the start of this script) stops the run at a
     step boundary with a checkpoint when the steps take longer than assumed (exit code 3);
     the same command with `--resume` continues it on a machine that still has the run folder;
-  * the last finished stage's model is written in float16 (as tools/ship_model.py ships it;
+  * the last finished stage's model is written in float16 (as tools/train/ship_model.py ships it;
     `--fp32` keeps float32) and split into parts of at most --part-mb MB with a manifest of
-    SHA-256s (core/parts.py; tools/join_parts.py joins them back): about 36 MB, 3 parts;
+    SHA-256s (core/parts.py; tools/train/join_parts.py joins them back): about 36 MB, 3 parts;
   * `gpu_train.json` in the run folder (and beside the parts) records the device, every
     stage's steps and seconds, and the budget's outcome.
 
@@ -161,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     finished = [s for s in ALL_STAGES if (out / f"{s}.safetensors").exists()]
     if finished:
         model, info = load_model(out / f"{finished[-1]}.safetensors")
-        info = {**info, "trained_with": "tools/gpu_train.py", "device": record["device"], "gpu_train": steps}
+        info = {**info, "trained_with": "tools/train/gpu_train.py", "device": record["device"], "gpu_train": steps}
         final = out / "model.safetensors"
         save_model(model, final, info=info, half=not args.fp32)
         manifest = write_parts(final, parts_dir, int(args.part_mb * 1e6))

@@ -1,6 +1,6 @@
 """Face finding and framing: the landmark path (MediaPipe through LiteRT) against the Haar path.
 
-    .venv/bin/python tools/bench_faces.py [--data ../shared/data] [--sheet docs/face-crops.png]
+    .venv/bin/python tools/bench/bench_faces.py [--data ../shared/data] [--sheet docs/face-crops.png]
 
 Prints, for FS2K (all training photos and the 106 held-out ones), ORL and harder variants of
 the held-out photos (turned +-30 degrees, shrunk to a ~64 px face in a 400 px frame, mirrored,
@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root
 from sketchstudio.core.face_structure import default_models, face_framing, square_structure  # noqa: E402
 from sketchstudio.data.datasets import DataReport, load_fs2k, split_by_style  # noqa: E402
 from sketchstudio.data.faces import haar_faces, haar_framing  # noqa: E402

@@ -1,6 +1,6 @@
 """How long until a new style, fine-tuned from 50 drawings, is recognisable? (issue #6, item 4)
 
-    .venv/bin/python tools/bench_new_style.py [--model models/sketchstudio-default.safetensors] \
+    .venv/bin/python tools/bench/bench_new_style.py [--model models/sketchstudio-default.safetensors] \
         [--data ../shared/data/fs2k-train] [--pairs 50] [--check 20] [--every 25] [--max-minutes 20] \
         [--out DIR] [--json]
 
@@ -21,7 +21,7 @@ Training. The wizard's "new style" job exactly: `TrainingPlan(...).pipeline_opti
 `standard`). The pipeline itself holds out 10 % of the 50 pairs, as it does for a user; its
 own previews and checkpoints run at the wizard's cadence and count as training time.
 
-Recognisable. A small CNN (tools/style_classifier.py) learns four classes: the FS2K training
+Recognisable. A small CNN (tools/bench/style_classifier.py) learns four classes: the FS2K training
 sketches (contour, charcoal, pencil) and the 50 ink drawings; it is scored on the held-out FS2K
 sketches plus the check photos' ink drawings. Every classifier image first goes through the
 model's own tokenizer (encode, decode; the tokenizer is frozen while fine-tuning), so the
@@ -76,7 +76,7 @@ from sketchstudio.train.pipeline import run_pipeline
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from style_classifier import prep, train_classifier  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 FS2K = ROOT.parent / "shared" / "data" / "fs2k-train"
 TILE = 128  # strip cell size
 DECODE_CHUNK = 10  # check photos per sampler call

@@ -1,6 +1,6 @@
 """Training throughput of each stage (samples/s) for a preset, on random data, on this machine.
 
-    .venv/bin/python tools/bench_training.py [--preset default] [--steps 5] [--batch 8]
+    .venv/bin/python tools/bench/bench_training.py [--preset default] [--steps 5] [--batch 8]
 
 Prints one line per stage and the plain matmul rate measured in the same run
 (the machines are noisy: compare ratios, not absolute figures across runs).

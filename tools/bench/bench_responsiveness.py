@@ -1,6 +1,6 @@
 """Event-loop stalls of the studio window under a storm of style changes: a measured figure.
 
-    .venv/bin/python tools/bench_responsiveness.py [--model PATH | --tiny] [--seconds 2]
+    .venv/bin/python tools/bench/bench_responsiveness.py [--model PATH | --tiny] [--seconds 2]
                      [--per-second 50] [--steps 12] [--repeats 3] [--json]
 
 Opens the studio window offscreen, sketches resources/sample_face.png, then moves the blend
@@ -20,7 +20,7 @@ import sys
 import time
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # tools/: offscreen_window
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # tools/bench/: offscreen_window
 
 import torch  # noqa: E402
 

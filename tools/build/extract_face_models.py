@@ -1,6 +1,6 @@
 """Extract MediaPipe's face models from the mediapipe 0.10.21 wheel into resources/face_models/.
 
-    python tools/extract_face_models.py [--wheel mediapipe-0.10.21-...whl]
+    python tools/build/extract_face_models.py [--wheel mediapipe-0.10.21-...whl]
 
 Without --wheel it runs `pip download --no-deps mediapipe==0.10.21` into a temporary folder
 (the one network step; the app never downloads). It copies the three .tflite files and the
@@ -20,7 +20,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from sketchstudio.core.face_structure import MODEL_FILES, PARTS_FILE  # noqa: E402

@@ -2,7 +2,7 @@
 and its centre's drop below the eye midpoint, in eye-to-chin heights (the constants CROP_SIDE
 and CROP_DROP of sketchstudio/core/face_structure.py).
 
-    python tools/calibrate_face_crop.py [--data ../shared/data/fs2k-train] [--per-folder 120]
+    python tools/probes/calibrate_face_crop.py [--data ../shared/data/fs2k-train] [--per-folder 120]
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root
 from sketchstudio.core.face_structure import default_models  # noqa: E402
 
 

@@ -1,13 +1,13 @@
 """Does self-guidance help? Sweep its scale against the number of decoding steps (issue #12, item 3).
 
-    .venv/bin/python tools/sweep_guidance.py --model M --val runs/v4b/val/pairs.csv \
+    .venv/bin/python tools/probes/sweep_guidance.py --model M --val runs/v4b/val/pairs.csv \
         --data runs/v4r/data.safetensors [--per-style 12] [--scales 0 0.5 1 2] [--steps 4 8 12]
 
 For every (self-guidance scale, steps) the model sketches the same held-out photos, each in
 its drawing's style, at the model's recommended style guidance (or `--style-guidance`), as
 `sketchstudio eval` does (the finished sketch drawn at the drawing's size, seed = pair index).
 Reported per setting: SCOOT against the artists' drawings (overall and per style), the style
-classifier's accuracy on the sketches (tools/style_classifier.py's CNN, trained once on the
+classifier's accuracy on the sketches (tools/bench/style_classifier.py's CNN, trained once on the
 real training sketches of --data, so every setting is judged by the same classifier), and the
 median milliseconds of one decode (the sampler's steps only, batch 1), measured in this run.
 
@@ -38,7 +38,7 @@ from sketchstudio.data.cache import TrainingData
 from sketchstudio.data.datasets import load_fs2k
 from sketchstudio.data.prepare import prepare_image
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))  # style_classifier
 from style_classifier import prep, train_classifier  # noqa: E402
 
 

@@ -1,6 +1,6 @@
 """Webcam mode's throughput: finished sketches per second, a measured figure.
 
-    .venv/bin/python tools/bench_webcam.py [--model PATH | --tiny] [--seconds 20] [--fps 30]
+    .venv/bin/python tools/bench/bench_webcam.py [--model PATH | --tiny] [--seconds 20] [--fps 30]
                      [--steps N] [--json]
 
 Opens the studio window offscreen and turns webcam mode on without a camera: a QTimer hands
@@ -25,7 +25,7 @@ import sys
 import time
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # tools/: offscreen_window
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # tools/bench/: offscreen_window
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402

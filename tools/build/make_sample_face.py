@@ -1,6 +1,6 @@
 """Draw resources/sample_face.png: a procedural, face-like test photo (no real person, no dataset).
 
-    .venv/bin/python tools/make_sample_face.py
+    .venv/bin/python tools/build/make_sample_face.py
 
 Shaded with soft gradients so OpenCV's frontal-face cascade has eyes, brows, a nose and a
 mouth to find; the self-test (`sketchstudio --self-test`) sketches it in every style.
@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 W, H = 360, 440
-OUT = Path(__file__).resolve().parent.parent / "resources" / "sample_face.png"
+OUT = Path(__file__).resolve().parents[2] / "resources" / "sample_face.png"
 
 
 def ellipse_mask(cx, cy, rx, ry) -> np.ndarray:

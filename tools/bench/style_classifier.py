@@ -1,6 +1,6 @@
 """Does the model draw the styles apart? A small CNN trained on real sketches judges generated ones.
 
-    .venv/bin/python tools/style_classifier.py --data runs/default/data.safetensors \
+    .venv/bin/python tools/bench/style_classifier.py --data runs/default/data.safetensors \
         --generated DIR_FROM_EVAL --val runs/default/val/pairs.csv
 
 The classifier learns the three FS2K styles from the real training sketches

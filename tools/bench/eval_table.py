@@ -1,7 +1,7 @@
 """Markdown tables from `sketchstudio eval --json` files: SCOOT, per-part inking, mid-grey and
 ink outside the person, per style, for the drawings and each model, and the issue-24 gaps.
 
-    .venv/bin/python tools/eval_table.py NAME=eval.json [NAME=eval.json ...]
+    .venv/bin/python tools/bench/eval_table.py NAME=eval.json [NAME=eval.json ...]
 
 Each file's "model" row is named NAME; the drawings' row is taken from the first file (every
 file of one held-out split has the same one). The last table is each model's largest gap to

@@ -1,6 +1,6 @@
 """docs/gallery.png from the shipped model, through the CLI (`sketchstudio sketch`).
 
-    .venv/bin/python tools/make_gallery.py --val runs/default/val/pairs.csv [--model PATH] [--out docs/gallery.png]
+    .venv/bin/python tools/figures/make_gallery.py --val runs/default/val/pairs.csv [--model PATH] [--out docs/gallery.png]
 
 Rows: 8 held-out FS2K photos (spread over the three styles) and 2 ORL photos
 (92x112 greyscale). Columns: the photo, contour, contour+charcoal, charcoal,
@@ -22,7 +22,7 @@ from sketchstudio.data.datasets import unique_stems
 
 COLUMNS = [("contour", "contour"), ("contour=0.5,charcoal=0.5", "contour+charcoal"), ("charcoal", "charcoal"),
            ("charcoal=0.5,pencil=0.5", "charcoal+pencil"), ("pencil", "pencil")]
-ORL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "orl" / "photos"
+ORL = Path(__file__).resolve().parents[3] / "shared" / "data" / "orl" / "photos"
 CELL = 192
 
 

@@ -1,6 +1,6 @@
 """Copy a finished run's model into models/ in fp16, after checking fp16 draws the same.
 
-    .venv/bin/python tools/ship_model.py runs/default [--from finetune] [--out models/sketchstudio-default.safetensors]
+    .venv/bin/python tools/train/ship_model.py runs/default [--from finetune] [--out models/sketchstudio-default.safetensors]
 
 `--from render` ships a model with the stroke renderer (v4: `train render --init
 runs/v4/finetune.safetensors`); `--from decoder` ships a model whose decoder was sharpened after fine-tuning

@@ -3,7 +3,7 @@ time of `sketchstudio sketch` on one photo, for this checkout and others in the 
 old code from a `git worktree`, a standalone folder). A measurement that prints, not a test.
 
     git worktree add --detach ../old HEAD   # the code to compare with
-    nice -n 5 xvfb-run -a .venv/bin/python tools/bench_launch.py --runs 5 --old ../old \\
+    nice -n 5 xvfb-run -a .venv/bin/python tools/bench/bench_launch.py --runs 5 --old ../old \\
         [--standalone dist/SketchStudio/SketchStudio] [--photo PHOTO]
 
 Each run launches every checkout twice, in a fresh interpreter with the checkout first on
@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 LAUNCHER = r"""
 import os, sys

@@ -1,6 +1,6 @@
 """Where does a sketch lose SCOOT: resolution, tokenizer, renderer or transformer? (issues #4, #12)
 
-    .venv/bin/python tools/texture_ceiling.py --data runs/v4/val --model A.safetensors [B ...] \
+    .venv/bin/python tools/bench/texture_ceiling.py --data runs/v4/val --model A.safetensors [B ...] \
         [--sample] [--save DIR] [--limit N] [--json]
 
 SCOOT reads grey-level co-occurrence between neighbouring pixels at the drawing's own
@@ -20,7 +20,7 @@ resolution. For each held-out pair this scores, against the drawing itself:
 It also prints each transformer's token statistics on the drawings' own tokens: accuracy and
 cross-entropy of its first decoding step (all tokens masked) and with half of them masked.
 --save DIR writes every rendered candidate as DIR/<row>/<photo folder>-<stem>.png (the
-names `tools/style_classifier.py --generated` reads).
+names `tools/bench/style_classifier.py --generated` reads).
 """
 from __future__ import annotations
 
