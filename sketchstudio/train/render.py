@@ -48,12 +48,12 @@ import torch.nn.functional as F
 from ..core.metrics import SCOOT_LEVELS, scoot
 from ..core.model import SketchModel
 from ..core.renderer import photo_features
-from ..core.sampler import SamplerSettings, sample
 from ..data.cache import TrainingData
 from .base import StageBase, StageOptions, image_grid, to_float, to_uint8, tokenize_pair
-from .device import module_device
 from .gan import (StyleDiscriminator, adaptive_weight, disc_tensors, generator_then_discriminator, load_disc_tensors,
                   style_generator_losses)
+from .sampled_tokens import encoder_photo, render_settings, sampled_ids
+from .tone import refit_tone
 from .upscale import CROP, crop_render, decode_all, local_contrast, neighbour_steps, require_native
 
 TONE_BLOCK = 8  # pixels a side of the blocks whose mean grey the tone term matches
@@ -90,39 +90,6 @@ def part_weighted_l1(rec: torch.Tensor, target: torch.Tensor, lines: torch.Tenso
     weight, so it is plain L1 wherever there are no lines and keeps L1's scale where there are."""
     w = 1 + weight * lines.to(rec.dtype)
     return ((rec - target).abs() * w).sum() / w.sum()
-
-
-def render_settings(model: SketchModel, opts: StageOptions) -> SamplerSettings:
-    """How the render and tone stages sample a photo's tokens: as the app does (8 steps), at
-    `render_style_guidance`, by default the model's own (0 for one that learnt guidance, else 0.75),
-    and at `render_temperature`."""
-    guidance = opts.render_style_guidance
-    if guidance is None:
-        guidance = 0.0 if model.cfg.transformer.learnt_guidance else 0.75
-    return SamplerSettings(steps=8, style_guidance=guidance, temperature=opts.render_temperature, seed=opts.seed)
-
-
-def encoder_photo(model: SketchModel, photos: torch.Tensor) -> torch.Tensor:
-    """uint8 photos (n, 3, S, S) -> (n, 3, P, P) in [0, 1] at the encoder's input size: what the
-    sampler keeps and hands the renderer at run time."""
-    p = model.photo_size
-    x = to_float(photos)
-    return x if x.shape[-1] == p else F.interpolate(x, size=(p, p), mode="bicubic", align_corners=False).clamp(0, 1)
-
-
-def sampled_ids(model: SketchModel, photos: torch.Tensor, styles: torch.Tensor, settings: SamplerSettings,
-                batch: int = 16) -> torch.Tensor:
-    """Token ids the model samples for uint8 photos (M, 3, S, S) in their styles (M,): (M, N).
-    Row i is sampled with seed settings.seed + i // batch (rows of one batch share a generator)."""
-    model = model.eval()
-    device = module_device(model)
-    out = []
-    for i in range(0, len(photos), batch):
-        w = F.one_hot(styles[i:i + batch], len(model.styles)).float()  # (b, K)
-        settings_i = settings.with_(seed=settings.seed + i // batch, preview="none")
-        res = sample(model, to_float(photos[i:i + batch].to(device)), w, settings_i)
-        out.append(res.tokens.cpu())
-    return torch.cat(out) if out else torch.zeros(0, model.cfg.num_tokens, dtype=torch.long)
 
 
 class RenderStage(StageBase):
@@ -303,9 +270,7 @@ class RenderStage(StageBase):
     def finish(self, out_dir):
         if self.model.tokenizer.tone is not None:
             # The tone curves describe the renderer: fitted again for the styles this stage
-            # trained (drawing each training pair once). Imported here: tone.py uses sampled_ids.
-            from .tone import refit_tone
-
+            # trained (drawing each training pair once).
             self.model.eval()
             refit_tone(self.model, self.data, self.opts)
         return super().finish(out_dir)

@@ -30,7 +30,7 @@ from ..core.tone import LEVELS, quantile_curve
 from ..data.cache import TrainingData
 from .base import StageBase, StageOptions, image_grid, to_float, to_uint8
 from .device import module_device
-from .render import encoder_photo, render_settings, sampled_ids
+from .sampled_tokens import encoder_photo, render_settings, sampled_ids
 from .upscale import require_native
 
 MIN_PAIRS = 4  # drawings a style needs before its curve is fitted
