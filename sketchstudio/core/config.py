@@ -25,13 +25,13 @@ class EncoderConfig:
     width: int = 192
     layers: int = 4
     head_width: int = 48
-    pretrained: bool = False  # True: weights come from a local CLIP file the user names
-    # Add a patch embedding of the photo's difference-of-Gaussians edge map to the
-    # patch tokens: hands the transformer line positions cheaply (ENVIRONMENT.md lever).
+    pretrained: bool = False  # True: weights come from a local CLIP file the user names; False: trained from scratch
+    # A patch embedding of the photo's difference-of-Gaussians edge map, added to the patch
+    # tokens: hands the transformer line positions cheaply (False: the tower's tokens alone).
     edge_patches: bool = True
-    # Add a patch embedding of the photo's face-structure map (core/face_structure.py: the
-    # jaw, brows, eyes, nose and lips as lines, and the person mask; 0: none, 6: the map),
-    # drawn at `structure_size`: what an encoder trained on ~1,000 photos cannot learn itself.
+    # A patch embedding of the photo's face-structure map (core/face_structure.py: the jaw,
+    # brows, eyes, nose and lips as lines, and the person mask; 6: the map, 0: none), drawn
+    # at `structure_size`: what an encoder trained on ~1,000 photos cannot learn itself.
     structure_channels: int = 0
 
     @property
@@ -67,31 +67,35 @@ class TokenizerConfig:
     codebook_size: int = 512
     code_dim: int = 16
     beta: float = 0.25
-    # Width of a small full-resolution conv head after the pixel shuffle (0: none). Added
+    # Width of a small full-resolution conv head after the pixel shuffle (0: none), trained
     # by the adversarial decoder stage: without it a GAN-trained decoder paints the
     # shuffle's 4x4 period as a dot grid instead of paper grain.
     refine_channels: int = 0
-    # The finished sketch: drawn by a texture head of `upscale_channels` (0: none) at any
-    # size, `upscale` x the decoder's size when none is asked for. The `upscale` stage trains
-    # it on drawings at their own resolution: resizing the decoder's 256 px to a drawing's
-    # 250-475 px smooths away the pencil grain a drawing is made of.
+    # The finished sketch at any size: `upscale` x the decoder's size when none is asked for
+    # (it counts only with a texture head or a renderer; 1: the decoder's size). A texture
+    # head of `upscale_channels` (0: none; the finished sketch is the decoder's, resized)
+    # draws it, trained by the `upscale` stage on drawings at their own resolution: resizing
+    # the decoder's 256 px to a drawing's 250-475 px smooths away the pencil grain.
     upscale: int = 1
     upscale_channels: int = 0
-    # The stroke renderer (core/renderer.py, model v4): a small U-Net of this base width (0:
-    # none) that draws the finished sketch in place of the texture head, with the context
-    # (about 40 px each side) that turns token decodes into strokes.
+    # The stroke renderer (core/renderer.py): a small U-Net of this base width that draws the
+    # finished sketch in place of the texture head, with the context (about 40 px each side)
+    # that turns token decodes into strokes (0: none).
     renderer_channels: int = 0
-    # A style-aware renderer (model v5) takes the style weights: this many styles, which must
-    # be the model's own number of styles (0: style-blind, as in v4).
+    # The renderer takes the style weights and modulates its features by them (FiLM, one
+    # column per style): this many styles, which must be the model's own number (0: it draws
+    # one stroke texture for every style).
     renderer_styles: int = 0
-    # A renderer that also sees the photo's edges (model v6, core/renderer.py).
+    # The renderer also sees the photo the tokens were sampled for, as edge features (the
+    # luma minus its local mean at two scales; core/renderer.py). False: no photo features,
+    # the tokens (and the structure map, if it takes one) decide what is drawn.
     renderer_photo: bool = False
-    # A renderer that takes the face-structure map, this many channels (0: none; model v10,
-    # core/renderer.py): the parts' lines into its first level, the photo's edges only where
-    # the map's person mask is.
+    # The renderer takes the face-structure map, this many channels (core/renderer.py): the
+    # parts' lines into its first level, and the photo's edges only where the map's person
+    # mask is (0: no map; the photo's edges, if it sees them, everywhere).
     renderer_structure: int = 0
-    # Tone curves on the finished sketch, one per style (core/tone.py, model v12): this many
-    # styles, which must be the model's own number (0: none). Fitted by `train tone`.
+    # Tone curves on the finished sketch, one per style (core/tone.py), fitted by `train
+    # tone`: this many styles, which must be the model's own number (0: no curves).
     tone_styles: int = 0
 
     @property
@@ -116,13 +120,15 @@ class TransformerConfig:
     # Add each photo patch token to the sketch token at the same grid position (needs equal
     # grids): a direct local path from photo to sketch besides cross-attention.
     aligned_condition: bool = True
-    # Styles an artist added that own low-rank adapters of this rank (issue 13; model v5):
-    # only a sketch in one of them runs its adapter, so the other styles are untouched.
+    # Styles an artist added (the wizard's new style), each owning low-rank adapters of rank
+    # `adapter_rank`: only a sketch in one of them runs its adapter, so the other styles are
+    # untouched (0 and (): no adapters).
     adapter_rank: int = 0
     adapter_styles: tuple[str, ...] = ()
-    # Styles whose predictions already include style guidance `learnt_guidance` (the distill
-    # stage, model v8): the sampler gives every other style (one an artist adds later, the
-    # synthetic ones) that guidance itself, so they draw as they would have before distilling.
+    # Styles whose predictions already include style guidance `learnt_guidance` (taught by
+    # the distill stage): the sampler gives every other style (one an artist adds later, the
+    # synthetic ones) that guidance itself, so they draw as they would without it learnt
+    # (0.0: no guidance learnt, the sampler's `style_guidance` alone for every style).
     guided_styles: tuple[str, ...] = ()
     learnt_guidance: float = 0.0
 
