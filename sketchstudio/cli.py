@@ -112,7 +112,8 @@ def cmd_bench(args) -> int:
 # stage's defaults stand otherwise.
 GIVEN_STAGE_OPTIONS = ("render_photo", "render_sampled", "render_draws", "render_temperature",
                        "render_style_guidance", "render_tone", "render_adversarial", "render_part_weight",
-                       "render_block_contrast", "render_lr", "distill_guidance")
+                       "render_block_contrast", "render_lr", "distill_guidance", "imagenet_weights",
+                       "photo_changes", "photo_change_variants")
 
 
 def cmd_train(args) -> int:
@@ -120,6 +121,7 @@ def cmd_train(args) -> int:
 
     from .core.checkpoint import CheckpointError
     from .core.encoder import ClipWeightsError
+    from .core.imagenet import ImageNetWeightsError
     from .core.sampler import CancelToken
     from .data.cache import Source
     from .train.pipeline import ALL_STAGES, PipelineOptions, run_pipeline
@@ -167,7 +169,7 @@ def cmd_train(args) -> int:
                 text = " ".join(f"{k}={v:.4f}" for k, v in ev.losses.items())
                 line = f"[{ev.stage}] {ev.kind} step {ev.step}/{ev.total} {text} {ev.message} {ev.path or ''}"
                 (tqdm.write if bar else print)(line.strip(), file=sys.stderr)
-    except (CheckpointError, ClipWeightsError, FileNotFoundError, ValueError) as exc:
+    except (CheckpointError, ClipWeightsError, ImageNetWeightsError, FileNotFoundError, ValueError) as exc:
         raise UserError(str(exc)) from None
     except OSError as exc:  # a full disk or a read-only run folder while writing a checkpoint
         raise UserError(f"{exc.filename or args.out}: {exc.strerror or exc}") from None
@@ -298,6 +300,16 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--structure", action="store_true",
                    help="pretrain/finetune/distill/render: give a model without one the face-structure path (the "
                         "photo's face lines and person mask into its encoder, or its renderer, starting at zero)")
+    t.add_argument("--imagenet-weights", metavar="PTH",
+                   help="pretrain/finetune/distill: give a model without them frozen ImageNet features from this "
+                        "local torchvision mobilenet_v2-b0353104.pth (tools/build/fetch_imagenet_weights.py "
+                        "makes it; starting at zero, then carried inside the model file)")
+    t.add_argument("--photo-changes", type=float, metavar="RATE",
+                   help="pretrain/finetune/distill: fraction of training photos drawn changed as a user's photos "
+                        "are (another background behind the person, a colour cast, greyscale, heavy JPEG, few "
+                        "pixels), the drawing kept (default 0: off)")
+    t.add_argument("--photo-change-variants", type=int, metavar="N",
+                   help="changed copies made of each training photo when the stage starts (default 2)")
     t.add_argument("--render-photo", action=argparse.BooleanOptionalAction,
                    help="render: a stroke renderer that sees the photo's edges (default; a renderer "
                         "without them gets them); --no-render-photo keeps the tokens alone")
@@ -355,6 +367,10 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--save", help="also write the model's sketches to this folder")
     e.add_argument("--baselines-only", action="store_true", help="score only the baselines (no model)")
     e.add_argument("--no-fsim", action="store_true", help="skip FSIM (the slowest metric)")
+    e.add_argument("--robust", action="store_true",
+                   help="instead: for each change a user's photo brings (another background, a colour cast, "
+                        "greyscale, heavy JPEG, few pixels), SCOOT of the changed photo's sketch against the "
+                        "drawing and the paper's grey outside the person (--limit N: N pairs spread over the set)")
     e.add_argument("--seed", type=int, default=0,
                    help="pair n is sampled with seed SEED + n (another SEED: another draw of the same pairs)")
     e.add_argument("--json", action="store_true")

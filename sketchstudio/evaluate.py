@@ -127,6 +127,63 @@ def evaluate(model, data_dir, settings: SamplerSettings = SamplerSettings(), lim
                              **({} if with_fsim else {"fsim": "skipped with --no-fsim"})}}
 
 
+def paper_grey(sketch: np.ndarray, person: np.ndarray) -> float:
+    """Mean grey level (0-255) of the sketch well outside the person (mask < 0.2); nan if none is."""
+    outside = person < 0.2
+    return float(sketch[outside].mean()) if outside.any() else float("nan")
+
+
+def spread(pairs: list, limit: int | None) -> list:
+    """`limit` pairs spread evenly over `pairs` (all of them without a limit)."""
+    if not limit or limit >= len(pairs):
+        return pairs
+    return [pairs[i] for i in np.linspace(0, len(pairs) - 1, limit).round().astype(int)]
+
+
+def evaluate_robust(model, data_dir, settings: SamplerSettings = SamplerSettings(), limit: int | None = None,
+                    progress=None, seed: int = 0) -> dict:
+    """For each change a user's photo brings (data/photo_changes.py), the SCOOT of the changed
+    photo's sketch against the unchanged drawing, its drop from the unchanged photo's, and the
+    paper's grey level outside the person (the drawings' own beside it). Pair n, change c: the
+    change drawn with seed (n, c), the sketch sampled with seed `seed + n` for every change, so
+    what differs between the columns is the photo alone."""
+    from .data.photo_changes import CHANGES
+
+    report = DataReport()
+    pairs = spread(load_fs2k(data_dir, report), limit)
+    names = ("none", *CHANGES)
+    scores: dict[str, list[float]] = defaultdict(list)
+    for n, pair in enumerate(pairs):
+        photo = load_image(pair.photo)
+        gt = np.asarray(load_image(pair.sketch).convert("L"))
+        rgb = np.asarray(photo)
+        _, person = photo_structure(rgb)
+        scores["drawing/paper"].append(paper_grey(gt, person))
+        style = canonical(pair.style, model.styles)
+        for c, name in enumerate(names):
+            changed = rgb if name == "none" else CHANGES[name](rgb, person, np.random.default_rng([n, c]))
+            pred = generate(model, Image.fromarray(changed), style, settings.with_(seed=seed + n))
+            scores[f"{name}/scoot"].append(scoot(gt, pred))
+            scores[f"{name}/paper"].append(paper_grey(pred, person))
+        if progress:
+            progress(n + 1, len(pairs))
+    table = {k: float(np.nanmean(v)) for k, v in scores.items()}
+    for name in CHANGES:
+        table[f"{name}/scoot_drop"] = table["none/scoot"] - table[f"{name}/scoot"]
+    return {"pairs": len(pairs), "changes": list(names), "scores": table, "seed": seed,
+            "per_pair": {k: [round(x, 4) for x in v] for k, v in scores.items()}, "skipped": report.lines()}
+
+
+def format_robust(res: dict) -> str:
+    t = res["scores"]
+    lines = [f"{res['pairs']} pairs; drawings' paper outside the person: {t['drawing/paper']:.1f} grey",
+             f"{'change':<22}{'SCOOT':>8}{'drop':>8}{'paper':>8}"]
+    for name in res["changes"]:
+        drop = t.get(f"{name}/scoot_drop", 0.0)
+        lines.append(f"{name:<22}{t[name + '/scoot']:>8.4f}{drop:>8.4f}{t[name + '/paper']:>8.1f}")
+    return "\n".join(lines)
+
+
 def format_report(res: dict) -> str:
     scores = res["scores"]
     keys = sorted({k for v in scores.values() for k in v}, key=lambda k: (k.startswith("all"), k))
@@ -158,6 +215,13 @@ def main(args) -> int:
         settings = sampler_settings(args, info)
     except ValueError as exc:
         raise UserError(str(exc)) from None
+    if args.robust:
+        if model is None:
+            raise UserError("--robust scores a model; it has no baselines-only form")
+        res = evaluate_robust(model, args.data, settings, args.limit, progress, seed=args.seed)
+        bar.close()
+        print(json.dumps(res, indent=2) if args.json else format_robust(res))
+        return 0
     res = evaluate(model, args.data, settings, args.limit, progress,
                    Path(args.save) if args.save else None, with_fsim=not args.no_fsim, seed=args.seed)
     bar.close()

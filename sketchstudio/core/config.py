@@ -33,6 +33,9 @@ class EncoderConfig:
     # brows, eyes, nose and lips as lines, and the person mask; 6: the map, 0: none), drawn
     # at `structure_size`: what an encoder trained on ~1,000 photos cannot learn itself.
     structure_channels: int = 0
+    # Frozen ImageNet features (core/imagenet.py: MobileNetV2's stride-16 map, 96 channels; 0:
+    # none) added to the patch tokens through a zero-initialised projection.
+    imagenet_channels: int = 0
 
     @property
     def grid(self) -> int:
@@ -230,7 +233,7 @@ class ModelConfig:
 # preset (ViT-L/14, width 1024, 24 layers) sits well inside.
 _LIMITS = {
     "EncoderConfig": {"image_size": 1024, "patch_size": 64, "width": 4096, "layers": 96, "head_width": 512,
-                      "structure_channels": 16},
+                      "structure_channels": 16, "imagenet_channels": 96},
     "TokenizerConfig": {"image_size": 1024, "channels": 4, "unshuffle": 16, "ch": 512, "num_res_blocks": 8,
                         "z_channels": 1024, "codebook_size": 65536, "code_dim": 1024, "refine_channels": 256,
                         "upscale": 8, "upscale_channels": 256, "renderer_channels": 128,

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 
 from .clip_vision import CONFIG_DIR, build_small_vit, is_small_vit
 from .config import EncoderConfig
+from .imagenet import ImageNetFeatures, pooled_to_grid
 
 # CLIP's published normalisation; the encoder applies it so callers pass [0, 1] RGB.
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
@@ -57,6 +58,16 @@ class PhotoEncoder(nn.Module):
             self.structure_embed = nn.Conv2d(cfg.structure_channels, cfg.width, 4, stride=4)
             nn.init.zeros_(self.structure_embed.weight)
             nn.init.zeros_(self.structure_embed.bias)
+        self.imagenet = None
+        if cfg.imagenet_channels:
+            # Frozen ImageNet features (core/imagenet.py), normalised per position, through a
+            # zero-initialised projection: a model grown this path draws as before until trained.
+            self.imagenet = ImageNetFeatures()
+            if cfg.imagenet_channels != self.imagenet.channels:
+                raise ValueError(f"imagenet_channels must be {self.imagenet.channels}, got {cfg.imagenet_channels}")
+            self.imagenet_embed = nn.Linear(cfg.imagenet_channels, cfg.width)
+            nn.init.zeros_(self.imagenet_embed.weight)
+            nn.init.zeros_(self.imagenet_embed.bias)
         self.register_buffer("mean", torch.tensor(CLIP_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(CLIP_STD).view(1, 3, 1, 1), persistent=False)
 
@@ -64,9 +75,15 @@ class PhotoEncoder(nn.Module):
     def width(self) -> int:
         return self.cfg.width
 
-    def forward(self, photo: torch.Tensor, structure: torch.Tensor | None = None) -> torch.Tensor:
+    def imagenet_features(self, photo: torch.Tensor) -> torch.Tensor:
+        """photo (B, 3, S, S) in [0, 1] -> the frozen ImageNet map at the token grid (B, C, g, g)."""
+        return pooled_to_grid(self.imagenet(photo), self.cfg.grid)
+
+    def forward(self, photo: torch.Tensor, structure: torch.Tensor | None = None,
+                imagenet: torch.Tensor | None = None) -> torch.Tensor:
         """photo (B, 3, S, S) in [0, 1] -> patch tokens (B, grid*grid, width). structure: the
-        face-structure map (B, C, 4 grid, 4 grid) in [0, 1], needed when the config has one."""
+        face-structure map (B, C, 4 grid, 4 grid) in [0, 1], needed when the config has one.
+        imagenet: the photo's `imagenet_features`, if already computed (training caches them)."""
         x = (photo - self.mean) / self.std  # (B, 3, S, S)
         _, tokens = self.visual(x)  # (B, N, C): ln_post'ed patch tokens, class token dropped
         if self.edges is not None:
@@ -77,6 +94,10 @@ class PhotoEncoder(nn.Module):
                 raise ValueError("this encoder takes a face-structure map")
             s = self.structure_embed(structure.to(tokens.dtype))  # (B, C, g, g)
             tokens = tokens + s.flatten(2).transpose(1, 2)  # (B, N, C)
+        if self.imagenet is not None:
+            f = self.imagenet_features(photo) if imagenet is None else imagenet  # (B, C', g, g)
+            f = f.to(tokens.dtype).flatten(2).transpose(1, 2)  # (B, N, C')
+            tokens = tokens + self.imagenet_embed(F.layer_norm(f, f.shape[-1:]))  # (B, N, C)
         return tokens
 
 

@@ -2,7 +2,7 @@
 score, the largest face's 468 Face Mesh landmarks, the person mask, and a structure map.
 
 The three `.tflite` files ship in `resources/face_models/` (Apache-2.0, extracted from the
-mediapipe 0.10.21 wheel by `tools/extract_face_models.py`); each is checked against its
+mediapipe 0.10.21 wheel by `tools/build/extract_face_models.py`); each is checked against its
 SHA-256 when first loaded, so a missing or damaged file is a `FaceModelError` naming it.
 Nothing is downloaded. No Qt and no torch: numpy, OpenCV and LiteRT only.
 
@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-# SHA-256 of the files tools/extract_face_models.py takes from mediapipe 0.10.21.
+# SHA-256 of the files tools/build/extract_face_models.py takes from mediapipe 0.10.21.
 MODEL_FILES = {
     "face_detection_short_range.tflite": "bbff11cebd1eb27a1e004cae0b0e63ec8c551cbf34a4451148b4908b8db3eca8",
     "face_landmark.tflite": "1055cb9d4a9ca8b8c688902a3a5194311138ba256bcc94e336d8373a5f30c814",
@@ -52,7 +52,7 @@ MIN_PRESENCE = 0.5  # Face Mesh's own face score (sigmoid of its logit)
 MESH_ROI_SCALE = 1.5  # MediaPipe's face-landmark crop: 1.5x the face box, square, eyes level
 MAX_SIDE = 1280  # larger photos are shrunk before detection (the detector sees 128 px anyway)
 LINE_WIDTH = 0.045  # structure-map line width, in eye-to-chin heights
-# FS2K framing from landmarks, measured on FS2K training photos by tools/calibrate_face_crop.py:
+# FS2K framing from landmarks, measured on FS2K training photos by tools/probes/calibrate_face_crop.py:
 # crop side and the crop centre's drop below the eye midpoint, both in eye-to-chin heights.
 CROP_SIDE = 2.42  # photo1 (square): median 2.42, IQR 2.32-2.51 on 120 photos
 CROP_DROP = 0.16  # photo1: median 0.16, IQR 0.15-0.17
@@ -136,10 +136,10 @@ class FaceModels:
             data = path.read_bytes()
         except OSError as exc:
             raise FaceModelError(f"{path}: face model file missing ({exc.strerror}); "
-                                 "reinstall SketchStudio or run tools/extract_face_models.py") from exc
+                                 "reinstall SketchStudio or run tools/build/extract_face_models.py") from exc
         if hashlib.sha256(data).hexdigest() != MODEL_FILES[name]:
             raise FaceModelError(f"{path}: face model file damaged (SHA-256 mismatch); "
-                                 "reinstall SketchStudio or run tools/extract_face_models.py")
+                                 "reinstall SketchStudio or run tools/build/extract_face_models.py")
         return data
 
     def _read_parts(self) -> dict[str, np.ndarray]:

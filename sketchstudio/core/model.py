@@ -44,22 +44,29 @@ class SketchModel(nn.Module):
     def uses_structure(self) -> bool:
         return bool(self.cfg.encoder.structure_channels)
 
-    def condition(self, photo: torch.Tensor, structure: torch.Tensor | None = None) -> Memory:
+    @property
+    def uses_imagenet(self) -> bool:
+        return bool(self.cfg.encoder.imagenet_channels)
+
+    def condition(self, photo: torch.Tensor, structure: torch.Tensor | None = None,
+                  imagenet: torch.Tensor | None = None) -> Memory:
         """photo (B, 3, S, S) in [0, 1] -> cross-attention memory for the transformer; it keeps
         the photo, for a renderer that sees it. structure: the photo's face-structure maps
-        (`structure_maps`), computed here when the model takes them and none are given."""
-        memory = self.transformer.prepare_memory(self.photo_tokens(photo, structure))
+        (`structure_maps`), computed here when the model takes them and none are given.
+        imagenet: the photo's frozen ImageNet map (`encoder.imagenet_features`), likewise."""
+        memory = self.transformer.prepare_memory(self.photo_tokens(photo, structure, imagenet))
         memory.photo = photo
         return memory
 
-    def photo_tokens(self, photo: torch.Tensor, structure: torch.Tensor | None = None) -> torch.Tensor:
+    def photo_tokens(self, photo: torch.Tensor, structure: torch.Tensor | None = None,
+                     imagenet: torch.Tensor | None = None) -> torch.Tensor:
         """photo (B, 3, h, w) in [0, 1] -> the encoder's patch tokens (B, M, encoder width), the
         photo resized to the encoder's input size first."""
         if photo.shape[-1] != self.photo_size or photo.shape[-2] != self.photo_size:
             photo = F.interpolate(photo, size=(self.photo_size,) * 2, mode="bicubic", align_corners=False).clamp(0, 1)
         if self.uses_structure and structure is None:
             structure = self.structure_maps(photo)
-        return self.encoder(photo, structure)
+        return self.encoder(photo, structure, imagenet)
 
     def structure_maps(self, photo: torch.Tensor) -> torch.Tensor:
         """photo (B, 3, S, S) in [0, 1] -> its face-structure maps (B, C, s, s) in [0, 1] at the

@@ -1,6 +1,6 @@
 """A file in parts of at most N bytes, with a manifest, and the parts joined back.
 
-Files come back from a lent GPU machine at most 16 MiB each (tools/gpu_train.py writes its
+Files come back from a lent GPU machine at most 16 MiB each (tools/train/gpu_train.py writes its
 model this way). The manifest, `NAME.parts.json` beside `NAME.part000`, `NAME.part001`, ...,
 lists each part's size and SHA-256 and the whole file's; `join_parts` checks all of them, so a
 missing, truncated or mixed-up part is a one-line `PartsError`, never a damaged model.

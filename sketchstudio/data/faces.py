@@ -3,7 +3,7 @@ landmarks; the square crop is framed from them as FS2K frames its faces and turn
 are level. Nothing is downloaded: the models ship in resources/face_models/.
 
 OpenCV's Haar cascade, which framed crops before model v10, is kept only as the baseline that
-tools/bench_faces.py measures the landmark path against (docs/BENCHMARKS.md: it found no face
+tools/bench/bench_faces.py measures the landmark path against (docs/BENCHMARKS.md: it found no face
 the landmark path missed on any of the measured sets)."""
 from __future__ import annotations
 

@@ -121,6 +121,16 @@ class StageOptions:
     # so the model starts drawing as before) when the model has none (model v10); render: the
     # renderer too (the map's lines at zero; its person mask gates the photo's edges).
     structure: bool = False
+    # pretrain, finetune, distill: torchvision's ImageNet MobileNetV2 checkpoint file; a model
+    # without ImageNet features gets them from it (frozen, zero-initialised projection; model v13).
+    # None: the model stays as it is. The weights then travel inside the model file.
+    imagenet_weights: str | None = None
+    # pretrain, finetune, distill: the fraction of training photos drawn with a change a user's
+    # photo brings (data/photo_changes.py: a new background behind the person, a colour cast,
+    # greyscale, heavy JPEG, few pixels), the drawing kept; from `photo_change_variants` changed
+    # copies of each photo made when the stage starts. 0: off (v12 trained without it).
+    photo_changes: float = 0.0
+    photo_change_variants: int = 2
     # Forward passes under bf16 autocast on the CPU too (CUDA always has it); off: fp32, bit for bit as before.
     cpu_bf16: bool = False
 

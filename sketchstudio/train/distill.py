@@ -66,14 +66,14 @@ class DistillStage(FinetuneStage):
         self._set_lr(step)
         m, o = self.model, self.opts
         cfg = m.cfg
-        j, _, photo, target, mask, inputs, structure = self.draw_batch()
+        j, _, photo, target, mask, inputs, structure, imagenet = self.draw_batch()
         B = target.shape[0]
         style = random_style_weights(self.style[j], len(cfg.styles), o.distill_mix, o.style_dropout, self.generator)
         photo, mask, inputs, style = (self.to_device(t) for t in (photo, mask, inputs, style))
-        structure = None if structure is None else self.to_device(structure)
+        structure, imagenet = (None if t is None else self.to_device(t) for t in (structure, imagenet))
 
         with torch.no_grad(), self.autocast():
-            feats = m.photo_tokens(photo, structure)  # frozen: shared by teacher and student
+            feats = m.photo_tokens(photo, structure, imagenet)  # frozen: shared by teacher and student
             t_mem = self.teacher.transformer.prepare_memory(feats)
             both = self.teacher.transformer(torch.cat([inputs, inputs]), t_mem.repeat(2),
                                             torch.cat([style, torch.zeros_like(style)])).float()

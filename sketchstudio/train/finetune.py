@@ -100,7 +100,8 @@ class FinetuneStage(MaskedTokenStage):
             old = self.kept[torch.randint(0, len(self.kept), (B,), generator=self.generator)]
             old_style = self.to_device(F.one_hot(old, len(cfg.styles)).float())  # (B, K)
             with torch.no_grad():
-                t = self.teacher.logits(b.inputs, self.teacher.condition(b.photo, b.structure), old_style)  # (B, N, V)
+                t_memory = self.teacher.condition(b.photo, b.structure, b.imagenet)
+                t = self.teacher.logits(b.inputs, t_memory, old_style)  # (B, N, V)
             s_old = m.logits(b.inputs, b.memory, old_style)  # (B, N, V)
             keep = F.kl_div(s_old[b.mask].log_softmax(-1), t[b.mask].log_softmax(-1), log_target=True,
                             reduction="batchmean")

@@ -3,6 +3,7 @@ photo->sketch pairs. Stage 2, `finetune` (real pairs with their styles), is trai
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -14,6 +15,77 @@ from ..core.sampler import SamplerSettings, sample
 from ..core.schedule import random_training_mask
 from ..data.cache import TrainingData
 from .base import StageBase, StageOptions, image_grid, resize_maps, to_float, tokenize_pair
+from .device import module_device
+
+
+class Draw(NamedTuple):
+    """A drawn batch, on the CPU."""
+    j: torch.Tensor  # (B,) indices into the stage's pairs
+    flip: torch.Tensor  # (B,) bool: mirrored
+    photo: torch.Tensor  # (B, 3, S, S) in [0, 1]
+    target: torch.Tensor  # (B, N) token ids
+    mask: torch.Tensor  # (B, N) bool: masked on the cosine schedule
+    inputs: torch.Tensor  # (B, N) ids, the masked ones the mask id
+    structure: torch.Tensor | None  # (B, C, s, s) face-structure maps in [0, 1]; None: the model takes none
+    imagenet: torch.Tensor | None  # (B, C', g, g) cached ImageNet maps; None: the model takes none
+
+
+@torch.no_grad()
+def imagenet_cache(model: SketchModel, photos: torch.Tensor, batch: int = 32) -> tuple[torch.Tensor, torch.Tensor]:
+    """uint8 photos (P, 3, S, S) -> their frozen ImageNet maps and their mirror images' (P, C', g, g)
+    each, fp16 on the CPU."""
+    enc = model.encoder
+    plain, mirrored = [], []
+    for i in range(0, len(photos), batch):
+        x = to_float(photos[i:i + batch]).to(module_device(model))
+        if x.shape[-1] != model.photo_size:
+            x = F.interpolate(x, size=(model.photo_size,) * 2, mode="bicubic", align_corners=False).clamp(0, 1)
+        plain.append(enc.imagenet_features(x).half().cpu())
+        mirrored.append(enc.imagenet_features(x.flip(-1)).half().cpu())
+    return torch.cat(plain), torch.cat(mirrored)
+
+
+class ChangedPhotos:
+    """`variants` changed copies of each training photo (uint8), made once with a seeded
+    generator, and their ImageNet maps (plain and mirrored) for a model that takes them."""
+
+    def __init__(self, model: SketchModel, data: TrainingData, photo_idx: torch.Tensor, variants: int, seed: int):
+        from ..core.face_structure import CHANNELS
+        from ..data.photo_changes import random_change
+
+        if variants < 1:
+            raise ValueError(f"photo_change_variants must be at least 1, got {variants}")
+        data.ensure_structure()
+        self.variants = variants
+        used = torch.unique(photo_idx)
+        self.row = torch.full((len(data.photos),), -1, dtype=torch.long)  # photo index -> first bank row
+        self.row[used] = torch.arange(len(used)) * variants
+        rng = np.random.default_rng(seed)
+        size = data.photos.shape[-1]
+        person = F.interpolate(data.photo_structure[used, CHANNELS.index("person")][:, None].float() / 255,
+                               size=(size, size), mode="bilinear", align_corners=False)[:, 0].numpy()  # (U, S, S)
+        bank = []
+        for u, p in enumerate(used.tolist()):
+            rgb = data.photos[p].permute(1, 2, 0).numpy()  # (S, S, 3)
+            bank += [torch.from_numpy(random_change(rgb, person[u], rng)).permute(2, 0, 1) for _ in range(variants)]
+        self.photos = torch.stack(bank)  # (U * variants, 3, S, S) uint8
+        self.imagenet = imagenet_cache(model, self.photos) if model.uses_imagenet else None
+
+    def swap(self, k: torch.Tensor, flip: torch.Tensor, photo: torch.Tensor, imagenet: torch.Tensor | None,
+             rate: float, generator: torch.Generator):
+        """photo (B, 3, S, S) floats of photos `k` (mirrored where flip) with a fraction `rate` swapped
+        for a changed copy, and their ImageNet maps (B, C', g, g) likewise."""
+        B = len(k)
+        swap = torch.rand(B, generator=generator) < rate
+        rows = self.row[k] + torch.randint(0, self.variants, (B,), generator=generator)  # (B,)
+        changed = to_float(self.photos[rows])
+        changed = torch.where(flip.view(-1, 1, 1, 1), changed.flip(-1), changed)
+        photo = torch.where(swap.view(-1, 1, 1, 1), changed, photo)
+        if imagenet is not None:
+            plain, mirrored = self.imagenet
+            f = torch.where(flip.view(-1, 1, 1, 1), mirrored[rows], plain[rows]).float()
+            imagenet = torch.where(swap.view(-1, 1, 1, 1), f, imagenet)
+        return photo, imagenet
 
 
 @dataclass
@@ -28,6 +100,7 @@ class MaskedBatch:
     memory: torch.Tensor  # the photo condition
     logits: torch.Tensor  # (B, N, K)
     structure: torch.Tensor | None = None  # (B, C, s, s) the photos' face-structure maps, mirrored with them
+    imagenet: torch.Tensor | None = None  # (B, C', g, g) their cached frozen ImageNet maps, likewise
 
 
 class MaskedTokenStage(StageBase):
@@ -55,6 +128,17 @@ class MaskedTokenStage(StageBase):
         if model.uses_structure:
             data.ensure_structure()
             self.structure = resize_maps(data.photo_structure, model.cfg.encoder.structure_size)
+        # The frozen ImageNet maps of every photo and of its mirror image, computed once: a step
+        # then trains only what learns (the backbone would be most of a step's forward pass).
+        self.imagenet = None
+        if model.uses_imagenet:
+            self.imagenet = imagenet_cache(model, data.photos)
+        # Changed copies of the training photos (data/photo_changes.py: other backgrounds, colour
+        # casts, JPEG, few pixels), drawn in place of a photo at the rate `photo_changes`; the
+        # drawing, the tokens and the structure map stay the photo's own.
+        self.changed = None
+        if opts.photo_changes > 0:
+            self.changed = ChangedPhotos(model, data, self.photo_idx, opts.photo_change_variants, opts.seed)
         cb = model.tokenizer.codebook().detach()  # (K, d) unit vectors
         # Semantic smoothing targets: code k's target spreads over codes near it.
         self.smooth_targets = torch.softmax(cb @ cb.T / opts.smooth_tau, dim=1)  # (K, K)
@@ -85,10 +169,9 @@ class MaskedTokenStage(StageBase):
         """`loss` plus a subclass's further terms (each also reported in `out`)."""
         return loss
 
-    def draw_batch(self):
+    def draw_batch(self) -> "Draw":
         """A batch of pairs, mirrored at random, their drawings' tokens masked on the cosine
-        schedule: (j, flip, photo, target, mask, inputs, structure), on the CPU; structure: the
-        photos' maps (B, C, s, s) in [0, 1], or None for a model without them."""
+        schedule, on the CPU (see `Draw`)."""
         cfg = self.model.cfg
         j = self._pick(len(self.photo_idx))
         flip = self._flip()
@@ -101,28 +184,37 @@ class MaskedTokenStage(StageBase):
         if self.structure is not None:
             structure = to_float(self.structure[self.photo_idx[j]])  # (B, C, s, s)
             structure = torch.where(flip.view(-1, 1, 1, 1), structure.flip(-1), structure)
-        return j, flip, photo, target, mask, inputs, structure
+        imagenet = None
+        if self.imagenet is not None:
+            plain, mirrored = self.imagenet
+            k = self.photo_idx[j]
+            imagenet = torch.where(flip.view(-1, 1, 1, 1), mirrored[k], plain[k]).float()  # (B, C', g, g)
+        if self.changed is not None:  # its own draws, after the others: a run without it draws as before
+            photo, imagenet = self.changed.swap(self.photo_idx[j], flip, photo, imagenet, self.opts.photo_changes,
+                                                self.generator)
+        return Draw(j, flip, photo, target, mask, inputs, structure, imagenet)
 
     def train_step(self, step: int) -> dict[str, float]:
         self._set_lr(step)
         m, o = self.model, self.opts
         cfg = m.cfg
-        j, flip, photo, target, mask, inputs, structure = self.draw_batch()
+        j, flip, photo, target, mask, inputs, structure, imagenet = self.draw_batch()
         B = target.shape[0]
         style = F.one_hot(self.style[j], len(cfg.styles)).float()  # (B, K)
         drop = torch.rand(B, generator=self.generator) < o.style_dropout
         style = style.masked_fill(drop.view(-1, 1), 0.0)
         photo, target, mask, inputs, style = (self.to_device(t) for t in (photo, target, mask, inputs, style))
-        structure = None if structure is None else self.to_device(structure)
+        structure, imagenet = (None if t is None else self.to_device(t) for t in (structure, imagenet))
 
         with self.autocast():
-            memory = m.condition(photo, structure)
+            memory = m.condition(photo, structure, imagenet)
             logits, smooth = m.logits(inputs, memory, style, return_smooth=True)  # (B, N, K) each
             ce = F.cross_entropy(logits[mask], target[mask], label_smoothing=o.label_smoothing)
             smooth_ce = -(self.smooth_targets[target[mask]] * smooth[mask].log_softmax(-1)).sum(-1).mean()
             loss = ce + smooth_ce
             out = {"ce": ce.item(), "smooth_ce": smooth_ce.item()}
-            loss = self.extra_losses(loss, MaskedBatch(j, flip, photo, target, mask, inputs, memory, logits), out)
+            loss = self.extra_losses(loss, MaskedBatch(j, flip, photo, target, mask, inputs, memory, logits,
+                                                               structure, imagenet), out)
         self.optimise(loss)
         out["loss"] = loss.item()
         return out

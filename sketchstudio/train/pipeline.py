@@ -31,7 +31,7 @@ from .masked import PretrainStage
 from .render import RenderStage
 from .styles import add_adapters, add_styles, align_styles, stage_styles
 from ..core.face_structure import CHANNELS
-from .surgery import add_refiner, add_renderer, add_structure, add_tone, add_upscaler
+from .surgery import add_imagenet, add_refiner, add_renderer, add_structure, add_tone, add_upscaler
 from .tokenizer import TokenizerStage
 from .tone import ToneStage, tone_batches
 from .upscale import UpscaleStage
@@ -136,6 +136,8 @@ def stage_model(stage: str, model: SketchModel, data: TrainingData, so: StageOpt
         model = add_upscaler(model, so.upscale, so.upscale_channels, clip_weights)
     if stage in ("pretrain", "finetune", "distill") and so.structure:
         model = add_structure(model, len(CHANNELS), clip_weights)
+    if stage in ("pretrain", "finetune", "distill") and so.imagenet_weights:
+        model = add_imagenet(model, so.imagenet_weights, clip_weights)
     if stage == "render":
         model = add_renderer(model, so.upscale, so.renderer_channels, clip_weights, styled=so.render_styled,
                              photo=so.render_photo, structure=len(CHANNELS) if so.structure else 0)

@@ -78,6 +78,24 @@ def add_structure(model: SketchModel, channels: int, clip_weights=None) -> Sketc
     return grown.train(model.training)
 
 
+def add_imagenet(model: SketchModel, weights, clip_weights=None) -> SketchModel:
+    """`model` with frozen ImageNet features in its photo encoder (core/imagenet.py), loaded from
+    torchvision's checkpoint file `weights`, through a zero-initialised projection (so it draws
+    exactly as before until trained); the model itself if it has them or `weights` is None."""
+    ecfg = model.cfg.encoder
+    if ecfg.imagenet_channels or weights is None:
+        return model
+    from ..core.imagenet import STRIDE16_CHANNELS
+
+    cfg = dataclasses.replace(model.cfg, encoder=dataclasses.replace(ecfg, imagenet_channels=STRIDE16_CHANNELS))
+    grown = SketchModel(cfg, clip_weights)
+    grown.encoder.imagenet.load_torchvision_weights(weights)
+    missing, unexpected = grown.load_state_dict(model.state_dict(), strict=False)
+    assert not unexpected and all(k.startswith(("encoder.imagenet.", "encoder.imagenet_embed.")) for k in missing), \
+        (missing, unexpected)
+    return grown.train(model.training)
+
+
 def add_tone(model: SketchModel, clip_weights=None) -> SketchModel:
     """`model` with per-style tone curves on its finished sketch (core/tone.py), each the
     identity, so it draws exactly as before until `train tone` fits them; the model itself if it

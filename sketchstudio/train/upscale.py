@@ -5,7 +5,7 @@ drawn is pixel-scale texture (pencil grain, hatching, crisp line edges). A 256 p
 sketch resized to the drawing's size is smooth there, and SCOOT, which reads grey-level
 co-occurrence between neighbouring pixels at the drawing's own resolution, falls with
 it: the drawings themselves, shrunk to 256 px and resized back, score only 0.46 against
-the originals (tools/texture_ceiling.py, docs/BENCHMARKS.md). Rendering at 2x and
+the originals (tools/bench/texture_ceiling.py, docs/BENCHMARKS.md). Rendering at 2x and
 shrinking afterwards does not help either (0.59): the shrinking averages the grain away.
 
 So the head draws at the size wanted, and this stage trains it at the drawings' own

@@ -1,6 +1,6 @@
 """Held-out token cross-entropy and accuracy of models' transformers on a run's validation pairs.
 
-    .venv/bin/python tools/heldout_ce.py --data RUN/data.safetensors --model A.safetensors [B ...]
+    .venv/bin/python tools/bench/heldout_ce.py --data RUN/data.safetensors --model A.safetensors [B ...]
 
 For each held-out pair (the run's `val_*` tensors), the drawing's tokens are masked at the
 ratios 0.3, 0.5, 0.7 and 0.9 (two fixed random masks each, the same for every model), and
@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from sketchstudio.core.checkpoint import load_model  # noqa: E402
 from sketchstudio.data.cache import TrainingData  # noqa: E402
 from sketchstudio.train.base import resize_maps, to_float, tokenize_pair  # noqa: E402

