@@ -3,15 +3,23 @@
 `DecodeJob.run(cancel)` is a generator the worker thread drains: it yields a `Framed` event
 when it had to find the face itself (face detection is too slow for the GUI thread) and a `StepFrame` (numpy arrays, ready
 to draw) after every sampler step, and returns a `SketchResult`, or None when cancelled.
+
+A live frame (webcam, video) with a `LiveStream` reuses the stream's last sketch
+(core/live.py): a still frame keeps it whole, a frame with some changed cells re-draws those
+in a step or two, a cut decodes from scratch. A whole frame that did not move keeps the last
+frame's face as well (no face analysis). Live sketches are drawn at `draw_size`, the size the
+window shows them at.
 """
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Callable, Iterator
 
 import numpy as np
+
+from PIL import Image
 
 from ...core.imaging import tensor_to_image
 from ...core.sampler_settings import CancelToken, SamplerSettings
@@ -21,6 +29,7 @@ from .photo import Photo
 if TYPE_CHECKING:  # torch is imported where a job computes: the window shows before it (issue 25)
     import torch
 
+    from ...core.live import LiveStream
     from ...core.model import SketchModel
     from ...core.sampler import StepResult
     from ...core.transformer import Memory
@@ -71,6 +80,8 @@ class SketchResult:
     spec: SketchSpec
     tokens: torch.Tensor  # (1, N) long, all fixed
     sketch: np.ndarray  # (H, W) uint8
+    live_path: str | None = None  # a live frame's path (core/live.py PATHS: still, partial, scratch)
+    redrawn: int = 0  # tokens a live frame decoded (all of them from scratch, none when still)
 
 
 @dataclass(eq=False)
@@ -82,6 +93,8 @@ class DecodeRequest:
     keep_crop: bool = False  # ... but keep the photo's crop (a restored or user-made one)
     live: bool = False  # a webcam frame
     tracker: CropTracker | None = None  # webcam: the crop follows the face smoothly from frame to frame
+    stream: LiveStream | None = None  # webcam: the last sketch, reused where the frame did not change
+    draw_size: tuple[int, int] | None = None  # (H, W) a live sketch is drawn at; None: the model's output size
     cancel: CancelToken = field(default_factory=CancelToken)
 
 
@@ -132,11 +145,24 @@ def redraw_mask(cells, num_tokens: int) -> torch.Tensor:
     return mask
 
 
-def condition(model: SketchModel, photo: Photo) -> Memory:
+def condition(model: SketchModel, photo: Photo, x: torch.Tensor | None = None) -> Memory:
+    """The encoder's memory of the photo (x: photo.tensor(model.photo_size), if already made)."""
     import torch
 
     with torch.inference_mode():
-        return model.condition(photo.tensor(model.photo_size))
+        return model.condition(photo.tensor(model.photo_size) if x is None else x)
+
+
+VIEW_GRID = 16  # whole-frame block means at 32 x 32 decide whether the face must be found again
+
+
+def view_blocks(image: Image.Image) -> torch.Tensor:
+    """The whole frame's luma as (1, 2 VIEW_GRID, 2 VIEW_GRID) block means in [0, 1]."""
+    import torch
+
+    side = 2 * VIEW_GRID
+    a = np.asarray(image.convert("L").resize((side, side), Image.BOX), dtype=np.float32) / 255.0
+    return torch.from_numpy(a).unsqueeze(0)
 
 
 class DecodeJob:
@@ -153,14 +179,12 @@ class DecodeJob:
         req, model = self.request, self.model
         photo = req.photo
         if req.detect:
-            photo = photo.detected(req.keep_crop)
-            if req.tracker is not None:
-                framing = req.tracker.update(None if photo.face is None else photo.framing)
-                if framing is not None:
-                    photo = photo.with_crop(framing.box, clamp=False, roll=framing.roll)
+            photo = self._framed(photo)
             yield Framed(photo)
         if cancel.cancelled:
             return None
+        if req.live and req.stream is not None:
+            return (yield from self._live(photo, cancel))
         memory = self.cache.get(photo.cache_key, lambda: condition(model, photo))
         style = torch.tensor(req.spec.style, dtype=torch.float32)  # (K,)
         # Full previews: every step shows the decoded x0 estimate, and the last one is the
@@ -187,3 +211,65 @@ class DecodeJob:
                 return None  # cancelled
             tokens = last.tokens
         return SketchResult(photo, req.spec, tokens, last.sketch)
+
+    def _framed(self, photo: Photo) -> Photo:
+        """The photo with its face found and its crop (a webcam frame's follows the tracker).
+        A live frame whose whole view did not move keeps the last frame's face and crop."""
+        req = self.request
+        stream = req.stream if req.live else None
+        blocks = view_blocks(photo.image) if stream is not None else None
+        if stream is not None and stream.still_view(blocks, photo.size):
+            last = stream.view
+            return replace(photo, face=last.face, crop=last.crop, roll=last.roll, searched=True)
+        photo = photo.detected(req.keep_crop)
+        if req.tracker is not None:
+            framing = req.tracker.update(None if photo.face is None else photo.framing)
+            if framing is not None:
+                photo = photo.with_crop(framing.box, clamp=False, roll=framing.roll)
+        if stream is not None:
+            stream.keep_view(blocks, photo.size, photo)
+        return photo
+
+    def _live(self, photo: Photo, cancel: CancelToken):
+        """A live frame through its stream: still, partial or from scratch (core/live.py)."""
+        import torch
+
+        from ...core.live import fixed_confidence
+        from ...core.sampler import iter_steps
+
+        req, model, stream = self.request, self.model, self.request.stream
+        x = photo.tensor(model.photo_size)  # (1, 3, S, S)
+        settings = req.spec.settings.with_(preview="none")
+        key = (id(model), req.spec.style, settings)
+        size = tuple(req.draw_size) if req.draw_size else (model.output_size,) * 2
+        style = torch.tensor(req.spec.style, dtype=torch.float32)  # (K,)
+        plan = stream.plan(x, key)
+        if plan.path == "still":
+            tokens, conf = plan.init_tokens, stream.confidence
+            mask = torch.zeros_like(tokens, dtype=torch.bool)
+            sketch = stream.sketch if stream.sketch_size == size else None
+        else:
+            memory = self.cache.get(photo.cache_key, lambda: condition(model, photo, x))
+            if plan.path == "partial":
+                settings = settings.with_(steps=min(stream.params.steps, settings.steps))
+            last, confs, fixed = None, [], []
+            for last in iter_steps(model, None, style, settings, memory=memory, init_tokens=plan.init_tokens,
+                                   redraw_mask=plan.redraw, cancel=cancel):
+                confs.append(last.confidence)
+                fixed.append(last.newly_fixed)
+            if last is None or not last.done:
+                return None  # cancelled
+            tokens, mask, sketch = last.tokens, last.mask, None
+            conf = fixed_confidence(confs, fixed, None if plan.path == "scratch" else stream.confidence)
+        if sketch is None:
+            with torch.inference_mode():
+                out = model.decode(tokens, size, style=style[None], photo=x)  # (1, 1, H, W)
+            sketch = np.asarray(tensor_to_image(out[0]))
+        g = model.cfg.grid
+        drawn = plan.changed if plan.redraw is None else plan.redraw  # (1, N): the cells this frame drew
+        drawn = torch.zeros_like(drawn) if plan.path == "still" else drawn
+        yield StepFrame(step=0, total=1, sketch=sketch, mask=mask[0].view(g, g).cpu().numpy(),
+                        newly_fixed=drawn[0].view(g, g).cpu().numpy(),
+                        confidence=conf[0].view(g, g).float().cpu().numpy(), tokens=tokens.clone())
+        stream.commit(plan, x, key, tokens, None if plan.path == "still" else conf, sketch, size)
+        return SketchResult(photo, req.spec, tokens, sketch, live_path=plan.path, redrawn=plan.redrawn)

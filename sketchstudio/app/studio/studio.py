@@ -58,6 +58,8 @@ class Studio(QObject):
         self.frames: list[StepFrame] = []  # the steps of the last decode, for the scrubber
         self.live = False  # webcam mode: frames come in through submit_frame
         self.tracker = CropTracker()  # webcam: the crop follows the face, smoothed
+        self.stream = None  # webcam: a core.live.LiveStream, the last sketch reused (made with the model)
+        self.live_size: tuple[int, int] | None = None  # (H, W) webcam sketches are drawn at: the size shown
         self._find_face = False  # the photo's face is still to be found (on the worker: it is slow)
         self._keep_crop = False  # ... and the crop stays as it is (stored or dragged by the user)
         self.dropped_frames = 0
@@ -82,6 +84,9 @@ class Studio(QObject):
         old = dict(zip(self.styles, self.style))
         self.model, self.model_path, self.model_id = model, path, model_id
         self.cache.clear()
+        from ...core.live import LiveStream  # torch is loaded with the model
+
+        self.stream = LiveStream(model.cfg.grid)
         # Keep the style mix where the new model knows the names; else its first style.
         w = [old.get(s, 0.0) for s in model.styles]
         self.style = tuple(x / sum(w) for x in w) if sum(w) > 0 else one_hot(0, len(model.styles))
@@ -163,6 +168,8 @@ class Studio(QObject):
     def set_live(self, live: bool) -> None:
         self.live = live
         self.tracker.reset()
+        if self.stream is not None:  # a new one: a frame still decoding writes to the old one
+            self.stream = type(self.stream)(self.stream.grid, self.stream.params)
         if live:
             self.rate.reset()
             self.dropped_frames = 0
@@ -176,7 +183,8 @@ class Studio(QObject):
         if self.policy.pending is not None:
             self.dropped_frames += 1
         self.photo, self.redraws = photo, ()
-        req = DecodeRequest(photo, self.live_spec(), detect=True, live=True, tracker=self.tracker)
+        req = DecodeRequest(photo, self.live_spec(), detect=True, live=True, tracker=self.tracker, stream=self.stream,
+                            draw_size=self.live_size)
         self.policy.submit(req, preempt=False, wait=False)
         self._pump()
 
@@ -191,7 +199,8 @@ class Studio(QObject):
         req = DecodeRequest(self.photo, self.live_spec() if self.live else self.spec(), init_tokens,
                             detect=self.live or self._find_face,
                             keep_crop=self._keep_crop and not self.live, live=self.live,
-                            tracker=self.tracker if self.live else None)
+                            tracker=self.tracker if self.live else None, stream=self.stream if self.live else None,
+                            draw_size=self.live_size if self.live else None)
         if self.policy.submit(req, preempt=True):
             self.policy.running.cancel.cancel()
         self._pump()

@@ -1,0 +1,167 @@
+"""Frames of a stream that reuse the last sketch: MaskGIT's editing move applied to time.
+
+A webcam (or a video) sends nearly the same face many times a second. Decoding each frame
+from a fully masked grid draws a new sketch every time: the same face, other strokes, so a
+still face flickers, and every frame pays the whole decode. `LiveStream` keeps, for one
+stream, the tokens of the last sketch, the confidence each token was fixed with and, per
+token cell, the photo as it was when that cell was last drawn, and plans each new frame:
+
+* **still**: no cell of the photo changed beyond sensor noise; the tokens and the finished
+  sketch are reused as they are (no encoder, no transformer, no renderer);
+* **partial**: some cells changed; those (grown by a cell, strokes cross cell borders) and the
+  least confident of the rest are re-masked and decoded from the kept tokens in one or two
+  `iter_steps` steps (`init_tokens` + `redraw_mask`: known tokens are never re-masked);
+* **scratch**: the first frame, a cut, a new face or a large move (most cells changed), or
+  other sampler settings: a full decode, as a new photo gets.
+
+Change is judged on block means of the photo's luma at twice the token grid (8 x 8 pixels of
+a 256 px photo): averaging 64 pixels divides a camera's per-pixel noise by 8, so a threshold
+of a few grey levels sees a blink and not the sensor. The median change of all blocks is
+taken off first, so a camera's exposure drifting brightens the face without redrawing it.
+Each cell is compared with the photo as it was when *that cell* was drawn, not with the last
+frame: a face moving a pixel a frame adds up to a redraw instead of never reaching the
+threshold (and leaving the old face's strokes behind, a ghost).
+
+Pure torch, no Qt: the window's decode jobs, the `video` command and the benchmarks share it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+PATHS = ("still", "partial", "scratch")
+
+_LUMA = (0.299, 0.587, 0.114)
+
+
+@dataclass(frozen=True)
+class LiveParams:
+    noise_level: float = 0.02  # block-mean change (of 1) that counts as change, not sensor noise
+    cut_share: float = 0.5  # more of the cells changed than this: decode from scratch
+    grow: int = 1  # cells around a changed cell re-masked with it
+    refresh_share: float = 0.03  # the least confident kept tokens re-masked with a partial frame
+    steps: int = 2  # decoding steps of a partial frame
+
+
+@dataclass(frozen=True)
+class FramePlan:
+    path: str  # one of PATHS
+    changed: torch.Tensor  # (1, N) bool: cells whose photo changed (all for scratch)
+    redraw: torch.Tensor | None  # (1, N) bool: re-masked cells of a partial frame, else None
+    init_tokens: torch.Tensor | None  # (1, N) long: the tokens a partial or still frame starts from
+
+    @property
+    def redrawn(self) -> int:
+        """Tokens this frame decodes."""
+        if self.path == "still":
+            return 0
+        return int(self.changed.numel() if self.redraw is None else self.redraw.sum())
+
+
+def block_means(photo: torch.Tensor, grid: int) -> torch.Tensor:
+    """photo (1, 3, S, S) in [0, 1] -> its luma's means over a (2 grid, 2 grid) raster (1, 2g, 2g)."""
+    luma = (photo.float() * photo.new_tensor(_LUMA, dtype=torch.float32).view(1, 3, 1, 1)).sum(1)  # (1, S, S)
+    return F.adaptive_avg_pool2d(luma.unsqueeze(1), 2 * grid).squeeze(1)  # (1, 2g, 2g)
+
+
+def changed_cells(now: torch.Tensor, ref: torch.Tensor, level: float) -> torch.Tensor:
+    """Block means now and then (1, 2g, 2g) -> (1, g*g) bool: cells with a block that changed
+    by more than `level`, after the median change (exposure drift) is taken off."""
+    d = now - ref  # (1, 2g, 2g)
+    d = (d - d.median()).abs()
+    cell = F.max_pool2d(d.unsqueeze(1), 2).squeeze(1)  # (1, g, g): a cell's largest block change
+    return (cell > level).flatten(1)  # (1, N)
+
+
+def grow_cells(cells: torch.Tensor, grid: int, by: int) -> torch.Tensor:
+    """(1, N) bool cells -> the same with every cell within `by` cells (a square) set too."""
+    if by <= 0:
+        return cells
+    m = cells.view(1, 1, grid, grid).float()
+    return (F.max_pool2d(m, 2 * by + 1, stride=1, padding=by) > 0).flatten(1)  # (1, N)
+
+
+class LiveStream:
+    """The state of one stream of frames (see the module docstring). Not thread-safe: one
+    decode of the stream at a time (the window's policy runs one job in flight)."""
+
+    def __init__(self, grid: int, params: LiveParams = LiveParams()):
+        self.grid = grid
+        self.params = params
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the last sketch: the next frame decodes from scratch."""
+        self.key = None  # what the tokens were sampled with (model, style, settings)
+        self.tokens: torch.Tensor | None = None  # (1, N) long
+        self.confidence: torch.Tensor | None = None  # (1, N) float: each token's when it was fixed
+        self.ref: torch.Tensor | None = None  # (1, 2g, 2g): the photo's blocks when each cell was drawn
+        self.sketch = None  # the finished sketch of `tokens` (the caller's type), with its size
+        self.sketch_size: tuple[int, int] | None = None
+        self.view = None  # the last framed frame (the caller's: its face and crop), with its blocks
+        self.view_ref: torch.Tensor | None = None
+        self.view_size = None
+        self.counts = dict.fromkeys(PATHS, 0)
+
+    def still_view(self, blocks: torch.Tensor, size) -> bool:
+        """Whether a whole frame's block means (1, h, w) show the view the face was last found
+        in (same frame size, no block changed beyond noise): then that face and crop stand."""
+        return (self.view is not None and self.view_size == size and self.view_ref.shape == blocks.shape
+                and not changed_cells(blocks, self.view_ref, self.params.noise_level).any())
+
+    def keep_view(self, blocks: torch.Tensor, size, view) -> None:
+        """The face was found in this frame (block means (1, h, w)): `view` holds it."""
+        self.view, self.view_ref, self.view_size = view, blocks.clone(), size
+
+    def plan(self, photo: torch.Tensor, key) -> FramePlan:
+        """How to draw `photo` (1, 3, S, S) in [0, 1] (the model's input: the crop at the
+        encoder's size) sampled with `key` (anything comparable: model, style, settings)."""
+        now = block_means(photo, self.grid)
+        n = self.grid * self.grid
+        if self.tokens is None or self.key != key or self.ref is None or self.ref.shape != now.shape:
+            return FramePlan("scratch", torch.ones(1, n, dtype=torch.bool), None, None)
+        p = self.params
+        changed = changed_cells(now, self.ref, p.noise_level)  # (1, N)
+        share = float(changed.float().mean())
+        if share > p.cut_share:
+            return FramePlan("scratch", torch.ones(1, n, dtype=torch.bool), None, None)
+        if not changed.any():
+            return FramePlan("still", changed, None, self.tokens)
+        redraw = grow_cells(changed, self.grid, p.grow)  # (1, N)
+        k = min(int(round(p.refresh_share * n)), int((~redraw).sum()))
+        if k > 0:  # the least confident of the kept tokens get another look, with the new context
+            conf = self.confidence.masked_fill(redraw, float("inf"))  # (1, N)
+            redraw = redraw.clone()
+            redraw[0, conf[0].topk(k, largest=False).indices] = True
+        return FramePlan("partial", changed, redraw, self.tokens)
+
+    def commit(self, plan: FramePlan, photo: torch.Tensor, key, tokens: torch.Tensor,
+               confidence: torch.Tensor | None, sketch=None, sketch_size=None) -> None:
+        """The frame `plan` was made for is drawn: `tokens` (1, N), the confidence (1, N) each
+        re-drawn token was fixed with (None for a still frame), its finished sketch."""
+        now = block_means(photo, self.grid)
+        self.counts[plan.path] += 1
+        self.key, self.sketch, self.sketch_size = key, sketch, sketch_size
+        if plan.path == "still":
+            return
+        drawn = torch.ones_like(plan.changed) if plan.redraw is None else plan.redraw  # (1, N)
+        cells = drawn.view(1, self.grid, self.grid)
+        blocks = cells.repeat_interleave(2, dim=1).repeat_interleave(2, dim=2)  # (1, 2g, 2g)
+        self.ref = now.clone() if self.ref is None or plan.path == "scratch" else torch.where(blocks, now, self.ref)
+        self.tokens = tokens.detach().clone()
+        conf = confidence.detach().float().clone() if confidence is not None else torch.ones(tokens.shape)
+        self.confidence = conf if self.confidence is None or plan.path == "scratch" else torch.where(
+            drawn, conf, self.confidence)
+
+
+def fixed_confidence(steps_confidence, steps_newly_fixed, start: torch.Tensor | None = None) -> torch.Tensor:
+    """The confidence each token was fixed with, from a decode's steps: the `confidence` and
+    `newly_fixed` (B, N) of each StepResult in order; `start` for the tokens known before."""
+    conf = None if start is None else start.float().clone()
+    for c, fixed in zip(steps_confidence, steps_newly_fixed):
+        if conf is None:
+            conf = torch.ones(c.shape)
+        conf = torch.where(fixed.cpu(), c.float().cpu(), conf)
+    return conf

@@ -1,0 +1,174 @@
+"""Frames that reuse the last sketch (core/live.py) and the live decode job that uses them."""
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from sketchstudio.app.logic import decode_job
+from sketchstudio.app.logic.decode_job import DecodeJob, DecodeRequest, MemoryCache, SketchSpec
+from sketchstudio.app.logic.photo import Photo
+from sketchstudio.core.live import LiveParams, LiveStream, block_means, changed_cells, grow_cells
+from sketchstudio.core.sampler_settings import CancelToken, SamplerSettings
+
+SIDE = 64  # the frames' pixels: the tiny model's 8 x 8 cells are 8 px of them
+
+
+def picture(seed=0) -> np.ndarray:
+    """(SIDE, SIDE, 3) uint8: smooth shapes, so a change of a few pixels is a change of a cell."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:SIDE, 0:SIDE] / SIDE
+    out = np.zeros((SIDE, SIDE, 3))
+    for c in range(3):
+        f = rng.uniform(1, 4, size=2)
+        out[..., c] = 0.5 + 0.4 * np.sin(2 * np.pi * (f[0] * xx + rng.uniform())) * np.cos(2 * np.pi * f[1] * yy)
+    return (out * 255).round().astype(np.uint8)
+
+
+def noisy(a: np.ndarray, seed: int, sigma: float = 3.0) -> np.ndarray:
+    """Camera-like sensor noise: Gaussian, sigma grey levels, on every pixel and channel."""
+    n = np.random.default_rng(seed).normal(0, sigma, a.shape)
+    return np.clip(a + n, 0, 255).round().astype(np.uint8)
+
+
+def frame(a: np.ndarray) -> Photo:
+    return Photo.from_image(Image.fromarray(a), detect=False).with_crop(None)  # the whole square frame
+
+
+def spec(model, steps=4):
+    k = len(model.styles)
+    return SketchSpec(tuple(1.0 / k for _ in range(k)), SamplerSettings(steps=steps, seed=3))
+
+
+def run(model, photo, stream, cache=None, sp=None, detect=False, **kwargs):
+    req = DecodeRequest(photo, sp or spec(model), detect=detect, live=True, stream=stream, **kwargs)
+    gen = DecodeJob(model, req, cache or MemoryCache()).run(CancelToken())
+    events = []
+    try:
+        while True:
+            events.append(next(gen))
+    except StopIteration as stop:
+        return stop.value, events
+
+
+def stream_for(model, **params):
+    return LiveStream(model.cfg.grid, LiveParams(**params))
+
+
+def test_still_frame_with_sensor_noise_keeps_tokens_and_sketch(tiny_model):
+    stream, cache, base = stream_for(tiny_model), MemoryCache(), picture()
+    first, _ = run(tiny_model, frame(noisy(base, 1)), stream, cache)
+    assert first.live_path == "scratch" and first.redrawn == tiny_model.cfg.num_tokens
+    misses = cache.misses
+    for seed in (2, 3, 4):
+        again, events = run(tiny_model, frame(noisy(base, seed)), stream, cache)
+        assert again.live_path == "still" and again.redrawn == 0
+        assert torch.equal(again.tokens, first.tokens)
+        assert np.array_equal(again.sketch, first.sketch)
+        assert not events[-1].newly_fixed.any()
+    assert cache.misses == misses  # the encoder did not run for the still frames
+    assert stream.counts == {"still": 3, "partial": 0, "scratch": 1}
+
+
+def test_a_cut_decodes_from_scratch(tiny_model):
+    stream = stream_for(tiny_model)
+    run(tiny_model, frame(picture(0)), stream)
+    cut, events = run(tiny_model, frame(picture(5)), stream)
+    assert cut.live_path == "scratch" and cut.redrawn == tiny_model.cfg.num_tokens
+    assert events[-1].newly_fixed.all()
+
+
+def test_other_settings_or_style_decode_from_scratch(tiny_model):
+    stream, a = stream_for(tiny_model), picture()
+    run(tiny_model, frame(a), stream)
+    other = SketchSpec(spec(tiny_model).style, SamplerSettings(steps=4, seed=4))
+    assert run(tiny_model, frame(a), stream, sp=other)[0].live_path == "scratch"
+    one = tuple(1.0 if i == 0 else 0.0 for i in range(len(tiny_model.styles)))
+    assert run(tiny_model, frame(a), stream, sp=SketchSpec(one, other.settings))[0].live_path == "scratch"
+
+
+def test_a_small_local_change_redraws_only_that_region(tiny_model):
+    g = tiny_model.cfg.grid
+    stream = stream_for(tiny_model, refresh_share=0.0)
+    a = picture()
+    first, _ = run(tiny_model, frame(a), stream)
+    b = a.copy()
+    b[40:48, 8:16] = 255 - b[40:48, 8:16]  # one cell's pixels: row 5, column 1
+    result, events = run(tiny_model, frame(b), stream)
+    assert result.live_path == "partial"
+    changed = np.zeros((g, g), bool)
+    changed[5, 1] = True
+    expected = grow_cells(torch.from_numpy(changed).view(1, -1), g, 1)[0].view(g, g).numpy()
+    assert np.array_equal(events[-1].newly_fixed, expected)  # the changed cell and its neighbours
+    assert result.redrawn == expected.sum() < g * g // 4
+    kept = ~torch.from_numpy(expected).view(1, -1)
+    assert torch.equal(result.tokens[kept], first.tokens[kept])  # the rest of the sketch is the last one's
+    assert (result.tokens != tiny_model.cfg.mask_id).all()
+
+
+def test_a_partial_frame_also_redraws_the_least_confident(tiny_model):
+    n = tiny_model.cfg.num_tokens
+    stream = stream_for(tiny_model, refresh_share=0.1)
+    a = picture()
+    run(tiny_model, frame(a), stream)
+    b = a.copy()
+    b[0:8, 0:8] = 255 - b[0:8, 0:8]
+    plan = stream.plan(frame(b).tensor(tiny_model.photo_size), stream.key)
+    grown = grow_cells(plan.changed, tiny_model.cfg.grid, 1)
+    extra = plan.redraw & ~grown
+    assert plan.path == "partial" and int(extra.sum()) == round(0.1 * n)
+    kept_conf = stream.confidence[~grown]
+    assert stream.confidence[extra].max() <= kept_conf.sort().values[round(0.1 * n) - 1]
+
+
+def test_exposure_drift_is_not_a_change_but_slow_motion_adds_up():
+    grid = 8
+    photo = 0.1 + 0.7 * torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(0))  # room to brighten
+    ref = block_means(photo, grid)
+    assert not changed_cells(block_means(photo + 0.08, grid), ref, 0.02).any()
+    stream = LiveStream(grid)
+    key = "k"
+    plan = stream.plan(photo, key)
+    stream.commit(plan, photo, key, torch.zeros(1, 64, dtype=torch.long), torch.ones(1, 64))
+    # A patch brightening by less than the noise level a frame: each frame's step is below it,
+    # but the cells are compared with the photo they were drawn for, so the change adds up
+    # to a redraw (compared frame to frame it never would: a ghost of the old face).
+    paths = []
+    for k in range(1, 6):
+        moved = photo.clone()
+        moved[..., 8:16, 8:16] += 0.008 * k
+        plan = stream.plan(moved, key)
+        paths.append(plan.path)
+        stream.commit(plan, moved, key, torch.zeros(1, 64, dtype=torch.long), torch.ones(1, 64))
+    assert paths[:2] == ["still", "still"] and "partial" in paths and "scratch" not in paths
+
+
+def test_a_still_view_keeps_the_face_found_in_it(tiny_model, monkeypatch):
+    calls = []
+    real = Photo.detected
+
+    def counted(self, keep_crop=False):
+        calls.append(1)
+        return real(self, keep_crop)
+
+    monkeypatch.setattr(Photo, "detected", counted)
+    stream, base = stream_for(tiny_model), picture()
+    run(tiny_model, frame(noisy(base, 1)), stream, detect=True)
+    result, _ = run(tiny_model, frame(noisy(base, 2)), stream, detect=True)
+    assert len(calls) == 1 and result.live_path == "still"  # found once, kept while the view is still
+    run(tiny_model, frame(picture(7)), stream, detect=True)
+    assert len(calls) == 2
+
+
+@pytest.mark.parametrize("size", [(24, 24), (48, 40)])
+def test_live_sketches_are_drawn_at_the_size_asked(tiny_model, size):
+    stream = stream_for(tiny_model)
+    result, _ = run(tiny_model, frame(picture()), stream, draw_size=size)
+    assert result.sketch.shape == size
+    again, _ = run(tiny_model, frame(picture()), stream, draw_size=(32, 32))  # a resized panel: drawn again
+    assert again.live_path == "still" and again.sketch.shape == (32, 32)
+
+
+def test_view_blocks_are_block_means():
+    im = Image.new("RGB", (640, 480), (255, 255, 255))
+    b = decode_job.view_blocks(im)
+    assert b.shape == (1, 2 * decode_job.VIEW_GRID, 2 * decode_job.VIEW_GRID) and torch.allclose(b, torch.ones_like(b))
