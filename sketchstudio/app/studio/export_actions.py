@@ -1,27 +1,42 @@
 """The window's File > Export and Batch actions: ask for a file name, write it, report plainly.
 
 `ask_*` show dialogs; the methods they call take paths and return True on success, so the
-self-test and the tests drive them without any dialog.
+self-test and the tests drive them without any dialog. They know the window only as
+`ExportWindow`, what they use of it, so exporting never reaches into the decode path.
 """
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from PySide6.QtCore import QObject
-from PySide6.QtWidgets import QFileDialog, QInputDialog
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QStatusBar
 
 from ...model_files import OUTPUT_SIZES
 from ..logic.batch_jobs import BatchJob, RenderJob, SweepJob, photos_in
 from ..logic.export import save_animation, save_sheet, save_sketch
+from ..logic.settings import AppSettings
 from ..workers.progress import ProgressRun
+from .studio import Studio
+from .style_controls import StyleControls
 
-if TYPE_CHECKING:
-    from .main_window import MainWindow
+
+class ExportWindow(Protocol):
+    """What the export actions use of the window they serve: a QMainWindow (the dialogs' parent)
+    with these (main_window.MainWindow is one)."""
+    studio: Studio  # the sketch, its decoding frames, the model and the photo
+    settings: AppSettings  # the last folder, the recent files
+    style_controls: StyleControls  # the blend's two styles, which a sweep runs between
+
+    def report_error(self, title: str, text: str) -> None: ...
+
+    def inform(self, title: str, text: str) -> None: ...
+
+    def statusBar(self) -> QStatusBar: ...
 
 
 class ExportActions(QObject):
-    def __init__(self, window: "MainWindow"):
+    def __init__(self, window: ExportWindow):
         super().__init__(window)
         self.window = window
 
