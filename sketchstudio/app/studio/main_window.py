@@ -1,50 +1,51 @@
 """The studio window: input on the left, the live sketch in the middle, controls on the right.
 
-The window only lays out widgets and wires them to the `Studio` (state + live decoding) and
-to `ExportActions` (files out); model work never happens here.
+The window is composed of parts that each own one concern, and wires them together:
+
+- `WindowPanels` (window_panels.py): the widgets and their layout;
+- `WindowMenus` (window_menus.py): the menu bar's actions;
+- `ExportActions` (export_actions.py): files out (the sketch, its animation, a sweep, a batch);
+- `DecodeSession` (decode_session.py): what the window shows while the studio decodes;
+- `ModelSession` (model_session.py): the model, its loading and the style edits that save a copy.
+
+The `Studio` (studio.py) holds the state and runs the live decoding; model work never happens
+here. The parts that act through the window know it only as a small Protocol of what they use
+(`ExportWindow`, `DecodeWindow`, `ModelWindow`), the menus get callbacks, and none of them
+imports this module. It keeps what is the window's own: opening photos and sketches, which
+actions are enabled, the training wizard, messages, the settings kept between sessions, and
+closing.
 
 Nothing this module imports at start imports PyTorch: the app shows the window first and loads
 torch and the model on a worker (`start(background=True)`, issue 25).
 """
 from __future__ import annotations
 
-import math
 import sys
 import threading
-import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from PySide6.QtCore import QByteArray, QEvent, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QImage, QKeySequence
-from PySide6.QtWidgets import (QApplication, QFileDialog, QFrame, QGroupBox, QHBoxLayout, QLabel, QMainWindow,
-                               QProgressBar, QPushButton, QSplitter, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QImage
+from PySide6.QtWidgets import QApplication, QFileDialog, QMainWindow
 
 from ... import __version__
 from ...core.imaging import ImageLoadError, load_image
-from ...core.sampler_settings import RECOMMENDABLE, CancelToken, SamplerSettings, recommended_settings
+from ...core.sampler_settings import SamplerSettings
 from ...core.sampler_settings_io import settings_from_dict, settings_to_dict
-from ...model_files import UserError, load
-from ...paths import default_model_path
 from ...sketch_file import MetadataError, read_metadata
 from .. import messages
 from ..logic.export import crop_from_metadata, spec_from_metadata
-from ..logic.model_load import LOAD_STAGES, LoadedModel, ModelLoadJob
 from ..logic.photo import Photo
-from ..logic.style_edits import EditError, apply_edit, editable
-from ..logic.style_origins import style_origins
 from ..logic.settings import AppSettings
 from ..qt_images import pil_from_qimage
-from ..workers.thread import WorkerThread
-from .decode_view import DecodeView
+from .decode_session import DecodeSession
 from .export_actions import ExportActions
-from .model_picker import ModelPicker
-from .photo_panel import PhotoPanel
-from .sampler_controls import SamplerControls
+from .model_session import ModelSession
 from .studio import Studio
-from .style_controls import StyleControls
-from .styles_panel import StylesPanel, ThumbnailMaker
-from .webcam_panel import WebcamPanel
+from .styles_panel import ThumbnailMaker
+from .window_menus import WindowMenus
+from .window_panels import WindowPanels
 
 if TYPE_CHECKING:
     from ..wizard.wizard import TrainingWizard
@@ -52,17 +53,6 @@ if TYPE_CHECKING:
 # The sampler settings kept between sessions (settings.json); the rest stay at their defaults.
 SAVED_SETTINGS = ("steps", "temperature", "self_guidance", "style_guidance", "seed")
 PHOTO_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.webp *.tif *.tiff *.gif);;All files (*)"
-
-
-def saved_style(saved: dict, styles: tuple[str, ...]) -> tuple[float, ...] | None:
-    """The settings file's style mix for these styles, if it is a usable one."""
-    try:
-        w = [float(saved.get(n, 0.0)) for n in styles]
-    except (TypeError, ValueError):
-        return None
-    if not all(math.isfinite(x) and x >= 0 for x in w) or sum(w) <= 0:
-        return None
-    return tuple(x / sum(w) for x in w)
 
 
 class MainWindow(QMainWindow):
@@ -78,278 +68,96 @@ class MainWindow(QMainWindow):
         self.interactive = True  # False: errors go to error_reported and stderr only (self-test)
         self.persist = True  # False: never write the settings file (self-test)
         self.studio = Studio(self, grace_s)
-        self.model_info: dict = {}  # the loaded model's info (its card)
         self.thumbnails = ThumbnailMaker(self.studio, self)
         self.exports = ExportActions(self)
-        self._started_at = 0.0
-        self._photo_before_live: Photo | None = None
         self.training_wizard: TrainingWizard | None = None
         self._closing_after_training = False
         self._painted = False
-        self._loader: WorkerThread | None = None  # while the model loads in the background
-        self._load_cancel = CancelToken()
-        self._pending_sketch: str | None = None  # a sketch PNG opened while loading: its settings need the model
-        self._build()
-        self._menus()
+
+        p = self.panels = WindowPanels()
+        self.setCentralWidget(p)
+        p.add_to_status_bar(self.statusBar())
+        self.resize(1240, 760)
+        # The panels' widgets by name, as the parts, the self-test and the tests reach them.
+        self.photo_panel, self.webcam, self.inputs = p.photo_panel, p.webcam, p.inputs
+        self.decode_view, self.style_controls, self.styles_panel = p.decode_view, p.style_controls, p.styles_panel
+        self.sampler_controls, self.model_label, self.model_button = p.sampler_controls, p.model_label, p.model_button
+        self.export_button, self.status_label, self.load_progress = p.export_button, p.status_label, p.load_progress
+        self.banner, self.banner_text, self.banner_button = p.banner, p.banner_text, p.banner_button
+
+        self.models = ModelSession(self)
+        self.models.torch_loaded.connect(self.torch_loaded)
+        self.models.load_finished.connect(self.load_finished)
+        self.menus = WindowMenus(self, self.exports, open_file=self.ask_open, paste=self.paste,
+                                 choose_model=self.models.ask_model, stop_decoding=self.studio.cancel,
+                                 new_seed=lambda: self.studio.new_seed(), train=self.open_training_wizard)
+        self.recent_menu, self.cancel_action, self.train_action = \
+            self.menus.recent_menu, self.menus.cancel_action, self.menus.train_action
+        self.decoding = DecodeSession(self)
         self._wire()
         if find_cameras:  # else the caller adds sources (tests: a fake one)
             self.webcam.find_cameras()
         self._restore()
         self.setAcceptDrops(True)
-        self._update_actions()
+        self.update_actions()
         self.installEventFilter(self)  # until the first paint (eventFilter)
 
-    # --- layout ------------------------------------------------------------------------
-    def _build(self) -> None:
-        self.photo_panel = PhotoPanel()
-        self.webcam = WebcamPanel()
-        self.inputs = QTabWidget()
-        self.inputs.addTab(self.photo_panel, "Photo")
-        self.inputs.addTab(self.webcam, "Webcam")
-        self.decode_view = DecodeView()
-        self.style_controls = StyleControls()
-        self.styles_panel = StylesPanel()
-        self.sampler_controls = SamplerControls()
-        self.model_label = QLabel("No model")
-        self.model_label.setTextFormat(Qt.TextFormat.PlainText)
-        self.model_label.setWordWrap(True)
-        self.model_button = QPushButton("Choose model…")
-        self.export_button = QPushButton("Export PNG…")
-
-        model_box = QGroupBox("Model")
-        lay = QVBoxLayout(model_box)
-        lay.addWidget(self.model_label)
-        lay.addWidget(self.model_button)
-        style_box = QGroupBox("Style")
-        QVBoxLayout(style_box).addWidget(self.style_controls)
-        styles_box = QGroupBox("Styles of this model (double-click: sketch in it; right-click: rename, remove)")
-        sl = QVBoxLayout(styles_box)
-        sl.setContentsMargins(4, 2, 4, 2)
-        sl.addWidget(self.styles_panel)
-        decode_box = QGroupBox("Decoding")
-        QVBoxLayout(decode_box).addWidget(self.sampler_controls)
-        right = QWidget()
-        rl = QVBoxLayout(right)
-        rl.setContentsMargins(4, 0, 4, 0)
-        for w in (model_box, style_box, decode_box):
-            rl.addWidget(w)
-        rl.addStretch(1)
-        rl.addWidget(self.export_button)
-        right.setMinimumWidth(330)
-
-        self.banner = QFrame()
-        self.banner.setObjectName("banner")
-        self.banner.setStyleSheet("QFrame#banner { background: #fff3cd; border: 1px solid #e0c36a; }")
-        self.banner_text = QLabel()
-        self.banner_text.setTextFormat(Qt.TextFormat.PlainText)
-        self.banner_text.setWordWrap(True)
-        self.banner_button = QPushButton("Choose model…")
-        bl = QHBoxLayout(self.banner)
-        bl.addWidget(self.banner_text, 1)
-        bl.addWidget(self.banner_button)
-        self.banner.hide()
-
-        split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(self.inputs)
-        middle = QWidget()  # the sketch, and under it the model's styles as a strip of samples
-        ml = QVBoxLayout(middle)
-        ml.setContentsMargins(0, 0, 0, 0)
-        ml.addWidget(self.decode_view, 1)
-        ml.addWidget(styles_box)
-        split.addWidget(middle)
-        split.addWidget(right)
-        split.setStretchFactor(0, 2)
-        split.setStretchFactor(1, 3)
-        split.setStretchFactor(2, 0)
-        split.setSizes([340, 560, 320])
-        body = QWidget()
-        vl = QVBoxLayout(body)
-        vl.addWidget(self.banner)
-        vl.addWidget(split, 1)
-        self.setCentralWidget(body)
-        self.status_label = QLabel("Ready")
-        # While the model loads in the background: its stages (a busy bar would repaint all the time).
-        self.load_progress = QProgressBar()
-        self.load_progress.setRange(0, len(LOAD_STAGES))
-        self.load_progress.setTextVisible(False)
-        self.load_progress.setMaximumWidth(120)
-        self.load_progress.hide()
-        self.statusBar().addPermanentWidget(self.load_progress)
-        self.statusBar().addPermanentWidget(self.status_label)
-        self.resize(1240, 760)
-
-    def _menus(self) -> None:
-        m = self.menuBar().addMenu("&File")
-
-        def act(text, slot, shortcut=None, menu=m) -> QAction:
-            a = QAction(text, self)
-            if shortcut:
-                a.setShortcut(shortcut)
-            a.triggered.connect(slot)
-            menu.addAction(a)
-            return a
-
-        act("&Open photo or sketch…", self.ask_open, QKeySequence.StandardKey.Open)
-        act("&Paste image", self.paste, QKeySequence.StandardKey.Paste)
-        self.recent_menu = m.addMenu("Open &recent")
-        m.addSeparator()
-        e = self.exports
-        self.export_actions = [
-            act("&Export sketch PNG…", e.ask_export_png, QKeySequence.StandardKey.Save),
-            act("Export decoding &animation (GIF)…", e.ask_export_gif),
-            act("Export style &sweep sheet…", e.ask_export_sweep),
-        ]
-        act("&Batch sketch a folder…", e.ask_batch)
-        m.addSeparator()
-        self.model_action = act("Choose &model…", self.ask_model)
-        act("&Quit", self.close, QKeySequence.StandardKey.Quit)
-        d = self.menuBar().addMenu("&Sketch")
-        self.cancel_action = act("&Stop decoding", self.studio.cancel, Qt.Key.Key_Escape, d)
-        act("New &seed", lambda: self.studio.new_seed(), "Ctrl+R", d)
-        t = self.menuBar().addMenu("&Train")
-        self.train_action = act("New style from my &drawings…", self.open_training_wizard, menu=t)
-
     def _wire(self) -> None:
-        s = self.studio
-        s.model_changed.connect(self._model_changed)
-        s.photo_changed.connect(self.photo_panel.set_photo)
-        s.settings_changed.connect(self.sampler_controls.set_settings)
-        s.style_changed.connect(self.style_controls.set_weights)
-        s.framed.connect(self.webcam.show_framed)
-        s.decode_started.connect(self._decode_started)
-        s.step_ready.connect(self._step)
-        s.sketch_ready.connect(self._sketch_ready)
-        s.decode_failed.connect(self._decode_failed)
-        s.decode_cancelled.connect(lambda: self.statusBar().showMessage("Decoding stopped", 3000))
-        s.busy_changed.connect(self._busy_changed)
-        s.rate_changed.connect(lambda r: self.webcam.set_rate(r, s.dropped_frames, s.live_spec().settings.steps))
-        self.style_controls.weights_changed.connect(s.set_style)
-        self.sampler_controls.changed.connect(s.set_settings)
-        self.sampler_controls.new_seed_requested.connect(lambda: s.new_seed())
-        self.sampler_controls.lock_changed.connect(lambda on: setattr(s, "seed_locked", on))
-        self.photo_panel.open_clicked.connect(self.ask_open)
-        self.photo_panel.paste_clicked.connect(self.paste)
-        self.photo_panel.crop_changed.connect(s.set_crop)
-        self.photo_panel.reset_clicked.connect(lambda: s.photo and s.set_crop(s.photo.auto, s.photo.auto_roll))
-        self.webcam.frame_ready.connect(s.submit_frame)
-        self.webcam.live_changed.connect(self._live_changed)
-        self.webcam.failed.connect(lambda text: self.report_error("Camera", text))
-        self.decode_view.canvas.redraw_requested.connect(s.redraw)
-        self.model_button.clicked.connect(self.ask_model)
-        self.banner_button.clicked.connect(self.ask_model)
-        self.export_button.clicked.connect(self.exports.ask_export_png)
-        self.thumbnails.ready.connect(self.styles_panel.set_thumbnail)
-        self.styles_panel.style_chosen.connect(self._choose_style)
-        self.styles_panel.rename_requested.connect(lambda style: self.rename_style(style))
-        self.styles_panel.remove_requested.connect(lambda style: self.remove_style(style))
+        """The panels to the studio and to the parts (the decode and model sessions wire their own)."""
+        s, p = self.studio, self.panels
+        s.photo_changed.connect(p.photo_panel.set_photo)
+        s.settings_changed.connect(p.sampler_controls.set_settings)
+        s.style_changed.connect(p.style_controls.set_weights)
+        s.framed.connect(p.webcam.show_framed)
+        p.style_controls.weights_changed.connect(s.set_style)
+        p.sampler_controls.changed.connect(s.set_settings)
+        p.sampler_controls.new_seed_requested.connect(lambda: s.new_seed())
+        p.sampler_controls.lock_changed.connect(lambda on: setattr(s, "seed_locked", on))
+        p.photo_panel.open_clicked.connect(self.ask_open)
+        p.photo_panel.paste_clicked.connect(self.paste)
+        p.photo_panel.crop_changed.connect(s.set_crop)
+        p.photo_panel.reset_clicked.connect(lambda: s.photo and s.set_crop(s.photo.auto, s.photo.auto_roll))
+        p.webcam.frame_ready.connect(s.submit_frame)
+        p.webcam.failed.connect(lambda text: self.report_error("Camera", text))
+        p.decode_view.canvas.redraw_requested.connect(s.redraw)
+        p.model_button.clicked.connect(self.models.ask_model)
+        p.banner_button.clicked.connect(self.models.ask_model)
+        p.export_button.clicked.connect(self.exports.ask_export_png)
+        self.thumbnails.ready.connect(p.styles_panel.set_thumbnail)
+        p.styles_panel.style_chosen.connect(self.models.choose_style)
+        p.styles_panel.rename_requested.connect(lambda style: self.rename_style(style))
+        p.styles_panel.remove_requested.connect(lambda style: self.remove_style(style))
 
-    # --- model -------------------------------------------------------------------------
+    # --- the model (model_session.py) ----------------------------------------------------
     def start(self, model_path: str | None = None, background: bool = False,
               hold: threading.Event | None = None) -> None:
-        """Load the named model, else the shipped one, else the last one used; else say what is missing.
-
-        background: load it on a worker thread, begun once the window has painted (the app's
-        start: torch and the model arrive after the window); meanwhile the status bar says
-        "Loading model…" and a photo opened is kept and sketched when the model is there.
-        `hold` (tests) keeps that load waiting until it is set. `load_finished` says when it ended."""
-        shipped = default_model_path()
-        if model_path:
-            path = model_path
-        elif shipped.is_file():
-            path = str(shipped)
-        elif self.settings.last_model and Path(self.settings.last_model).is_file():
-            path = self.settings.last_model
-        else:
-            self._no_model(f"The shipped model is missing ({shipped}). Choose a model file to start sketching.")
-            self.load_finished.emit(False)
-            return
-        if background:
-            self._load_in_background(str(path), hold)
-            return
-        loaded = self.load_model(path)
-        if loaded:
-            self._restore_style()
-        self.load_finished.emit(loaded)
-
-    def _restore_style(self) -> None:
-        weights = saved_style(self.settings.style, self.studio.styles)
-        if weights:  # the last session's style mix
-            self.style_controls.set_weights(weights)
-            self.studio.set_style(weights)
+        """Load the named model, else the shipped one, else the last one used (ModelSession.start)."""
+        self.models.start(model_path, background, hold)
 
     def load_model(self, path: str) -> bool:
-        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-        try:
-            model, _info, mid = load(str(path))
-        except UserError as exc:
-            QApplication.restoreOverrideCursor()
-            self._cannot_load(str(exc))
-            return False
-        QApplication.restoreOverrideCursor()
-        self._use_model(str(path), model, _info, mid)
-        return True
+        return self.models.load_model(path)
 
-    def _cannot_load(self, message: str) -> None:
-        self.report_error("Cannot load the model", message)
-        if self.studio.model is None:
-            self._no_model("No model is loaded. Choose a model file to start sketching.")
+    def ask_model(self) -> None:
+        """The model picker; the model chosen is loaded."""
+        self.models.ask_model()
 
-    def _use_model(self, path: str, model, info: dict, mid: str) -> None:
-        self.settings.last_model = str(Path(path).resolve())
-        self.settings.add_recent(path, models=True)
-        self.banner.hide()
-        self.model_info = info
-        self._apply_recommended(recommended_settings(info))
-        self.studio.set_model(model, str(path), mid)
-
-    # --- loading in the background (the app's start) ------------------------------------
     @property
     def loading(self) -> bool:
-        return self._loader is not None
+        """A model is loading in the background (the app's start)."""
+        return self.models.loading
 
-    def _load_in_background(self, path: str, hold: threading.Event | None) -> None:
-        self._loader = WorkerThread("sketchstudio-loader", self)
-        self._loader.hook_up(yielded=self._load_progress, finished=self._loaded,
-                             failed=lambda message: self._loaded(LoadedModel(path, error=message)))
-        self._load_cancel = CancelToken()
-        self.status_label.setText("Loading model…")
-        self.load_progress.setValue(0)
-        self.load_progress.show()
-        self.model_label.setText(f"Loading {Path(path).name}…")
-        if self.studio.photo is None:
-            self.decode_view.clear("Loading the model… Open a photo meanwhile: it is sketched once the model is there.")
-        self._update_actions()
-        job = ModelLoadJob(path, hold)
+    def rename_style(self, style: str, new_name: str | None = None) -> bool:
+        return self.models.rename_style(style, new_name)
+
+    def remove_style(self, style: str, confirm: bool = True) -> bool:
+        return self.models.remove_style(style, confirm)
+
+    def after_first_paint(self, fn: Callable[[], object]) -> None:
+        """Call `fn` once the window is on screen: now if it has painted (or is not shown)."""
         if self._painted or not self.isVisible():
-            self._loader.submit(job, self._load_cancel)
-        else:  # after the first paint: the window is on screen before torch's import competes for the CPU
-            self.first_painted.connect(lambda: self._loader and self._loader.submit(job, self._load_cancel),
-                                       Qt.ConnectionType.SingleShotConnection)
-
-    def _load_progress(self, stage: str) -> None:
-        self.status_label.setText(f"Loading model… ({stage})")
-        self.load_progress.setValue(LOAD_STAGES.index(stage))  # the stages done before this one
-
-    def _loaded(self, result: LoadedModel | None) -> None:
-        if self._loader is None:
-            return
-        self._loader.stop()
-        self._loader = None
-        self.load_progress.hide()
-        self.status_label.setText("Ready")
-        if result is None:  # cancelled: the window is closing
-            return
-        self.torch_loaded.emit()
-        if result.model is None:
-            self._cannot_load(result.error)
+            fn()
         else:
-            self._use_model(result.path, result.model, result.info, result.model_id)
-            self._restore_style()
-        self._update_actions()
-        self.load_finished.emit(result.model is not None)
-        pending, self._pending_sketch = self._pending_sketch, None
-        if pending and result.model is not None:
-            self.open_path(pending)
+            self.first_painted.connect(fn, Qt.ConnectionType.SingleShotConnection)
 
     def eventFilter(self, obj, e: QEvent) -> bool:
         # Watches for the first paint only, then lets go: a Python paintEvent on the window would
@@ -359,92 +167,6 @@ class MainWindow(QMainWindow):
             self.removeEventFilter(self)
             QTimer.singleShot(0, self.first_painted.emit)  # after this paint has reached the screen
         return False
-
-    def _apply_recommended(self, rec: SamplerSettings) -> None:
-        """Take a model's recommended sampler settings, except where the user set their own
-        (a value that differs from what the previous model recommended)."""
-        prev = getattr(self, "_recommended", None) or SamplerSettings()
-        cur = self.studio.settings
-        changes = {k: getattr(rec, k) for k in RECOMMENDABLE if getattr(cur, k) == getattr(prev, k)}
-        self._recommended = rec
-        self.thumbnails.settings = rec
-        if changes:
-            self.studio.settings = cur.with_(**changes)
-            self.sampler_controls.set_settings(self.studio.settings)
-
-    def ask_model(self) -> None:
-        picker = ModelPicker(self, self.settings.recent_models, self.settings.last_dir)
-        if picker.exec() and picker.chosen is not None:
-            self.load_model(str(picker.chosen))
-
-    def _no_model(self, text: str) -> None:
-        self.banner_text.setText(text)
-        self.banner.show()
-        self.decode_view.clear("No model loaded.")
-        self.model_label.setText("No model loaded")
-        self._update_actions()
-
-    def _model_changed(self) -> None:
-        s = self.studio
-        self.style_controls.set_styles(s.styles)
-        self.style_controls.set_weights(s.style)
-        cfg = s.model.cfg
-        name = Path(s.model_path).name if s.model_path else "(in memory)"
-        self.model_label.setText(f"{name}\n{s.model_id}\n{cfg.grid}×{cfg.grid} tokens, "
-                                 f"{s.model.output_size} px sketches; styles: {', '.join(s.styles)}")
-        self.model_label.setToolTip(messages.plain_tooltip(s.model_path or ""))
-        self.styles_panel.set_styles(s.styles, style_origins(s.styles, self.model_info), editable(s.model_path))
-        if s.photo is None:
-            self.decode_view.clear("Open a photo, drop one here, paste one, or start the webcam.")
-        self._update_actions()
-
-    # --- editing styles (a new file each time; the shipped model never) ----------------------
-    def _choose_style(self, style: str) -> None:
-        if style in self.studio.styles:
-            self.style_controls.select(style)
-
-    def rename_style(self, style: str, new_name: str | None = None) -> bool:
-        """Save a copy of the model with `style` renamed and load it; `new_name` None: ask."""
-        if new_name is None:
-            new_name = messages.ask_text(self, "Rename style", f"New name for “{style}”:", style)
-            if new_name is None:
-                return False
-        return self._edit_style("rename", style, new_name)
-
-    def remove_style(self, style: str, confirm: bool = True) -> bool:
-        """Save a copy of the model without `style` and load it, after asking."""
-        if confirm and self.interactive and not messages.ask_question(
-                self, "Remove style", f"Remove the style “{style}”? The model is saved as a new file without it; "
-                                      "the file it came from stays as it is."):
-            return False
-        return self._edit_style("remove", style)
-
-    def _edit_style(self, op: str, style: str, new_name: str | None = None) -> bool:
-        s = self.studio
-        title = "Cannot rename the style" if op == "rename" else "Cannot remove the style"
-        if s.model is None:
-            self.report_error(title, "No model is loaded.")
-            return False
-        mix = dict(zip(s.styles, s.style))
-        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-        try:
-            dest, change = apply_edit(s.model, s.model_path, op, style, new_name)
-        except EditError as exc:
-            QApplication.restoreOverrideCursor()
-            self.report_error(title, str(exc))
-            return False
-        QApplication.restoreOverrideCursor()
-        if not self.load_model(str(dest)):
-            return False
-        if op == "rename" and style in mix:  # the renamed style keeps its share of the mix
-            renamed = next(n for n in s.styles if n not in mix)
-            w = [mix.get(n, mix[style] if n == renamed else 0.0) for n in s.styles]
-            if sum(w) > 0:
-                w = tuple(x / sum(w) for x in w)
-                self.style_controls.set_weights(w)
-                s.set_style(w)
-        self.statusBar().showMessage(f"{change}: saved as {dest.name}", 10000)
-        return True
 
     # --- inputs ------------------------------------------------------------------------
     def ask_open(self) -> None:
@@ -472,7 +194,7 @@ class MainWindow(QMainWindow):
 
     def _open_sketch(self, path: str, meta: dict) -> bool:
         if self.studio.model is None and self.loading:  # opened once the model is there
-            self._pending_sketch = path
+            self.models.pending_sketch = path
             self.statusBar().showMessage(f"{Path(path).name} opens when the model has loaded.", 10000)
             return True
         if self.studio.model is None:
@@ -493,8 +215,7 @@ class MainWindow(QMainWindow):
         self.settings.add_recent(path)
         self._update_recent()
         if photo is not None:
-            self.webcam.stop()
-            self.inputs.setCurrentWidget(self.photo_panel)
+            self.panels.show_photo_input()
         self.studio.apply(photo, spec, keep_crop)
         self.statusBar().showMessage(f"Settings restored from {Path(path).name}.{note}", 15000)
         return True
@@ -515,13 +236,12 @@ class MainWindow(QMainWindow):
         self._show_photo(Photo.from_image(pil_from_qimage(image), detect=False))
 
     def _show_photo(self, photo: Photo) -> None:
-        self.webcam.stop()
-        self.inputs.setCurrentWidget(self.photo_panel)
-        self._pending_sketch = None  # the newest input wins
+        self.panels.show_photo_input()
+        self.models.pending_sketch = None  # the newest input wins
         self.studio.set_photo(photo, detect=True)
         if self.loading:
             self.decode_view.clear("Loading the model… This photo is sketched as soon as it is there.")
-        self._update_actions()
+        self.update_actions()
 
     def dragEnterEvent(self, e: QDragEnterEvent) -> None:
         if e.mimeData().hasUrls() or e.mimeData().hasImage():
@@ -536,44 +256,10 @@ class MainWindow(QMainWindow):
             self.paste_image(QImage(data.imageData()))
         e.acceptProposedAction()
 
-    def _live_changed(self, live: bool) -> None:
-        s = self.studio
-        if live:
-            self._photo_before_live = s.photo
-            s.cancel()
-        s.set_live(live)
-        self._update_actions()
-        if not live and self._photo_before_live is not None:
-            s.set_photo(self._photo_before_live)
-
-    # --- decoding ----------------------------------------------------------------------
-    def _decode_started(self, req) -> None:
-        self._started_at = time.monotonic()
-
-    def _step(self, frame) -> None:
-        self.status_label.setText(f"Sketching… step {frame.step + 1} of {frame.total}")
-        if not self.studio.live:  # webcam mode shows finished sketches only: steps would flicker
-            self.decode_view.show_step(frame)
-
-    def _sketch_ready(self, result) -> None:
-        self.decode_view.set_frames(self.studio.frames)
-        if not self.studio.live:
-            took = time.monotonic() - self._started_at
-            self.statusBar().showMessage(f"Sketched in {took:.2f} s (seed {result.spec.settings.seed})", 5000)
-        self._update_actions()
-
-    def _decode_failed(self, message: str) -> None:
-        self.webcam.stop()
-        self.report_error("Sketching failed", message)
-
-    def _busy_changed(self, busy: bool) -> None:
-        self.cancel_action.setEnabled(busy)
-        if not busy:
-            self.status_label.setText("Ready")
-
-    def _update_actions(self) -> None:
+    # --- what can be done now ------------------------------------------------------------
+    def update_actions(self) -> None:
         have = self.studio.result is not None
-        for a in self.export_actions:
+        for a in self.menus.export_actions:
             a.setEnabled(have)
         self.export_button.setEnabled(have)
         self.cancel_action.setEnabled(self.studio.busy)
@@ -583,7 +269,7 @@ class MainWindow(QMainWindow):
         self.decode_view.brush.setEnabled(brush)
         self.style_controls.setEnabled(self.studio.model is not None)
         self.styles_panel.setEnabled(self.studio.model is not None)
-        for w in (self.model_button, self.banner_button, self.model_action, self.train_action):
+        for w in (self.model_button, self.banner_button, self.menus.model_action, self.train_action):
             w.setEnabled(not self.loading)  # one model load at a time; the wizard starts from the loaded one
 
     # --- training ----------------------------------------------------------------------
@@ -611,7 +297,7 @@ class MainWindow(QMainWindow):
 
     def _model_trained(self, path: str, style: str) -> None:
         """A run finished: load its model at once and show its new style."""
-        if self.load_model(path) and style in self.studio.styles:
+        if self.models.load_model(path) and style in self.studio.styles:
             self.style_controls.select(style)
         self.statusBar().showMessage(f"Trained {Path(path).name}" + (f": style “{style}” added" if style else ""),
                                      10000)
@@ -630,12 +316,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(text.splitlines()[0] if text else "", 8000)
 
     def _update_recent(self) -> None:
-        self.recent_menu.clear()
-        for p in self.settings.recent_files:
-            a = self.recent_menu.addAction(Path(p).name)
-            a.setToolTip(messages.plain_tooltip(p))
-            a.triggered.connect(lambda _=False, p=p: self.open_path(p))
-        self.recent_menu.setEnabled(bool(self.settings.recent_files))
+        self.menus.set_recent(self.settings.recent_files, self.open_path)
 
     def _restore(self) -> None:
         st = self.settings
@@ -688,10 +369,7 @@ class MainWindow(QMainWindow):
             wiz.shutdown()
             wiz.close()
             self.training_wizard = None
-        if self._loader is not None:  # stops before reading the weights; an import under way ends first
-            self._load_cancel.cancel()
-            self._loader.stop()
-            self._loader = None
+        self.models.stop_loading()
         self.webcam.stop()
         self.save_settings()
         self.thumbnails.shutdown()
