@@ -117,6 +117,36 @@ GIVEN_STAGE_OPTIONS = ("render_photo", "render_sampled", "render_draws", "render
 
 
 def cmd_train(args) -> int:
+    if args.devices < 1:
+        raise UserError(f"--devices {args.devices}: at least 1")
+    if args.devices == 1:
+        return train_on_this_process(args)
+    from .train.device import resolve_device
+    from .train.distributed import launch
+
+    try:
+        accelerator = resolve_device(args.device).type
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    code, error = launch(args.devices, accelerator, _train_rank, args)
+    if error:
+        raise UserError(error)
+    return code
+
+
+def _train_rank(args) -> tuple[int, str | None]:
+    """One rank of a --devices N run: (exit code, a one-line error or None); rank 0 reports."""
+    from .train.distributed import is_main
+
+    if not is_main():
+        args.quiet = True
+    try:
+        return train_on_this_process(args, report=is_main()), None
+    except UserError as exc:
+        return 2, str(exc)
+
+
+def train_on_this_process(args, report: bool = True) -> int:
     from tqdm import tqdm
 
     from .core.checkpoint import CheckpointError
@@ -165,7 +195,7 @@ def cmd_train(args) -> int:
                 bar.update(ev.step - bar.n)
                 if ev.losses:
                     bar.set_postfix({k: f"{v:.3f}" for k, v in list(ev.losses.items())[:3]}, refresh=False)
-            elif ev.kind in ("preview", "done", "cancelled") or ev.message:
+            elif report and (ev.kind in ("preview", "done", "cancelled") or ev.message):
                 text = " ".join(f"{k}={v:.4f}" for k, v in ev.losses.items())
                 line = f"[{ev.stage}] {ev.kind} step {ev.step}/{ev.total} {text} {ev.message} {ev.path or ''}"
                 (tqdm.write if bar else print)(line.strip(), file=sys.stderr)
@@ -343,6 +373,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="distill: the style guidance whose predictions the transformer learns to make in one "
                         "pass (default 0.75; then sample the result without style guidance)")
     t.add_argument("--device", default="auto", help="auto (a CUDA GPU when PyTorch sees one, else the CPU), cpu, cuda")
+    t.add_argument("--devices", type=int, default=1, metavar="N",
+                   help="train in N processes (GPUs, or CPU processes sharing the cores) through Lightning "
+                        "Fabric, each on its own --batch, gradients averaged: N x the batch a step (default 1)")
     t.add_argument("--checkpoint-every", type=int, default=200)
     t.add_argument("--preview-every", type=int, default=200)
     t.add_argument("-q", "--quiet", action="store_true")

@@ -16,6 +16,7 @@ from ..core.schedule import random_training_mask
 from ..data.cache import TrainingData
 from .base import StageBase, StageOptions, image_grid, resize_maps, to_float, tokenize_pair
 from .device import module_device
+from .distributed import average_gradients
 
 
 class Draw(NamedTuple):
@@ -223,6 +224,7 @@ class MaskedTokenStage(StageBase):
         """One optimizer step on `loss`, every trained parameter's gradient clipped to norm 1."""
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        average_gradients(self.optimizer)  # on more than one device: before clipping, as DDP does
         torch.nn.utils.clip_grad_norm_([p for g in self.optimizer.param_groups for p in g["params"]], 1.0)
         self.optimizer.step()
 

@@ -31,6 +31,7 @@ from .masked import PretrainStage
 from .render import RenderStage
 from .styles import add_adapters, add_styles, align_styles, stage_styles
 from ..core.face_structure import CHANNELS
+from . import distributed
 from .surgery import add_imagenet, add_refiner, add_renderer, add_structure, add_tone, add_upscaler
 from .tokenizer import TokenizerStage
 from .tone import ToneStage, tone_batches
@@ -165,18 +166,24 @@ def run_pipeline(sources: list[Source], out_dir, opts: PipelineOptions,
     remove_stale_temps(out)  # a run killed mid-checkpoint leaves a temporary file; the folder is this run's
     # Denormal floats in backward passes made CPU steps several times slower (measured).
     torch.set_flush_denormal(True)
-    (out / "pipeline.json").write_text(json.dumps(
-        {"sources": [str(s.path) for s in sources], "options": dataclasses.asdict(opts)}, indent=2, default=str))
+    main = distributed.is_main()
+    if main:
+        (out / "pipeline.json").write_text(json.dumps(
+            {"sources": [str(s.path) for s in sources], "options": dataclasses.asdict(opts)}, indent=2, default=str))
     # Data at the size of the model training starts from: init's, else the preset's.
     size = (read_config(opts.init)[0] if opts.init else preset(opts.config)).tokenizer.image_size
     data = None
     # The upscale and render stages learn from the drawings at their own resolution.
     native = bool({"upscale", "render", "tone"} & set(opts.stages))
-    for item in prepare_data(sources, out, size, opts.resume, native=native):
-        if isinstance(item, TrainingData):
-            data = item
-        else:
-            yield item
+    if main:
+        for item in prepare_data(sources, out, size, opts.resume, native=native):
+            if isinstance(item, TrainingData):
+                data = item
+            else:
+                yield item
+    distributed.barrier()  # more than one device: the others read the data rank 0 prepared
+    if not main:
+        data = TrainingData.load(out / "data.safetensors")
     steps = {**DEFAULT_STEPS.get(opts.config, DEFAULT_STEPS["default"]), **(opts.steps or {})}
     for n, stage_name in enumerate(opts.stages):
         final = out / f"{stage_name}.safetensors"
@@ -202,4 +209,6 @@ def run_pipeline(sources: list[Source], out_dir, opts: PipelineOptions,
             yield last
         if last is None or last.kind != "done":
             return  # cancelled: later stages wait for --resume
-        (out / f"{stage_name}.state.safetensors").unlink(missing_ok=True)
+        if main:
+            (out / f"{stage_name}.state.safetensors").unlink(missing_ok=True)
+        distributed.barrier()

@@ -9,6 +9,7 @@ them in its training wizard.
 from __future__ import annotations
 
 import csv
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,7 @@ from PIL import Image
 
 from ..core.sampler import CancelToken
 from ..core.checkpoint import atomic_write
+from . import distributed
 from .state import load_state, save_state
 
 
@@ -66,22 +68,32 @@ class RunOptions:
 
 
 def run_stage(stage: Stage, out_dir, opts: RunOptions, cancel: CancelToken | None = None) -> Iterator[TrainEvent]:
+    """On more than one device (train/distributed.py) every rank runs this loop; rank 0 alone
+    writes the loss log, previews, checkpoints and the model, and the others wait for it."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     state_path = out / f"{stage.name}.state.safetensors"
     csv_path = out / f"{stage.name}.losses.csv"
+    main = distributed.is_main()
     start = 0
     if opts.resume and state_path.exists():
         start, _, tensors = load_state(state_path, stage.model, stage.optimizer, stage.generator)
         stage.load_stage_tensors(tensors)
-        _truncate_csv(csv_path, start)
-    elif csv_path.exists():
+        if main:
+            _truncate_csv(csv_path, start)
+    elif csv_path.exists() and main:
         csv_path.unlink()
+    distributed.barrier()  # no rank opens the log before rank 0 has trimmed it
+    distributed.prepare_stage(stage, start)
     total = opts.total_steps
+    if not main:  # the other ranks log nowhere
+        csv_path = Path(os.devnull)
 
     def checkpoint(step: int) -> TrainEvent:
-        save_state(state_path, stage.model, stage.optimizer, stage.generator, step,
-                   stage_tensors=stage.stage_tensors())
+        if main:
+            save_state(state_path, stage.model, stage.optimizer, stage.generator, step,
+                       stage_tensors=stage.stage_tensors())
+        distributed.barrier()
         return TrainEvent(stage.name, "checkpoint", step, total, path=str(state_path))
 
     yield TrainEvent(stage.name, "start", start, total, message=f"{'resuming' if start else 'starting'} at step {start}",
@@ -91,7 +103,7 @@ def run_stage(stage: Stage, out_dir, opts: RunOptions, cancel: CancelToken | Non
     with open(csv_path, "a", newline="") as fcsv:
         writer = None
         while step < total:
-            if cancel is not None and cancel.cancelled:
+            if distributed.any_rank(cancel is not None and cancel.cancelled):
                 yield checkpoint(step)
                 yield TrainEvent(stage.name, "cancelled", step, total, elapsed_s=time.perf_counter() - t0,
                                  path=str(state_path), message="cancelled; resume with --resume")
@@ -112,7 +124,7 @@ def run_stage(stage: Stage, out_dir, opts: RunOptions, cancel: CancelToken | Non
             writer.writerow({"step": step, "wall_s": f"{time.time():.1f}", **{k: f"{v:.6g}" for k, v in losses.items()}})
             fcsv.flush()  # the CSV is the live record of a run; a crash keeps every finished step
             yield TrainEvent(stage.name, "step", step, total, losses, elapsed, eta)
-            if step % opts.preview_every == 0 or step == total:
+            if main and (step % opts.preview_every == 0 or step == total):
                 stage.model.eval()
                 grid, metrics = stage.preview()
                 png = out / f"{stage.name}.preview.png"
@@ -122,7 +134,8 @@ def run_stage(stage: Stage, out_dir, opts: RunOptions, cancel: CancelToken | Non
                 yield checkpoint(step)
     yield checkpoint(step)
     stage.model.eval()
-    final = stage.finish(out)
+    final = stage.finish(out) if main else out / f"{stage.name}.safetensors"
+    distributed.barrier()  # the next stage starts from this file, on every rank
     yield TrainEvent(stage.name, "done", step, total, elapsed_s=time.perf_counter() - t0, path=str(final))
 
 
