@@ -92,3 +92,17 @@ def test_structure_grows_the_face_structure_path_through_the_pipeline(pack, tmp_
     assert run_tool(pack, run, parts, "--structure") == 0
     model, _ = load_model(run / "model.safetensors")
     assert model.uses_structure and model.encoder.structure_embed.weight.abs().sum() > 0  # grown and trained
+
+
+def test_two_processes_train_through_the_same_path_as_the_cli(pack, tmp_path, monkeypatch, capfd):
+    """--devices 2: the tool's run on two gloo ranks (train/distributed.py), rank 0 writing the record."""
+    monkeypatch.syspath_prepend(str(TOOLS))  # the spawned ranks import the tool by name
+    import gpu_train
+
+    run, parts = tmp_path / "run", tmp_path / "out"
+    assert gpu_train.main(["--data", str(pack), "--out", str(run), "--parts", str(parts), "--config", "tiny",
+                           "--batch", "2", "--device", "cpu", "--devices", "2", "--steps", "tokenizer=2",
+                           "decoder=1", "pretrain=2", "finetune=2", "render=1", "tone=1"]) == 0
+    record = json.loads((parts / "gpu_train.json").read_text())
+    assert record["model_stage"] == "tone" and all(r["steps_done"] == r["total"] for r in record["stages"].values())
+    assert capfd.readouterr().out.count("gpu_train: finished") == 1

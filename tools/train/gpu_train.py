@@ -39,6 +39,8 @@ from sketchstudio.core.sampler import CancelToken  # noqa: E402
 from sketchstudio.data.cache import Source  # noqa: E402
 from sketchstudio.train.base import StageOptions  # noqa: E402
 from sketchstudio.train.device import resolve_device  # noqa: E402
+from sketchstudio.train import distributed  # noqa: E402
+from sketchstudio.train.distributed import launch  # noqa: E402
 from sketchstudio.train.pipeline import ALL_STAGES, DEFAULT_STEPS, PipelineOptions, run_pipeline  # noqa: E402
 
 # Seconds per step (batch 8, `default` preset) measured on the 2 shared CPU cores
@@ -76,6 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--out", required=True, help="run folder")
     ap.add_argument("--parts", help="folder for the model's parts and gpu_train.json (default: OUT/parts)")
     ap.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    ap.add_argument("--imagenet-weights", metavar="PTH",
+                    help="frozen ImageNet features from this torchvision checkpoint (as `train --imagenet-weights`)")
+    ap.add_argument("--photo-changes", type=float, default=0.0, metavar="RATE",
+                    help="fraction of photos drawn changed as a user's are (as `train --photo-changes`)")
+    ap.add_argument("--devices", type=int, default=1,
+                    help="train in N processes (GPUs) through Lightning Fabric, as `sketchstudio train --devices N`")
     ap.add_argument("--time-budget", type=float, default=510.0,
                     help="seconds from the start of this script until it checkpoints and stops")
     ap.add_argument("--config", choices=("tiny", "default"), default="default")
@@ -99,6 +107,15 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"gpu_train: error: {exc}", file=sys.stderr)
         return 2
+    if args.devices > 1:
+        return launch(args.devices, device.type, run, args, device)
+    return run(args, device)
+
+
+def run(args, device) -> int:
+    """The run on this process (one rank of --devices N: rank 0 alone prints and writes)."""
+    main_rank = distributed.is_main()
+    say = print if main_rank else (lambda *a, **k: None)
     if device.type == "cuda":
         torch.set_float32_matmul_precision("high")  # TF32 for what runs outside bf16 autocast
     torch.set_flush_denormal(True)
@@ -109,7 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     opts = PipelineOptions(
         stages=ALL_STAGES, config=args.config, steps=steps, resume=args.resume,
         checkpoint_every=args.checkpoint_every, preview_every=args.preview_every,
-        stage_options=StageOptions(batch=args.batch, device=str(device), structure=args.structure))
+        stage_options=StageOptions(batch=args.batch, device=str(device), structure=args.structure,
+                                   imagenet_weights=args.imagenet_weights, photo_changes=args.photo_changes))
     cancel = CancelToken()
     deadline = START + args.time_budget - RESERVE_S
     record = {"device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
@@ -118,20 +136,20 @@ def main(argv: list[str] | None = None) -> int:
     stage_start: dict[str, float] = {}
     last_print = last_event = 0.0
     stopped = None
-    print(f"gpu_train: {record['device']}, {args.config} preset, steps {steps}, budget {args.time_budget:.0f} s",
+    say(f"gpu_train: {record['device']}, {args.config} preset, steps {steps}, budget {args.time_budget:.0f} s",
           flush=True)
     for ev in run_pipeline([Source(Path(args.data))], out, opts, cancel):
         now = time.monotonic()
         if ev.stage == "data":
             if ev.kind == "done":
                 record["data_s"] = round(now - START, 1)
-                print(f"[data] {ev.message} ({now - START:.0f} s since start)", flush=True)
+                say(f"[data] {ev.message} ({now - START:.0f} s since start)", flush=True)
         elif ev.kind == "start":
             stage_start[ev.stage] = now
             # setup_s: building the stage's model and what it computes once (token ids)
             record["stages"][ev.stage] = {"start_step": ev.step, "total": ev.total,
                                           "setup_s": round(now - (last_event or START), 2)}
-            print(f"[{ev.stage}] {ev.message} of {ev.total} ({now - START:.0f} s since start)", flush=True)
+            say(f"[{ev.stage}] {ev.message} of {ev.total} ({now - START:.0f} s since start)", flush=True)
         elif ev.kind == "step":
             r = record["stages"][ev.stage]
             # the first step, and what a stage does once before it (the render stage samples every photo)
@@ -141,14 +159,14 @@ def main(argv: list[str] | None = None) -> int:
                 last_print = now
                 rate = (ev.step - r["start_step"]) / max(1e-9, now - stage_start[ev.stage])
                 loss = ev.losses.get("loss", float("nan"))
-                print(f"[{ev.stage}] step {ev.step}/{ev.total} {rate:.1f} steps/s loss {loss:.4f} "
+                say(f"[{ev.stage}] step {ev.step}/{ev.total} {rate:.1f} steps/s loss {loss:.4f} "
                       f"({now - START:.0f} s since start)", flush=True)
         elif ev.kind in ("done", "cancelled") and ev.stage in record["stages"]:
             r = record["stages"][ev.stage]
             r["seconds"] = round(now - stage_start[ev.stage], 1)
             done = ev.step - r["start_step"]
             r["s_per_step"] = round((r["seconds"] - r.get("first_step_at_s", 0)) / max(1, done - 1), 4)
-            print(f"[{ev.stage}] {ev.kind} at step {ev.step}/{ev.total} in {r['seconds']:.0f} s "
+            say(f"[{ev.stage}] {ev.kind} at step {ev.step}/{ev.total} in {r['seconds']:.0f} s "
                   f"({now - START:.0f} s since start)", flush=True)
             if ev.kind == "cancelled":
                 stopped = {"stage": ev.stage, "step": ev.step, "total": ev.total}
@@ -158,6 +176,8 @@ def main(argv: list[str] | None = None) -> int:
         if not cancel.cancelled and last_event > deadline:
             cancel.cancel()  # the runner checkpoints at the next step boundary and stops
     record["stopped_by_budget"] = stopped
+    if not main_rank:
+        return EXIT_BUDGET if stopped else 0
     finished = [s for s in ALL_STAGES if (out / f"{s}.safetensors").exists()]
     if finished:
         model, info = load_model(out / f"{finished[-1]}.safetensors")
@@ -170,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     for folder in {out, parts_dir}:
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "gpu_train.json").write_text(json.dumps(record, indent=1) + "\n")
-    print(f"gpu_train: {'stopped by the time budget in ' + stopped['stage'] if stopped else 'finished'}; "
+    say(f"gpu_train: {'stopped by the time budget in ' + stopped['stage'] if stopped else 'finished'}; "
           f"model {record.get('model_stage', 'none')} -> {parts_dir}; {record['total_s']:.0f} s", flush=True)
     return EXIT_BUDGET if stopped else 0
 
