@@ -1,14 +1,20 @@
 """Webcam mode's throughput: finished sketches per second, a measured figure.
 
     .venv/bin/python tools/bench/bench_webcam.py [--model PATH | --tiny] [--seconds 20] [--fps 30]
-                     [--steps N] [--json]
+                     [--steps N] [--scene jitter|still|slow] [--path scratch,reuse] [--json]
 
 Opens the studio window offscreen and turns webcam mode on without a camera: a QTimer hands
 the studio a new frame `--fps` times a second, the way the webcam panel does
 (`webcam_panel.frame_photo`, then `Studio.submit_frame`). Each frame is a 640x480 picture of
-resources/sample_face.png moved by a few pixels, so every frame is new pixels: the worker
-finds the face and runs the encoder again for each, as it does for a real camera. Frames that
+resources/sample_face.png (tools/bench/scenes.py): `jitter` moves it by a few pixels at
+random, so every frame is new pixels (the worker finds the face and runs the encoder again
+for each, as it does for a real camera); `still` keeps it where it is under camera-like
+sensor noise; `slow` lets it drift about a pixel a frame, with that noise. Frames that
 arrive while a decode runs replace the waiting one (the newest wins).
+
+--path: `scratch` decodes every frame from a fully masked grid (the app before issue 33),
+`reuse` through the live stream (core/live.py: still frames reused, changed cells re-drawn);
+both (the default) run one after the other in the same process, the baseline in the same run.
 
 Reports the finished sketches per second over the run (the first sketch excluded: it
 includes the warm-up), the frames dropped, and the window's own rate meter (the figure the
@@ -27,24 +33,9 @@ import time
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # tools/bench/: offscreen_window
 
-import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from PIL import Image  # noqa: E402
 
-from sketchstudio.paths import resources_dir  # noqa: E402
-
-
-def frames(n: int, seed: int = 0) -> list[Image.Image]:
-    """n 640x480 frames of the sample face on a grey wall, each moved by a few pixels."""
-    face = Image.open(resources_dir() / "sample_face.png").convert("RGB").resize((300, 300))
-    rng = np.random.default_rng(seed)
-    out = []
-    for _ in range(n):
-        im = Image.new("RGB", (640, 480), (120, 118, 112))
-        dx, dy = (int(v) for v in rng.integers(-6, 7, size=2))
-        im.paste(face, (170 + dx, 90 + dy))
-        out.append(im)
-    return out
+from scenes import SCENES, frames  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,8 +47,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=int, help="decoding steps (default: the model's recommendation)")
     p.add_argument("--live-steps", type=int, help="the cap on a webcam frame's steps (default: the app's, "
                    "live_policy.LIVE_STEPS); a cap of the --steps value times the full decode")
+    p.add_argument("--scene", choices=SCENES, default="jitter", help="what the fake camera shows (default jitter)")
+    p.add_argument("--path", default="scratch,reuse", help="scratch, reuse, or both comma-separated (default both)")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
+    args.paths = [x.strip() for x in args.path.split(",") if x.strip()]
+    if not args.paths or any(x not in ("scratch", "reuse") for x in args.paths):
+        p.error("--path: scratch, reuse or scratch,reuse")
 
     from sketchstudio.app.logic import live_policy
 
@@ -71,54 +67,78 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args) -> int:
-    from PySide6.QtCore import QTimer
-
     from offscreen_window import studio_window
-    from sketchstudio.app.logic.photo import Photo
 
-    pictures = frames(64)
+    pictures = frames(64, args.scene)
+    reports = []
     with studio_window("bench_webcam", args.model, args.tiny) as (app, win, errors):
         s = win.studio
         if args.steps:
             s.set_settings(s.settings.with_(steps=args.steps))
-        finished: list[float] = []
-        s.sketch_ready.connect(lambda *_: finished.append(time.monotonic()))
-        sent = [0]
+        stream = s.stream
+        for path in args.paths:
+            s.stream = stream if path == "reuse" else None  # no stream: every frame from scratch
+            reports.append(measure(app, s, pictures, args, path, errors))
+    for r in reports:
+        if args.json:
+            continue
+        paths = ", ".join(f"{k} {v}" for k, v in r["paths_taken"].items() if v)
+        print(f"webcam mode, {r['path']} path, {args.scene} scene, {args.seconds:g} s at {args.fps:g} frames a second "
+              f"offered ({r['frames_sent']} sent, {r['frames_dropped']} replaced while waiting), {r['steps']} steps, "
+              f"style guidance {r['style_guidance']:g}:")
+        print(f"  {r['sketches_per_second']:.2f} finished sketches per second ({r['sketches_finished']} finished; the "
+              f"window's meter showed {r['window_rate_last']:.2f} at the end){'; ' + paths if paths else ''}")
+    if args.json:
+        print(json.dumps(reports if len(reports) > 1 else reports[0], indent=2))
+    return 1 if errors else 0
 
-        def send():
-            s.submit_frame(Photo.from_image(pictures[sent[0] % len(pictures)], detect=False))
-            sent[0] += 1
 
-        feeder = QTimer()
-        feeder.setInterval(max(1, round(1000 / args.fps)))
-        feeder.timeout.connect(send)
-        s.set_live(True)
-        feeder.start()
-        end = time.monotonic() + args.seconds
-        shown = []
-        while time.monotonic() < end:
-            app.processEvents()
-            time.sleep(0.001)
-            if finished and (not shown or time.monotonic() - shown[-1][0] >= 1.0):
-                shown.append((time.monotonic(), s.rate.rate()))
-        feeder.stop()
-        s.set_live(False)
-        dropped, settings, model_id = s.dropped_frames, s.live_spec().settings, s.model_id
+def measure(app, s, pictures, args, path: str, errors) -> dict:
+    from PySide6.QtCore import QTimer
+
+    from sketchstudio.app.logic.photo import Photo
+
+    finished: list[float] = []
+    taken: dict[str, int] = {"still": 0, "partial": 0, "scratch": 0}
+
+    def done(result):
+        finished.append(time.monotonic())
+        taken[result.live_path or "scratch"] += 1
+
+    s.sketch_ready.connect(done)
+    sent = [0]
+
+    def send():
+        s.submit_frame(Photo.from_image(pictures[sent[0] % len(pictures)], detect=False))
+        sent[0] += 1
+
+    feeder = QTimer()
+    feeder.setInterval(max(1, round(1000 / args.fps)))
+    feeder.timeout.connect(send)
+    s.set_live(True)
+    feeder.start()
+    end = time.monotonic() + args.seconds
+    shown = []
+    while time.monotonic() < end:
+        app.processEvents()
+        time.sleep(0.001)
+        if finished and (not shown or time.monotonic() - shown[-1][0] >= 1.0):
+            shown.append((time.monotonic(), s.rate.rate()))
+    feeder.stop()
+    s.set_live(False)
+    while s.busy:  # the frame in flight ends before the next path starts
+        app.processEvents()
+        time.sleep(0.001)
+    s.sketch_ready.disconnect(done)
+    dropped, settings, model_id = s.dropped_frames, s.live_spec().settings, s.model_id
     timed = finished[1:]
     rate = (len(timed) - 1) / (timed[-1] - timed[0]) if len(timed) >= 2 else 0.0
-    report = {"model": model_id, "seconds": args.seconds, "fps_offered": args.fps, "frames_sent": sent[0],
-              "frames_dropped": dropped, "sketches_finished": len(finished), "sketches_per_second": round(rate, 2),
-              "window_rate_last": round(shown[-1][1], 2) if shown else 0.0, "steps": settings.steps,
-              "style_guidance": settings.style_guidance, "torch_threads": torch.get_num_threads(),
-              "errors": errors}
-    if args.json:
-        print(json.dumps(report, indent=2))
-    else:
-        print(f"webcam mode, {args.seconds:g} s at {args.fps:g} frames a second offered ({sent[0]} sent, "
-              f"{dropped} replaced while waiting), {settings.steps} steps, style guidance {settings.style_guidance:g}:")
-        print(f"  {rate:.2f} finished sketches per second ({len(finished)} finished; the window's meter "
-              f"showed {report['window_rate_last']:.2f} at the end)")
-    return 1 if errors else 0
+    return {"model": model_id, "path": path, "scene": args.scene, "seconds": args.seconds, "fps_offered": args.fps,
+            "frames_sent": sent[0], "frames_dropped": dropped, "sketches_finished": len(finished),
+            "sketches_per_second": round(rate, 2), "paths_taken": taken,
+            "window_rate_last": round(shown[-1][1], 2) if shown else 0.0, "steps": settings.steps,
+            "style_guidance": settings.style_guidance, "torch_threads": torch.get_num_threads(),
+            "errors": list(errors)}
 
 
 if __name__ == "__main__":
