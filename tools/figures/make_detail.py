@@ -1,7 +1,7 @@
 """docs/gallery-detail.png: held-out sketches at 1:1, where pixel texture shows (issue #4).
 
     .venv/bin/python tools/figures/make_detail.py --val runs/v3/val/pairs.csv --compare runs/models/v2.safetensors \
-        [--model PATH] [--out docs/gallery-detail.png] [--extra PHOTO [--extra-style contour]]
+        [--model PATH] [--out docs/gallery-detail.png] [--extra PHOTO ... [--extra-style STYLE ...]]
 
 The gallery shrinks every sketch to a thumbnail, which hides what the texture head
 changes. This sheet shows a 200 x 200 crop from the middle of one held-out photo per
@@ -44,15 +44,18 @@ def main() -> None:
     ap.add_argument("--model", help="default: the shipped model")
     ap.add_argument("--compare", required=True, help="the model to show beside it")
     ap.add_argument("--out", default="docs/gallery-detail.png")
-    ap.add_argument("--extra", help="a photo without a drawing, shown as a last row (face crop, shrunk)")
-    ap.add_argument("--extra-style", default="contour")
+    ap.add_argument("--extra", nargs="*", default=[],
+                    help="photos without a drawing, each shown as a last row (its face crop in colour, shrunk)")
+    ap.add_argument("--extra-style", nargs="*", default=["contour"],
+                    help="the style of each --extra photo (the last one repeats)")
     args = ap.parse_args()
     rows = picks(Path(args.val))
-    if args.extra:
-        rows.append({"photo": args.extra, "sketch": None, "name": args.extra_style, "extra": True})
+    for i, extra in enumerate(args.extra):
+        style = args.extra_style[min(i, len(args.extra_style) - 1)]
+        rows.append({"photo": extra, "sketch": None, "name": style, "extra": True})
     columns = [("drawing", None), (Path(args.compare).stem, args.compare),
                (Path(args.model).stem if args.model else "shipped", args.model)]
-    sheet = Image.new("L", (CROP * len(columns), 24 + CROP * len(rows)), 255)
+    sheet = Image.new("RGB", (CROP * len(columns), 24 + CROP * len(rows)), "white")
     draw = ImageDraw.Draw(sheet)
     with tempfile.TemporaryDirectory() as tmp:
         for r, row in enumerate(rows):
@@ -65,7 +68,7 @@ def main() -> None:
                         from sketchstudio.data.faces import crop_face
                         from sketchstudio.core.imaging import load_image
 
-                        im = crop_face(load_image(photo))[0].convert("L").resize((CROP, CROP), Image.LANCZOS)
+                        im = crop_face(load_image(photo))[0].convert("RGB").resize((CROP, CROP), Image.LANCZOS)
                     else:
                         im = Image.open(row["sketch"]).convert("L")
                 else:
@@ -79,10 +82,10 @@ def main() -> None:
                     im = Image.open(out / f"{photo.stem}.png").convert("L")
                     if extra:
                         im = im.resize((CROP, CROP), Image.LANCZOS)
-                sheet.paste(centre(im), (c * CROP, y))
+                sheet.paste(centre(im).convert("RGB"), (c * CROP, y))
                 if r == 0:
-                    draw.text((c * CROP + 6, 6), label, fill=0)
-            draw.text((6, y + 4), row["name"] + (" (photo, not FS2K; shrunk)" if extra else ""), fill=0)
+                    draw.text((c * CROP + 6, 6), label, fill="black")
+            draw.text((6, y + 4), row["name"] + (" (photo, not FS2K; shrunk)" if extra else ""), fill="black")
     sheet.save(args.out)
     print(f"wrote {args.out}")
 

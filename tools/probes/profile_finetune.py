@@ -3,6 +3,8 @@
     .venv/bin/python tools/probes/profile_finetune.py --data RUN/data.safetensors --model MODEL [--steps 8]
         [--structure] [--pixel-weight 1.0]
 
+For a model with frozen ImageNet features, each row twice: the step as the stage runs it (the
+trunk's maps cached when it starts) and the same step with the trunk run on the batch.
 Times (median over the steps, after one warm-up): drawing the batch, the photo encoder, the
 transformer forward, the soft-decode pixel and feature losses, backward and the optimizer
 step; then whole steps per second with autocast off and on (the drawings' tokens are
@@ -41,6 +43,10 @@ def parts(stage: FinetuneStage, bf16: bool) -> dict[str, float]:
     style = F.one_hot(stage.style[j], len(m.styles)).float()
     t["batch"] = time.perf_counter() - t0
     with ctx:
+        if imagenet is not None and stage.uncached:  # what the step would cost without the cache
+            t0 = time.perf_counter()
+            imagenet = m.encoder.imagenet_features(photo)
+            t["imagenet trunk"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         memory = m.condition(photo, structure, imagenet)
         t["encoder"] = time.perf_counter() - t0
@@ -77,22 +83,28 @@ def main(argv=None) -> int:
     ap.add_argument("--model", required=True)
     ap.add_argument("--steps", type=int, default=8)
     ap.add_argument("--structure", action="store_true")
+    ap.add_argument("--bf16-only", action="store_true", help="skip the fp32 row")
     args = ap.parse_args(argv)
     torch.set_flush_denormal(True)
     data = TrainingData.load(args.data)
     print(f"threads {torch.get_num_threads()}, plain 1024^2 matmul {matmul_gflops():.0f} GFLOP/s")
-    for bf16 in (False, True):
+    for bf16 in ((True,) if args.bf16_only else (False, True)):
         model, _ = load_model(args.model)
         if args.structure:
             model = add_structure(model, len(CHANNELS))
         model.train()
         stage = FinetuneStage(model, data, StageOptions(batch=8, keep_weight=0.0), 1000)
-        parts(stage, bf16)  # warm-up
-        runs = [parts(stage, bf16) for _ in range(args.steps)]
-        med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
-        total = sum(med.values())
-        print(f"{'bf16 autocast' if bf16 else 'fp32':<14} step {total:.2f} s ({1 / total:.2f} steps/s): "
-              + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in med.items()))
+        # A model with ImageNet features: its step with the stage's cached maps, and (the same
+        # step, the trunk run on the batch) without them.
+        for uncached in ((False, True) if model.uses_imagenet else (False,)):
+            stage.uncached = uncached
+            parts(stage, bf16)  # warm-up
+            runs = [parts(stage, bf16) for _ in range(args.steps)]
+            med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+            total = sum(med.values())
+            name = ("bf16 autocast" if bf16 else "fp32") + (", trunk uncached" if uncached else "")
+            print(f"{name:<28} step {total:.2f} s ({1 / total:.2f} steps/s): "
+                  + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in med.items()))
     return 0
 
 
