@@ -33,6 +33,20 @@ def write_png(im, path: Path, text: dict | None = None) -> bool:
     return True
 
 
+def write_svg(im, path: Path) -> bool:
+    """The sketch as vector paths (sketch_svg), atomically; like write_png on a failed write."""
+    from tqdm import tqdm
+
+    from .sketch_svg import save_svg
+
+    try:
+        save_svg(im, path)
+    except OSError as exc:
+        tqdm.write(f"error: {path}: cannot write ({exc.strerror or exc})", file=sys.stderr)
+        return False
+    return True
+
+
 def cmd_sketch(args) -> int:
     import torch
     from tqdm import tqdm
@@ -91,7 +105,8 @@ def cmd_sketch(args) -> int:
         if args.crop == "none" and not args.size and sketch.size != prep.original_size:
             sketch = sketch.resize(prep.original_size, resample=3)  # bicubic, up to a very large photo's size
         meta = sketch_metadata(weights, model.styles, settings, args.crop, mid, **prep.crop_settings())
-        if not write_png(sketch, out / f"{stem}.png", png_text(meta)):
+        written = write_png(sketch, out / f"{stem}.png", png_text(meta))
+        if not written or (args.svg and not write_svg(sketch, out / f"{stem}.svg")):
             failures += 1
     bar.close()
     done = len(args.photos) - failures
@@ -292,6 +307,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--size", type=int, choices=OUTPUT_SIZES, help="pixels on the sketch's longer side, drawn at that size "
                    "(default: the model's size for a face crop, the photo's own size with --crop none)")
     s.add_argument("--save-steps", action="store_true", help="also write every decoding step")
+    s.add_argument("--svg", action="store_true", help="also write each sketch as vector paths (STEM.svg)")
     s.add_argument("-q", "--quiet", action="store_true")
     s.set_defaults(func=cmd_sketch)
 
@@ -408,6 +424,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="pair n is sampled with seed SEED + n (another SEED: another draw of the same pairs)")
     e.add_argument("--json", action="store_true")
     e.set_defaults(func=cmd_eval)
+
+    from .video import add_parser as add_video_parser
+
+    add_video_parser(sub, add_sampler_options)
     return p
 
 
