@@ -14,7 +14,7 @@ import numpy as np
 from ...core.imaging import ImageLoadError, load_image, tensor_to_image
 from ...core.sampler_settings import CancelToken
 from .decode_job import MemoryCache, SketchResult, SketchSpec, condition
-from .export import draw_at, output_frame, save_sketch, sweep_sheet
+from .export import draw_at, output_frame, save_sketch, save_sketch_svg, sweep_sheet
 from .photo import Photo
 
 if TYPE_CHECKING:
@@ -59,11 +59,12 @@ def _decode(model: SketchModel, photo: Photo, spec: SketchSpec, cache: MemoryCac
 
 
 class BatchJob:
-    """Sketch every photo in a list into `out_dir/STEM.png`, with metadata."""
+    """Sketch every photo in a list into `out_dir/STEM.png`, with metadata (svg: and STEM.svg)."""
 
-    def __init__(self, model: SketchModel, model_id: str, spec: SketchSpec, photos: list[Path], out_dir: Path):
+    def __init__(self, model: SketchModel, model_id: str, spec: SketchSpec, photos: list[Path], out_dir: Path,
+                 svg: bool = False):
         self.model, self.model_id, self.spec = model, model_id, replace(spec, redraws=())
-        self.photos, self.out_dir = list(photos), Path(out_dir)
+        self.photos, self.out_dir, self.svg = list(photos), Path(out_dir), svg
 
     def run(self, cancel: CancelToken):
         steps = self.spec.settings.steps
@@ -88,11 +89,16 @@ class BatchJob:
             sketch, tokens = out
             name = _unique(path.stem, used)
             target = self.out_dir / f"{name}.png"
-            try:
-                save_sketch(target, SketchResult(photo, self.spec, tokens, sketch), self.model.styles, self.model_id)
-                report.written.append(target)
-            except OSError as exc:
-                report.failures.append(f"{target}: cannot write ({exc.strerror or exc})")
+            result = SketchResult(photo, self.spec, tokens, sketch)
+            for target in [target] + ([target.with_suffix(".svg")] if self.svg else []):
+                try:
+                    if target.suffix == ".svg":
+                        save_sketch_svg(target, result)
+                    else:
+                        save_sketch(target, result, self.model.styles, self.model_id)
+                    report.written.append(target)
+                except OSError as exc:
+                    report.failures.append(f"{target}: cannot write ({exc.strerror or exc})")
         yield Progress(total, total, "")
         return report
 

@@ -66,6 +66,13 @@ def save_sketch(path, result: SketchResult, styles: tuple[str, ...], model_id: s
     return meta
 
 
+def save_sketch_svg(path, result: SketchResult, image: Image.Image | None = None) -> None:
+    """Write the sketch as vector paths in its greys (sketch_svg); `image`: drawn at another size."""
+    from ...sketch_svg import save_svg
+
+    save_svg(image if image is not None else sketch_image(result), path)
+
+
 def spec_from_metadata(meta: dict, styles: tuple[str, ...]) -> SketchSpec:
     """The settings of a sketch PNG (studio or CLI) for a model with `styles`."""
     weights = style_from_metadata(meta, styles)
