@@ -4,6 +4,7 @@ import json
 import shutil
 
 import numpy as np
+import pytest
 from PIL import Image
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QProgressDialog, QPushButton
@@ -170,3 +171,27 @@ def test_a_levelled_crop_reopens_with_its_turn(qtbot, make_window, tmp_path):
         assert other.open_path(png)
     assert other.studio.photo.roll == win.studio.photo.roll and other.studio.photo.crop == win.studio.photo.crop
     assert np.array_equal(done.args[0].sketch, pixels(png))
+
+
+def test_the_export_menu_writes_the_sketch_as_vector_paths(qtbot, window, tmp_path):
+    import io
+
+    cairosvg = pytest.importorskip("cairosvg")
+    with qtbot.waitSignal(window.studio.sketch_ready, timeout=20000):
+        window.open_path(SAMPLE)
+    assert any("SVG" in a.text() for a in window.menus.export_actions)
+    path = tmp_path / "sketch.svg"
+    assert window.exports.export_svg(path)
+    text = path.read_text()
+    assert "<path" in text and "<image" not in text
+    back = Image.open(io.BytesIO(cairosvg.svg2png(bytestring=text.encode())))
+    assert back.size == Image.fromarray(window.studio.result.sketch).size
+
+
+def test_batch_export_with_svgs(qtbot, window, tmp_path):
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    shutil.copy(SAMPLE, src / "a.png")
+    settle(qtbot, window.studio)
+    assert window.exports.batch_sketch(src, out, svg=True)
+    assert sorted(p.name for p in out.iterdir()) == ["a.png", "a.svg"]

@@ -88,3 +88,44 @@ def test_real_camera_delivers_frames(qtbot):
         assert not got.args[0].isNull()
     finally:
         src.stop()
+
+
+def test_a_video_file_is_a_source_beside_the_cameras(qtbot, window, tmp_path):
+    from test_video import make_clip
+
+    clip = make_clip(tmp_path / "clip.mp4", frames=6, move=0)
+    window.webcam.add_video(clip)
+    assert window.webcam.device.currentText() == "Video: clip.mp4" and window.webcam.live.isEnabled()
+    rec = Recorder(window.studio)
+    window.webcam.start()
+    qtbot.waitUntil(lambda: rec.count("sketch_ready") >= 4, timeout=30000)
+    window.webcam.stop()
+    settle(qtbot, window.studio)
+    live = [e[1] for e in rec.events if e[0] == "sketch_ready" and e[1].live_path is not None]
+    assert len(live) >= 4 and live[0].live_path == "scratch"
+    assert "still" in {r.live_path for r in live}  # the film loops over a still face: its sketch is reused
+    assert window.webcam.path.text() == ""  # cleared when live mode stopped
+    # each frame drawn at the size the canvas shows it, at most the model's own size
+    side = min(window.decode_view.canvas.shown_side(), window.studio.model.output_size)
+    assert window.studio.live_size == (side, side)
+    assert all(r.sketch.shape == (side, side) for r in live[1:])
+
+
+def test_the_last_frames_path_is_shown(qtbot, window):
+    from sketchstudio.app.logic.decode_job import SketchResult
+
+    with qtbot.waitSignal(window.studio.sketch_ready, timeout=20000):
+        window.open_path(SAMPLE)
+    result = window.studio.result
+    for path, text in (("still", "reused"), ("partial", "3 of"), ("scratch", "scratch")):
+        window.webcam.show_result(SketchResult(result.photo, result.spec, result.tokens, result.sketch, path, 3))
+        assert text in window.webcam.path.text()
+
+
+def test_a_video_that_cannot_be_read_says_so(qtbot, window, tmp_path, boxes):
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"not a video")
+    window.webcam.add_video(bad)
+    window.webcam.start()
+    qtbot.waitUntil(lambda: bool(boxes.errors), timeout=10000)
+    assert "bad.mp4" in boxes.errors[0][1] and not window.webcam.is_live()

@@ -68,7 +68,8 @@ def main(argv=None) -> int:
     print(f"{mid}, {Path(args.photo).name}, {im.size[0]} px, {args.levels} greys; files in {out}")
     print(f"  {'style':12} {'SVG kB':>8} {'PNG kB':>8} {'paths':>6} {'SSIM':>7} {'trace s':>8}")
     for r in rows:
-        print(f"  {r['style']:12} {r['svg_kb']:8.1f} {r['png_kb']:8.1f} {r['paths']:6d} {r['ssim']:7.4f} {r['trace_s']:8.2f}")
+        print(f"  {r['style']:12} {r['svg_kb']:8.1f} {r['png_kb']:8.1f} {r['paths']:6d} {r['ssim']:7.4f} "
+              f"{r['trace_s']:8.2f}")
     return 0
 
 

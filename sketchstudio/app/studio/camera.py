@@ -1,6 +1,7 @@
 """Where webcam frames come from: a `FrameSource` emits QImages; the studio sketches the newest.
 
 `CameraFrameSource` wraps QtMultimedia (QCamera -> QMediaCaptureSession -> QVideoSink);
+`VideoFileSource` plays a video file (PyAV, data/video.py) at its own rate, looping;
 `FakeFrameSource` replays QImages or numpy frames on a timer, for tests, screenshots and
 machines without a camera.
 """
@@ -131,3 +132,64 @@ class FakeFrameSource(FrameSource):
         self._i += 1
         if frame is not None:
             self._emit(frame if isinstance(frame, QImage) else qimage_from_array(frame))
+
+
+class VideoFileSource(FrameSource):
+    """A video file as a camera: its frames at the file's rate, from the start again at the end.
+    A file FFmpeg cannot read is a `failed` message, like a camera error."""
+
+    def __init__(self, path, parent: QObject | None = None):
+        super().__init__(parent)
+        self.path = str(path)
+        self.mirrored = False  # a film is not a selfie view
+        self.timer = QTimer(self)
+        self.timer.timeout.connect(self._tick)
+        self._frames = None
+
+    @property
+    def name(self) -> str:
+        from pathlib import Path
+
+        return Path(self.path).name
+
+    def start(self) -> None:
+        from ...data.video import VideoError, open_video, video_info
+
+        try:
+            container = open_video(self.path)
+            rate = video_info(container).rate
+            container.close()
+        except VideoError as exc:
+            self.failed.emit(f"Video error: {exc}")
+            return
+        self.timer.setInterval(max(1, round(1000 / float(rate or 25))))
+        self.timer.start()
+
+    def stop(self) -> None:
+        self.timer.stop()
+        if self._frames is not None:
+            self._frames.close()
+            self._frames = None
+
+    def is_active(self) -> bool:
+        return self.timer.isActive()
+
+    def _tick(self) -> None:
+        from ...data.video import VideoError, read_frames
+
+        for _attempt in range(2):  # at the end, once more from the start
+            if self._frames is None:
+                self._frames = read_frames(self.path)
+            try:
+                image = next(self._frames)
+            except StopIteration:
+                self._frames = None
+                continue
+            except VideoError as exc:
+                self.stop()
+                self.failed.emit(f"Video error: {exc}")
+                return
+            self._emit(qimage_from_array(np.asarray(image)))
+            return
+        self.stop()
+        self.failed.emit(f"Video error: {self.path}: no frames")

@@ -56,6 +56,9 @@ class DecodeSession:
 
     def _sketch_ready(self, result) -> None:
         self.panels.decode_view.set_frames(self.studio.frames)
+        if self.studio.live:
+            self.panels.webcam.show_result(result)
+            self._size_live_sketches()
         if not self.studio.live:
             took = time.monotonic() - self._started_at
             self.window.statusBar().showMessage(f"Sketched in {took:.2f} s (seed {result.spec.settings.seed})", 5000)
@@ -70,11 +73,20 @@ class DecodeSession:
         if not busy:
             self.panels.status_label.setText("Ready")
 
+    def _size_live_sketches(self) -> None:
+        """Webcam sketches are drawn at the size the canvas shows them (up to the model's own
+        size), not at the export size: the renderer's time goes with its pixels."""
+        s = self.studio
+        if s.model is not None:
+            side = min(self.panels.decode_view.canvas.shown_side(), s.model.output_size)
+            s.live_size = (side, side)
+
     def _live_changed(self, live: bool) -> None:
         s = self.studio
         if live:
             self._photo_before_live = s.photo
             s.cancel()
+            self._size_live_sketches()
         s.set_live(live)
         self.window.update_actions()
         if not live and self._photo_before_live is not None:

@@ -61,6 +61,10 @@ class SketchCanvas(QWidget):
         side = min(self.width(), self.height()) - 8
         return QRectF((self.width() - side) / 2, (self.height() - side) / 2, side, side)
 
+    def shown_side(self) -> int:
+        """Device pixels on the side of the square the sketch is shown in."""
+        return max(1, round(self.image_rect().width() * self.devicePixelRatioF()))
+
     def _grid(self) -> int:
         return self.frame.mask.shape[0] if self.frame is not None else 0
 

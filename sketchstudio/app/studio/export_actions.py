@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog, QStatusBar
 
 from ...model_files import OUTPUT_SIZES
 from ..logic.batch_jobs import BatchJob, RenderJob, SweepJob, photos_in
-from ..logic.export import save_animation, save_sheet, save_sketch
+from ..logic.export import save_animation, save_sheet, save_sketch, save_sketch_svg
 from ..logic.settings import AppSettings
 from ..workers.progress import ProgressRun
 from .studio import Studio
@@ -94,6 +94,23 @@ class ExportActions(QObject):
         self.window.statusBar().showMessage(f"Wrote {path}", 5000)
         return True
 
+    def ask_export_svg(self) -> None:
+        path = self._ask_save("Export sketch as vector paths", ".svg", "SVG drawings (*.svg)")
+        if path:
+            self.export_svg(path)
+
+    def export_svg(self, path) -> bool:
+        """Write the sketch as shown as filled paths in its greys (pen plotters, Inkscape)."""
+        s = self.studio
+        if s.result is None:
+            return self._fail("Nothing to export", "There is no finished sketch yet.")
+        try:
+            save_sketch_svg(path, s.result)
+        except OSError as exc:
+            return self._fail("Cannot write the SVG", exc)
+        self.window.statusBar().showMessage(f"Wrote {path}", 5000)
+        return True
+
     def ask_export_gif(self) -> None:
         path = self._ask_save("Export decoding animation", ".gif", "GIF animations (*.gif)")
         if path:
@@ -141,16 +158,17 @@ class ExportActions(QObject):
         self.window.statusBar().showMessage(f"Wrote {path}", 5000)
         return True
 
-    def ask_batch(self) -> None:
+    def ask_batch(self, svg: bool = False) -> None:
         src = QFileDialog.getExistingDirectory(self.window, "Folder of photos to sketch",
                                                self.window.settings.last_dir or "")
         if not src:
             return
         out = QFileDialog.getExistingDirectory(self.window, "Folder for the sketches", src)
         if out:
-            self.batch_sketch(src, out)
+            self.batch_sketch(src, out, svg)
 
-    def batch_sketch(self, folder, out) -> bool:
+    def batch_sketch(self, folder, out, svg: bool = False) -> bool:
+        """Every photo of `folder` sketched into `out` as STEM.png (svg: and STEM.svg)."""
         s = self.studio
         if s.model is None:
             return self._fail("Batch sketch", "Load a model first.")
@@ -161,7 +179,7 @@ class ExportActions(QObject):
         if not photos:
             return self._fail("Batch sketch", f"{folder}: no photos found (looked for .jpg, .png, .webp, …).")
         s.cancel()
-        job = BatchJob(s.model, s.model_id, s.spec(), photos, Path(out))
+        job = BatchJob(s.model, s.model_id, s.spec(), photos, Path(out), svg=svg)
         status, value = ProgressRun(self.window, job, "Batch sketch", f"Sketching {len(photos)} photos…").exec()
         if status == "failed":
             return self._fail("Batch sketch failed", value)

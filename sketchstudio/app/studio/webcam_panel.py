@@ -6,11 +6,12 @@ from typing import Callable
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout,
+                               QWidget)
 
 from ..logic.photo import Photo
 from ..qt_images import pil_from_qimage
-from .camera import CameraFrameSource, FrameSource, camera_devices
+from .camera import CameraFrameSource, FrameSource, VideoFileSource, camera_devices
 from .crop_view import CropView
 
 MAX_SIDE = 640  # frames are shrunk to this before face detection and encoding
@@ -41,11 +42,15 @@ class WebcamPanel(QWidget):
         self.device = QComboBox()
         self.device.setAccessibleName("Camera")
         self.mirror = QCheckBox("Mirror")
+        self.video = QPushButton("Video file…")
+        self.video.setToolTip("Sketch a video file live, as if it were a camera")
         self.mirror.setChecked(True)
         self.live = QPushButton("Start live sketching")
         self.live.setCheckable(True)
         self.view = CropView(editable=False)
         self.rate = QLabel("")
+        self.path = QLabel("")  # which path the last frame took (core/live.py): reused, partly re-drawn, new
+        self.path.setAccessibleName("Last frame")
         self.note = QLabel("")
         self.note.setTextFormat(Qt.TextFormat.PlainText)
         self.note.setWordWrap(True)
@@ -56,16 +61,19 @@ class WebcamPanel(QWidget):
         row = QHBoxLayout()
         row.addWidget(self.device, 1)
         row.addWidget(self.mirror)
+        row.addWidget(self.video)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addLayout(row)
         lay.addWidget(self.live)
         lay.addWidget(self.view, 1)
         lay.addWidget(self.rate)
+        lay.addWidget(self.path)
         lay.addWidget(self.note)
         self.live.toggled.connect(self._toggled)
         self.mirror.toggled.connect(self._mirror)
         self.device.currentIndexChanged.connect(self._device_changed)
+        self.video.clicked.connect(self.ask_video)
 
     def find_cameras(self) -> None:
         for dev in camera_devices():
@@ -76,6 +84,20 @@ class WebcamPanel(QWidget):
         self.sources.append((name, factory))
         self.device.addItem(name)
         self._update_enabled()
+
+    def ask_video(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Video to sketch", "",
+                                              "Videos (*.mp4 *.mov *.mkv *.webm *.avi *.m4v *.gif);;All files (*)")
+        if path:
+            self.add_video(path)
+
+    def add_video(self, path) -> None:
+        """A video file as a source beside the cameras, chosen at once (not started)."""
+        from pathlib import Path
+
+        self.stop()
+        self.add_source(f"Video: {Path(path).name}", lambda: VideoFileSource(path))
+        self.device.setCurrentIndex(len(self.sources) - 1)
 
     def _update_enabled(self) -> None:
         have = bool(self.sources)
@@ -97,7 +119,7 @@ class WebcamPanel(QWidget):
         if on and self.source is None and self.sources:
             self.source = self.sources[self.device.currentIndex()][1]()
             self.source.setParent(self)
-            self.source.mirrored = self.mirror.isChecked()
+            self.source.mirrored = self.mirror.isChecked() and not isinstance(self.source, VideoFileSource)
             self.source.frame_ready.connect(self._frame)
             self.source.failed.connect(self._failed)
             self.source.start()
@@ -109,6 +131,7 @@ class WebcamPanel(QWidget):
             self._stall.stop()
             if self.note.text() == NO_FRAMES:
                 self.note.setText("")
+            self.path.setText("")
         self.live.setText("Stop live sketching" if on else "Start live sketching")
         self.device.setEnabled(not on and bool(self.sources))
         self.live_changed.emit(self.source is not None)
@@ -138,8 +161,18 @@ class WebcamPanel(QWidget):
         each = f", {steps} steps each" if steps else ""
         self.rate.setText(f"{per_second:.1f} sketches/s{each}   ({dropped} stale frames dropped)")
 
+    def show_result(self, result) -> None:
+        """A live frame's sketch is done (a SketchResult): say which path it took."""
+        if result.live_path is None:
+            return
+        n = result.tokens.shape[-1]
+        text = {"still": "last frame: still, the sketch reused",
+                "partial": f"last frame: {result.redrawn} of {n} tokens re-drawn",
+                "scratch": "last frame: drawn from scratch (a new face or a large move)"}[result.live_path]
+        self.path.setText(text)
+
     def _mirror(self, on: bool) -> None:
-        if self.source is not None:
+        if self.source is not None and not isinstance(self.source, VideoFileSource):
             self.source.mirrored = on
 
     def _device_changed(self, _i: int) -> None:

@@ -37,10 +37,12 @@ class WindowMenus:
         m.addSeparator()
         self.export_actions = [  # enabled once there is a finished sketch
             act("&Export sketch PNG…", exports.ask_export_png, QKeySequence.StandardKey.Save),
+            act("Export sketch as &vector paths (SVG)…", exports.ask_export_svg),
             act("Export decoding &animation (GIF)…", exports.ask_export_gif),
             act("Export style &sweep sheet…", exports.ask_export_sweep),
         ]
         act("&Batch sketch a folder…", exports.ask_batch)
+        act("Batch sketch a folder, with SV&Gs…", lambda: exports.ask_batch(svg=True))
         m.addSeparator()
         self.model_action = act("Choose &model…", choose_model)
         act("&Quit", window.close, QKeySequence.StandardKey.Quit)
