@@ -31,9 +31,10 @@ class VideoReport:
 
 
 def sketch_video(model, spec, src, out, size: int = 512, cancel=None,
-                 progress: Callable[[int, int | None], None] | None = None) -> VideoReport:
+                 progress: Callable[[int, int | None], None] | None = None, reuse: bool = True) -> VideoReport:
     """Sketch every frame of `src` into `out` (.mp4 or .gif), `size` pixels square. spec: a
-    SketchSpec (style, sampler settings). cancel: a CancelToken, checked between frames."""
+    SketchSpec (style, sampler settings). cancel: a CancelToken, checked between frames.
+    reuse=False: every frame from scratch (the baseline the benchmark measures against)."""
     from .app.logic.decode_job import DecodeJob, DecodeRequest, MemoryCache
     from .app.logic.face_tracking import CropTracker
     from .app.logic.photo import Photo
@@ -62,12 +63,15 @@ def sketch_video(model, spec, src, out, size: int = 512, cancel=None,
                     report.stopped = True
                     break
                 req = DecodeRequest(Photo.from_image(im, detect=False), spec, detect=True, live=True,
-                                    tracker=tracker, stream=stream, draw_size=(size, size), cancel=cancel)
+                                    tracker=tracker, stream=stream if reuse else None, draw_size=(size, size),
+                                    cancel=cancel)
                 result = drain(DecodeJob(model, req, cache).run(cancel))
                 if result is None:  # cancelled inside the frame
                     report.stopped = True
                     break
-                sink.write(result.sketch, seconds)
+                if not reuse:
+                    stream.counts["scratch"] += 1
+                sink.write(result.sketch if result.sketch.shape == (size, size) else resized(result.sketch, size), seconds)
                 report.frames += 1
                 if progress is not None:
                     progress(report.frames, report.total)
@@ -84,6 +88,14 @@ def sketch_video(model, spec, src, out, size: int = 512, cancel=None,
         container.close()
     report.paths = dict(stream.counts)
     return report
+
+
+def resized(grey, size: int):
+    """A from-scratch live sketch (drawn at the model's size) at the video's size."""
+    import numpy as np
+    from PIL import Image
+
+    return np.asarray(Image.fromarray(grey, "L").resize((size, size), Image.BICUBIC))
 
 
 def drain(gen):
