@@ -46,6 +46,12 @@ def imagenet_cache(model: SketchModel, photos: torch.Tensor, batch: int = 32) ->
     return torch.cat(plain), torch.cat(mirrored)
 
 
+def pick_mirrored(maps: tuple[torch.Tensor, torch.Tensor], rows: torch.Tensor, flip: torch.Tensor) -> torch.Tensor:
+    """(plain, mirrored) maps (P, C', g, g) -> the maps of `rows` (B,), the mirrored ones where flip, float."""
+    plain, mirrored = maps
+    return torch.where(flip.view(-1, 1, 1, 1), mirrored[rows], plain[rows]).float()
+
+
 class ChangedPhotos:
     """`variants` changed copies of each training photo (uint8), made once with a seeded
     generator, and their ImageNet maps (plain and mirrored) for a model that takes them."""
@@ -83,9 +89,7 @@ class ChangedPhotos:
         changed = torch.where(flip.view(-1, 1, 1, 1), changed.flip(-1), changed)
         photo = torch.where(swap.view(-1, 1, 1, 1), changed, photo)
         if imagenet is not None:
-            plain, mirrored = self.imagenet
-            f = torch.where(flip.view(-1, 1, 1, 1), mirrored[rows], plain[rows]).float()
-            imagenet = torch.where(swap.view(-1, 1, 1, 1), f, imagenet)
+            imagenet = torch.where(swap.view(-1, 1, 1, 1), pick_mirrored(self.imagenet, rows, flip), imagenet)
         return photo, imagenet
 
 
@@ -185,11 +189,7 @@ class MaskedTokenStage(StageBase):
         if self.structure is not None:
             structure = to_float(self.structure[self.photo_idx[j]])  # (B, C, s, s)
             structure = torch.where(flip.view(-1, 1, 1, 1), structure.flip(-1), structure)
-        imagenet = None
-        if self.imagenet is not None:
-            plain, mirrored = self.imagenet
-            k = self.photo_idx[j]
-            imagenet = torch.where(flip.view(-1, 1, 1, 1), mirrored[k], plain[k]).float()  # (B, C', g, g)
+        imagenet = None if self.imagenet is None else pick_mirrored(self.imagenet, self.photo_idx[j], flip)
         if self.changed is not None:  # its own draws, after the others: a run without it draws as before
             photo, imagenet = self.changed.swap(self.photo_idx[j], flip, photo, imagenet, self.opts.photo_changes,
                                                 self.generator)
