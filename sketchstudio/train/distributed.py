@@ -54,7 +54,15 @@ def _call(fabric, function, *args):
     # Each process's share of the cores: N processes on C cores, C // N threads each.
     if fabric.device.type == "cpu":
         torch.set_num_threads(max(1, torch.get_num_threads() // fabric.world_size))
-    return function(*args)
+    try:
+        result = function(*args)
+        barrier()  # no rank leaves while another is still in a collective
+        return result
+    finally:
+        # Gloo's worker threads must stop before the interpreter does: a process that exits with
+        # its group alive can die in C++ (std::terminate, SIGABRT) after its work is done.
+        if dist.is_initialized():
+            dist.destroy_process_group()
 
 
 @torch.no_grad()
