@@ -1,7 +1,7 @@
 """SVG export per style: file size and SSIM of the SVG rasterised again against the PNG.
 
     .venv/bin/python tools/figures/svg_export.py [--model PATH] [--photo resources/sample_face.png]
-                     [--levels 8] [--out DIR] [--json]
+                     [--levels 8] [--scale 2] [--out DIR] [--json]
 
 Sketches the photo in every style of the model (its recommended settings, a face crop at the
 model's size), writes STYLE.png and STYLE.svg (sketchstudio/sketch_svg.py) to --out (default:
@@ -26,6 +26,7 @@ def main(argv=None) -> int:
     p.add_argument("--model")
     p.add_argument("--photo", default=str(ROOT / "resources" / "sample_face.png"))
     p.add_argument("--levels", type=int, default=8)
+    p.add_argument("--scale", type=int, default=2, help="traced at this multiple of the sketch's size")
     p.add_argument("--out")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
@@ -56,16 +57,17 @@ def main(argv=None) -> int:
             im = tensor_to_image(finished(model, last)[0])
         save_png(im, out / f"{style}.png")
         t0 = time.perf_counter()
-        svg = save_svg(im, out / f"{style}.svg", args.levels)
+        svg = save_svg(im, out / f"{style}.svg", args.levels, args.scale)
         seconds = time.perf_counter() - t0
         back = np.asarray(Image.open(io.BytesIO(cairosvg.svg2png(bytestring=svg.encode()))).convert("L"))
         rows.append({"style": style, "svg_kb": round((out / f"{style}.svg").stat().st_size / 1000, 1),
                      "png_kb": round((out / f"{style}.png").stat().st_size / 1000, 1), "paths": svg.count("<path"),
                      "ssim": round(ssim_uint8(np.asarray(im), back), 4), "trace_s": round(seconds, 2)})
     if args.json:
-        print(json.dumps({"model": mid, "levels": args.levels, "size": im.size, "out": str(out), "rows": rows}, indent=2))
+        print(json.dumps({"model": mid, "levels": args.levels, "scale": args.scale, "size": im.size, "out": str(out),
+                          "rows": rows}, indent=2))
         return 0
-    print(f"{mid}, {Path(args.photo).name}, {im.size[0]} px, {args.levels} greys; files in {out}")
+    print(f"{mid}, {Path(args.photo).name}, {im.size[0]} px, {args.levels} greys, traced at {args.scale}x; files in {out}")
     print(f"  {'style':12} {'SVG kB':>8} {'PNG kB':>8} {'paths':>6} {'SSIM':>7} {'trace s':>8}")
     for r in rows:
         print(f"  {r['style']:12} {r['svg_kb']:8.1f} {r['png_kb']:8.1f} {r['paths']:6d} {r['ssim']:7.4f} "
