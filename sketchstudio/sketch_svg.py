@@ -11,7 +11,7 @@ anti-aliased edge falls on the next lighter grey, as in the picture). Torch-free
 Measured (the shipped model's sample face, rasterised again with cairosvg,
 tools/figures/svg_export.py): SSIM against the PNG 0.93 contour, 0.91 pencil and charcoal at
 scale 2; tracing at the sketch's own size gave 0.90 / 0.86 / 0.84 (the spline fit rounds off
-pixel-sized grain) in half the bytes. Posterising alone costs 0.92-0.95.
+pixel-sized grain) in about a third of the bytes. Posterising alone costs 0.92-0.95.
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from .core.files import atomic_write
 
 LEVELS = 8  # greys in the SVG, white included
 SCALE = 2  # traced at this multiple of the sketch's size
-SPECKLE = 4  # vtracer's filter_speckle at the traced size: patches under this side are dropped
+SPECKLE = 2  # patches under this side (px of the sketch) are dropped (vtracer's filter_speckle)
 _PATH = re.compile(r"<path [^>]*/>")
 _FILL = re.compile(r'fill="[^"]*"')
 
@@ -48,7 +48,7 @@ def sketch_svg(image: Image.Image, levels: int = LEVELS, speckle: int = SPECKLE,
         if not mask.any():
             continue
         traced = vtracer.convert_pixels_to_svg([black if m else white for m in mask], size=(w, h), colormode="binary",
-                                               mode="spline", filter_speckle=speckle, corner_threshold=60,
+                                               mode="spline", filter_speckle=speckle * scale, corner_threshold=60,
                                                length_threshold=4.0, splice_threshold=45, path_precision=1)
         v = int(round(k * step))
         fill = f'fill="#{v:02x}{v:02x}{v:02x}"'

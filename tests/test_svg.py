@@ -1,7 +1,6 @@
 """Sketches as vector paths: the SVG holds only paths in greys and rasterises back to the PNG."""
 import io
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,6 +12,7 @@ from sketchstudio.app.logic.decode_job import SketchSpec
 from sketchstudio.core.checkpoint import load_model
 from sketchstudio.core.metrics import ssim_uint8
 from sketchstudio.core.sampler_settings import CancelToken, SamplerSettings
+from sketchstudio.paths import DEFAULT_MODEL_NAME, bundle_root, resources_dir
 from sketchstudio.sketch_svg import save_svg, sketch_svg
 
 cairosvg = pytest.importorskip("cairosvg")
@@ -47,7 +47,7 @@ def test_the_svg_is_paths_in_greys_and_rasterises_back():
     assert ssim_uint8(np.asarray(im), back) >= 0.9
 
 
-SHIPPED = Path(__file__).resolve().parents[1] / "models" / "sketchstudio-default.safetensors"
+SHIPPED = bundle_root() / "models" / DEFAULT_MODEL_NAME
 
 
 @pytest.mark.parametrize("style", ["pencil", "charcoal"])
@@ -55,7 +55,7 @@ def test_a_textured_sketch_of_the_shipped_model_rasterises_back(tmp_path, style)
     # The textured styles' grain is pixel-sized: traced at the sketch's own size the spline fit
     # rounded it off (SSIM 0.86 pencil, 0.84 charcoal on the sample face); traced at 2x it keeps it.
     out = tmp_path / "out"
-    face = Path(__file__).resolve().parents[1] / "resources" / "sample_face.png"
+    face = resources_dir() / "sample_face.png"
     assert cli.main(["sketch", str(face), "--out", str(out), "--model", str(SHIPPED), "--style", style, "-q"]) == 0
     png = Image.open(out / "sample_face.png")
     assert ssim_uint8(np.asarray(png.convert("L")), rasterise(sketch_svg(png))) >= 0.9

@@ -102,20 +102,13 @@ def main() -> int:
     assert win.exports.export_png(png) and win.exports.export_svg(svg)
     pump(0.3)
     shot = out / "svg-export.png"
-    sheet = svg_sheet(Image.open(io.BytesIO(_grab_png(win))), Image.open(png), svg.read_text())
+    window = tmp / "window.png"
+    win.grab().save(str(window))
+    sheet = svg_sheet(Image.open(window), Image.open(png), svg.read_text())
     sheet.save(shot)
     print(f"wrote {shot}")
     win.close()
     return 0
-
-
-def _grab_png(win) -> bytes:
-    from PySide6.QtCore import QBuffer, QIODevice
-
-    buf = QBuffer()
-    buf.open(QIODevice.OpenModeFlag.WriteOnly)
-    win.grab().save(buf, "PNG")
-    return bytes(buf.data())
 
 
 if __name__ == "__main__":
