@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from PIL import Image
 
 from sketchstudio.app.logic import decode_job
@@ -172,3 +173,19 @@ def test_view_blocks_are_block_means():
     im = Image.new("RGB", (640, 480), (255, 255, 255))
     b = decode_job.view_blocks(im)
     assert b.shape == (1, 2 * decode_job.VIEW_GRID, 2 * decode_job.VIEW_GRID) and torch.allclose(b, torch.ones_like(b))
+
+
+def test_a_pixel_of_shift_is_not_a_change_but_more_is():
+    """The crop follows a moving face to the nearest pixel (face_tracking), so a block that
+    matches once shifted by a pixel of the 256 px input is unchanged; four pixels are not."""
+    g = torch.Generator().manual_seed(0)
+    photo = F.interpolate(torch.rand(1, 3, 64, 64, generator=g), size=(264, 264), mode="bicubic").clamp(0, 1)
+    base = photo[..., 4:260, 4:260]
+    stream, key = LiveStream(16), "k"
+    plan = stream.plan(base, key)
+    stream.commit(plan, base, key, torch.zeros(1, 256, dtype=torch.long), torch.ones(1, 256))
+    assert stream.plan(photo[..., 5:261, 3:259], key).path == "still"
+    assert stream.plan(photo[..., 0:256, 4:260], key).path != "still"
+    strict = LiveStream(16, LiveParams(shift_tolerance=0))
+    strict.commit(strict.plan(base, key), base, key, torch.zeros(1, 256, dtype=torch.long), torch.ones(1, 256))
+    assert strict.plan(photo[..., 5:261, 3:259], key).path != "still"  # without the tolerance it would redraw

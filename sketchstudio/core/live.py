@@ -20,7 +20,12 @@ of a few grey levels sees a blink and not the sensor. The median change of all b
 taken off first, so a camera's exposure drifting brightens the face without redrawing it.
 Each cell is compared with the photo as it was when *that cell* was drawn, not with the last
 frame: a face moving a pixel a frame adds up to a redraw instead of never reaching the
-threshold (and leaving the old face's strokes behind, a ghost).
+threshold (and leaving the old face's strokes behind, a ghost). A block that matches its
+reference once the photo is shifted by up to `shift_tolerance` (a pixel of the 256 px input)
+is unchanged too: the webcam crop follows a moving face to the nearest pixel
+(app/logic/face_tracking.py), and a half-pixel step of a sharp edge moves a block mean by
+more than the noise; on a 512 px sketch the kept strokes are then at most 2 px off, until
+the offset adds up past the tolerance and those cells are drawn again.
 
 Pure torch, no Qt: the window's decode jobs, the `video` command and the benchmarks share it.
 """
@@ -43,6 +48,7 @@ class LiveParams:
     grow: int = 1  # cells around a changed cell re-masked with it
     refresh_share: float = 0.03  # the least confident kept tokens re-masked with a partial frame
     steps: int = 2  # decoding steps of a partial frame
+    shift_tolerance: float = 1 / 256  # of the photo side: a block this far off its reference is not changed
 
 
 @dataclass(frozen=True)
@@ -66,11 +72,27 @@ def block_means(photo: torch.Tensor, grid: int) -> torch.Tensor:
     return F.adaptive_avg_pool2d(luma.unsqueeze(1), 2 * grid).squeeze(1)  # (1, 2g, 2g)
 
 
+def shifted_block_means(photo: torch.Tensor, grid: int, shift: int) -> torch.Tensor:
+    """photo (1, 3, S, S) -> its block means (`block_means`) with the photo moved by every
+    (dx, dy) in [-shift, shift]^2 pixels, edges repeated: (K, 2g, 2g), K = (2 shift + 1)^2,
+    the unshifted one first."""
+    if shift <= 0:
+        return block_means(photo, grid)
+    luma = (photo.float() * photo.new_tensor(_LUMA, dtype=torch.float32).view(1, 3, 1, 1)).sum(1, keepdim=True)
+    side = luma.shape[-1]
+    padded = F.pad(luma, (shift,) * 4, mode="replicate")  # (1, 1, S + 2 shift, S + 2 shift)
+    offsets = [(0, 0)] + [(dy, dx) for dy in range(-shift, shift + 1) for dx in range(-shift, shift + 1) if dy or dx]
+    moved = torch.cat([padded[..., shift + dy:shift + dy + side, shift + dx:shift + dx + side] for dy, dx in offsets])
+    return F.adaptive_avg_pool2d(moved, 2 * grid).squeeze(1)  # (K, 2g, 2g)
+
+
 def changed_cells(now: torch.Tensor, ref: torch.Tensor, level: float) -> torch.Tensor:
     """Block means now and then (1, 2g, 2g) -> (1, g*g) bool: cells with a block that changed
-    by more than `level`, after the median change (exposure drift) is taken off."""
-    d = now - ref  # (1, 2g, 2g)
-    d = (d - d.median()).abs()
+    by more than `level`, after the median change (exposure drift) is taken off. `now` may
+    hold several shifted views (K, 2g, 2g, `shifted_block_means`): a block is changed only
+    if it differs in every one of them."""
+    d = now - ref  # (K, 2g, 2g)
+    d = (d - d.flatten(1).median(1).values.view(-1, 1, 1)).abs().amin(0, keepdim=True)  # (1, 2g, 2g)
     cell = F.max_pool2d(d.unsqueeze(1), 2).squeeze(1)  # (1, g, g): a cell's largest block change
     return (cell > level).flatten(1)  # (1, N)
 
@@ -123,7 +145,9 @@ class LiveStream:
         if self.tokens is None or self.key != key or self.ref is None or self.ref.shape != now.shape:
             return FramePlan("scratch", torch.ones(1, n, dtype=torch.bool), None, None)
         p = self.params
-        changed = changed_cells(now, self.ref, p.noise_level)  # (1, N)
+        shift = int(round(p.shift_tolerance * photo.shape[-1]))
+        views = shifted_block_means(photo, self.grid, shift) if shift > 0 else now
+        changed = changed_cells(views, self.ref, p.noise_level)  # (1, N)
         share = float(changed.float().mean())
         if share > p.cut_share:
             return FramePlan("scratch", torch.ones(1, n, dtype=torch.bool), None, None)

@@ -4,8 +4,9 @@
                      [--scenes still,slow] [--paths scratch,reuse] [--photos DIR --limit N] [--json]
 
 Each scene (tools/bench/scenes.py) is a run of 640x480 frames of a face: `still` (where it is,
-camera-like sensor noise, sigma 3 grey levels) and `slow` (the same noise, drifting about a
-pixel a frame). Every frame goes through the window's live decode (`DecodeJob` with the face
+camera-like sensor noise, sigma 3 grey levels), `slow` (the same noise, drifting about a
+pixel a frame), `busy` (that drift in front of a room) and `turn` (the busy drift while the face
+turns a little). Every frame goes through the window's live decode (`DecodeJob` with the face
 found and tracked, `live=True`), one after the other, none dropped: `scratch` decodes each
 from a fully masked grid, `reuse` through a `core.live.LiveStream`.
 
@@ -65,14 +66,14 @@ def decode(model, photo, spec, stream, tracker, cache, detect=True):
             return stop.value
 
 
-def run_scene(model, spec, pictures, path: str) -> dict:
+def run_scene(model, spec, pictures, path: str, params=None) -> dict:
     from sketchstudio.app.logic.decode_job import MemoryCache
     from sketchstudio.app.logic.face_tracking import CropTracker
     from sketchstudio.app.logic.photo import Photo
-    from sketchstudio.core.live import LiveStream
+    from sketchstudio.core.live import LiveParams, LiveStream
     from sketchstudio.core.metrics import scoot
 
-    stream = LiveStream(model.cfg.grid) if path == "reuse" else None
+    stream = LiveStream(model.cfg.grid, params or LiveParams()) if path == "reuse" else None
     tracker, cache = CropTracker(), MemoryCache()
     sketches, seconds, taken, scoots, seeds = [], [], {"still": 0, "partial": 0, "scratch": 0}, [], []
     other = replace(spec, settings=spec.settings.with_(seed=spec.settings.seed + 1))
@@ -105,14 +106,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--photos", help="a folder of face photos (e.g. val photos) instead of the sample face")
     p.add_argument("--limit", type=int, default=4, help="at most this many of --photos (default 4)")
     p.add_argument("--steps", type=int, help="decoding steps (default: the model's recommendation, capped as live)")
+    p.add_argument("--partial-steps", type=int, help="decoding steps of a partial frame (default: LiveParams')")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
     scenes = [s for s in args.scenes.split(",") if s]
     paths = [s for s in args.paths.split(",") if s]
     if any(s not in SCENES for s in scenes) or any(s not in ("scratch", "reuse") for s in paths):
-        p.error("--scenes from jitter, still, slow; --paths from scratch, reuse")
+        p.error(f"--scenes from {', '.join(SCENES)}; --paths from scratch, reuse")
     from sketchstudio.app.logic.decode_job import SketchSpec
     from sketchstudio.app.logic.live_policy import live_settings
+    from sketchstudio.core.live import LiveParams
+
+    params = LiveParams(**({"steps": args.partial_steps} if args.partial_steps else {}))
 
     torch.set_flush_denormal(True)
     model, settings, mid = load_model(args)
@@ -125,15 +130,16 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for scene in scenes:
         for path in paths:
-            runs = [run_scene(model, spec, frames(args.frames, scene, face), path) for face in faces]
+            runs = [run_scene(model, spec, frames(args.frames, scene, face), path, params) for face in faces]
             row = {"scene": scene, **runs[0]} if len(runs) == 1 else {"scene": scene, **merge(runs)}
             rows.append(row)
-    report = {"model": mid, "steps": spec.settings.steps, "frames": args.frames, "faces": len(faces),
+    report = {"model": mid, "steps": spec.settings.steps, "partial_steps": params.steps, "frames": args.frames, "faces": len(faces),
               "torch_threads": torch.get_num_threads(), "rows": rows}
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
-    print(f"{mid}, {spec.settings.steps} steps from scratch, {args.frames} frames a scene, {len(faces)} face(s):")
+    print(f"{mid}, {spec.settings.steps} steps from scratch, {params.steps} a partial frame, {args.frames} frames a "
+          f"scene, {len(faces)} face(s):")
     print(f"  {'scene':7} {'path':8} {'mean change':>11} {'max':>7} {'ms/frame':>9} {'SCOOT vs scratch':>17} "
           f"{'scratch vs seed+1':>17}  paths taken")
     for r in rows:

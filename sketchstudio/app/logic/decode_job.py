@@ -223,7 +223,7 @@ class DecodeJob:
             return replace(photo, face=last.face, crop=last.crop, roll=last.roll, searched=True)
         photo = photo.detected(req.keep_crop)
         if req.tracker is not None:
-            framing = req.tracker.update(None if photo.face is None else photo.framing)
+            framing = req.tracker.update(None if photo.face is None else photo.framing, photo.image)
             if framing is not None:
                 photo = photo.with_crop(framing.box, clamp=False, roll=framing.roll)
         if stream is not None:
