@@ -133,8 +133,8 @@ def main(argv: list[str] | None = None) -> int:
             runs = [run_scene(model, spec, frames(args.frames, scene, face), path, params) for face in faces]
             row = {"scene": scene, **runs[0]} if len(runs) == 1 else {"scene": scene, **merge(runs)}
             rows.append(row)
-    report = {"model": mid, "steps": spec.settings.steps, "partial_steps": params.steps, "frames": args.frames, "faces": len(faces),
-              "torch_threads": torch.get_num_threads(), "rows": rows}
+    report = {"model": mid, "steps": spec.settings.steps, "partial_steps": params.steps, "frames": args.frames,
+              "faces": len(faces), "torch_threads": torch.get_num_threads(), "rows": rows}
     if args.json:
         print(json.dumps(report, indent=2))
         return 0

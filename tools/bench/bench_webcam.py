@@ -1,7 +1,8 @@
 """Webcam mode's throughput: finished sketches per second, a measured figure.
 
     .venv/bin/python tools/bench/bench_webcam.py [--model PATH | --tiny] [--seconds 20] [--fps 30]
-                     [--steps N] [--scene jitter|still|slow] [--path scratch,reuse] [--json]
+                     [--steps N] [--scene jitter|still|slow|busy|turn|talk] [--path scratch,reuse]
+                     [--partial-steps N] [--json]
 
 Opens the studio window offscreen and turns webcam mode on without a camera: a QTimer hands
 the studio a new frame `--fps` times a second, the way the webcam panel does
@@ -49,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
                    "live_policy.LIVE_STEPS); a cap of the --steps value times the full decode")
     p.add_argument("--scene", choices=SCENES, default="jitter", help="what the fake camera shows (default jitter)")
     p.add_argument("--path", default="scratch,reuse", help="scratch, reuse, or both comma-separated (default both)")
+    p.add_argument("--partial-steps", type=int, help="decoding steps of a partial frame on the reuse path "
+                   "(default: core.live.LiveParams')")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
     args.paths = [x.strip() for x in args.path.split(",") if x.strip()]
@@ -76,6 +79,10 @@ def run(args) -> int:
         if args.steps:
             s.set_settings(s.settings.with_(steps=args.steps))
         stream = s.stream
+        if args.partial_steps:
+            from dataclasses import replace
+
+            stream.params = replace(stream.params, steps=args.partial_steps)
         for path in args.paths:
             s.stream = stream if path == "reuse" else None  # no stream: every frame from scratch
             reports.append(measure(app, s, pictures, args, path, errors))
@@ -86,7 +93,8 @@ def run(args) -> int:
         print(f"webcam mode, {r['path']} path, {args.scene} scene, {args.seconds:g} s at {args.fps:g} frames a second "
               f"offered ({r['frames_sent']} sent, {r['frames_dropped']} replaced while waiting), {r['steps']} steps, "
               f"style guidance {r['style_guidance']:g}:")
-        print(f"  {r['sketches_per_second']:.2f} finished sketches per second ({r['sketches_finished']} finished; the "
+        print(f"  drawn at {r['draw_size']}, partial frames in {r['partial_steps']} steps; "
+              f"{r['sketches_per_second']:.2f} finished sketches per second ({r['sketches_finished']} finished; the "
               f"window's meter showed {r['window_rate_last']:.2f} at the end){'; ' + paths if paths else ''}")
     if args.json:
         print(json.dumps(reports if len(reports) > 1 else reports[0], indent=2))
@@ -138,6 +146,8 @@ def measure(app, s, pictures, args, path: str, errors) -> dict:
             "sketches_per_second": round(rate, 2), "paths_taken": taken,
             "window_rate_last": round(shown[-1][1], 2) if shown else 0.0, "steps": settings.steps,
             "style_guidance": settings.style_guidance, "torch_threads": torch.get_num_threads(),
+            "partial_steps": s.stream.params.steps if s.stream is not None else None,
+            "draw_size": list(s.live_size) if s.live_size else None,
             "errors": list(errors)}
 
 

@@ -1,6 +1,12 @@
 """Held-out token cross-entropy and accuracy of models' transformers on a run's validation pairs.
 
     .venv/bin/python tools/bench/heldout_ce.py --data RUN/data.safetensors --model A.safetensors [B ...]
+    .venv/bin/python tools/bench/heldout_ce.py --data RUN/data.safetensors --base INIT.safetensors \
+        --model RUN/curve/state-*.safetensors      # a stage's training states: its CE curve
+
+A training state (`RUN/STAGE.state.safetensors`, written at each checkpoint) holds the weights
+but not the model's config: --base names the model file the stage started from, whose config
+(and any weights the state lacks) it is read into.
 
 For each held-out pair (the run's `val_*` tensors), the drawing's tokens are masked at the
 ratios 0.3, 0.5, 0.7 and 0.9 (two fixed random masks each, the same for every model), and
@@ -86,18 +92,39 @@ def figures(res: dict[str, tuple[float, float]]) -> str:
     return ", ".join(f"{k} CE {ce:.3f} acc {acc:.3f}" for k, (ce, acc) in sorted(res.items()))
 
 
+def load_any(path: str, base: str | None):
+    """A model file, or a training state read into `base`'s model: (model, the state's step or None)."""
+    from safetensors import safe_open
+
+    from sketchstudio.train.state import STATE_FORMAT
+
+    with safe_open(path, framework="pt") as f:
+        meta = f.metadata() or {}
+        if meta.get("format") != STATE_FORMAT:
+            return load_model(path)[0], None
+        weights = {k[len("model."):]: f.get_tensor(k) for k in f.keys() if k.startswith("model.")}
+    if base is None:
+        raise SystemExit(f"{path} is a training state: name the model it was trained from with --base")
+    model, _ = load_model(base)
+    missing, unexpected = model.load_state_dict(weights, strict=False)
+    if unexpected or len(missing) > len(weights):
+        raise SystemExit(f"{path} does not fit {base}: {len(unexpected)} unexpected, {len(missing)} missing weights")
+    return model, int(meta.get("step", -1))
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", required=True)
     ap.add_argument("--model", nargs="+", required=True)
+    ap.add_argument("--base", help="the model file training states (--model STATE) were trained from")
     ap.add_argument("--train", type=int, default=0, metavar="N",
                     help="also measure N training pairs the same way (the generalisation gap)")
     args = ap.parse_args(argv)
     data = TrainingData.load(args.data)
     print(f"{len(data.val_style)} held-out pairs; masks at {RATIOS} x {DRAWS}")
     for path in args.model:
-        model, _ = load_model(path)
-        print(f"{path}: {figures(heldout(model.eval(), data))}")
+        model, step = load_any(path, args.base)
+        print(f"{path}{'' if step is None else f' (step {step})'}: {figures(heldout(model.eval(), data))}")
         if args.train:
             print(f"{path}, {args.train} training pairs: {figures(training(model, data, args.train))}")
     return 0

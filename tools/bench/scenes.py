@@ -73,7 +73,8 @@ def _room() -> Image.Image:
         x = 0
         while x < 640:
             w = int(rng.integers(8, 26))
-            d.rectangle([x, y, x + w - 2, y + int(rng.integers(80, 120))], fill=tuple(int(v) for v in rng.integers(30, 230, 3)))
+            colour = tuple(int(v) for v in rng.integers(30, 230, 3))
+            d.rectangle([x, y, x + w - 2, y + int(rng.integers(80, 120))], fill=colour)
             x += w
         d.rectangle([0, y + 120, 640, y + 130], fill=(90, 70, 50))
     d.rectangle([470, 20, 630, 220], fill=(235, 240, 245))  # a window

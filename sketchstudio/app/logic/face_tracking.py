@@ -123,8 +123,7 @@ class CropTracker:
 
     def _filtered(self, old: Framing, found: Framing) -> Framing:
         """The exponential filter with its dead band (the module docstring)."""
-        (ox0, oy0, ox1, oy1), (nx0, ny0, nx1, ny1) = old.box, found.box
-        side, new_side = ox1 - ox0, nx1 - nx0
+        side, new_side = old.box[2] - old.box[0], found.box[2] - found.box[0]
         (ocx, ocy), (ncx, ncy) = _centre(old.box), _centre(found.box)
         still = (max(abs(ncx - ocx), abs(ncy - ocy), abs(new_side - side)) < DEAD_BAND * side
                  and abs(found.roll - old.roll) < DEAD_ROLL)
