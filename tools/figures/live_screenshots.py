@@ -5,7 +5,8 @@
 
 Writes to --out (default docs/screenshots/):
 - `webcam-video.png`: the real window, the webcam tab's source a 640x480 H.264 clip of the
-  sample face drifting (made here with tools/bench/bench_video.py's make_clip), a few seconds
+  sample face (--scene, default turning in front of a room; made here with
+  tools/bench/bench_video.py's make_clip), a few seconds
   into playing it, the tab saying which path each frame took;
 - `svg-export.png`: the window after File > Export sketch as vector paths (its status bar names
   the file), and beside it the sketch's PNG, the SVG rasterised again by cairosvg, and a 2x
@@ -68,13 +69,14 @@ def main() -> int:
     ap.add_argument("--model", required=True)
     ap.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
     ap.add_argument("--seconds", type=float, default=8.0, help="how long the clip plays before the shot")
+    ap.add_argument("--scene", default="turn", help="the clip's scene (tools/bench/scenes.py; default turn)")
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     _app = QApplication.instance() or QApplication(sys.argv[:1])
     tmp = Path(tempfile.mkdtemp(prefix="live_shots_"))
-    clip = tmp / "drifting-face.mp4"
-    make_clip(clip, frames(150, "slow"))
+    clip = tmp / f"{args.scene}-face.mp4"
+    make_clip(clip, frames(150, args.scene))
     win = MainWindow(AppSettings(), find_cameras=False)
     win.persist = False
     win.interactive = False
