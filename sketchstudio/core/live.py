@@ -66,10 +66,14 @@ class FramePlan:
         return int(self.changed.numel() if self.redraw is None else self.redraw.sum())
 
 
+def _luma(photo: torch.Tensor) -> torch.Tensor:
+    """photo (1, 3, S, S) -> its luma (1, 1, S, S) in float32."""
+    return (photo.float() * photo.new_tensor(_LUMA, dtype=torch.float32).view(1, 3, 1, 1)).sum(1, keepdim=True)
+
+
 def block_means(photo: torch.Tensor, grid: int) -> torch.Tensor:
     """photo (1, 3, S, S) in [0, 1] -> its luma's means over a (2 grid, 2 grid) raster (1, 2g, 2g)."""
-    luma = (photo.float() * photo.new_tensor(_LUMA, dtype=torch.float32).view(1, 3, 1, 1)).sum(1)  # (1, S, S)
-    return F.adaptive_avg_pool2d(luma.unsqueeze(1), 2 * grid).squeeze(1)  # (1, 2g, 2g)
+    return F.adaptive_avg_pool2d(_luma(photo), 2 * grid).squeeze(1)  # (1, 2g, 2g)
 
 
 def shifted_block_means(photo: torch.Tensor, grid: int, shift: int) -> torch.Tensor:
@@ -78,7 +82,7 @@ def shifted_block_means(photo: torch.Tensor, grid: int, shift: int) -> torch.Ten
     the unshifted one first."""
     if shift <= 0:
         return block_means(photo, grid)
-    luma = (photo.float() * photo.new_tensor(_LUMA, dtype=torch.float32).view(1, 3, 1, 1)).sum(1, keepdim=True)
+    luma = _luma(photo)  # (1, 1, S, S)
     side = luma.shape[-1]
     padded = F.pad(luma, (shift,) * 4, mode="replicate")  # (1, 1, S + 2 shift, S + 2 shift)
     offsets = [(0, 0)] + [(dy, dx) for dy in range(-shift, shift + 1) for dx in range(-shift, shift + 1) if dy or dx]
@@ -140,13 +144,11 @@ class LiveStream:
     def plan(self, photo: torch.Tensor, key) -> FramePlan:
         """How to draw `photo` (1, 3, S, S) in [0, 1] (the model's input: the crop at the
         encoder's size) sampled with `key` (anything comparable: model, style, settings)."""
-        now = block_means(photo, self.grid)
-        n = self.grid * self.grid
-        if self.tokens is None or self.key != key or self.ref is None or self.ref.shape != now.shape:
-            return FramePlan("scratch", torch.ones(1, n, dtype=torch.bool), None, None)
         p = self.params
-        shift = int(round(p.shift_tolerance * photo.shape[-1]))
-        views = shifted_block_means(photo, self.grid, shift) if shift > 0 else now
+        views = shifted_block_means(photo, self.grid, int(round(p.shift_tolerance * photo.shape[-1])))  # (K, 2g, 2g)
+        n = self.grid * self.grid
+        if self.tokens is None or self.key != key or self.ref is None or self.ref.shape[1:] != views.shape[1:]:
+            return FramePlan("scratch", torch.ones(1, n, dtype=torch.bool), None, None)
         changed = changed_cells(views, self.ref, p.noise_level)  # (1, N)
         share = float(changed.float().mean())
         if share > p.cut_share:

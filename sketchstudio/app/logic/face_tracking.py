@@ -49,7 +49,7 @@ def _box(cx: float, cy: float, side: int) -> tuple[int, int, int, int]:
 
 def grey_patch(image: Image.Image | np.ndarray, framing: Framing) -> np.ndarray:
     """The framed square of `image` as a (PATCH, PATCH) float32 grey patch."""
-    a = np.asarray(image) if not isinstance(image, np.ndarray) else image
+    a = np.asarray(image)
     grey = cv2.cvtColor(a, cv2.COLOR_RGB2GRAY) if a.ndim == 3 else a
     return cv2.warpAffine(grey, framing.matrix(PATCH), (PATCH, PATCH), flags=cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
@@ -59,7 +59,6 @@ def grey_patch(image: Image.Image | np.ndarray, framing: Framing) -> np.ndarray:
 class CropTracker:
     framing: Framing | None = None
     missed: int = 0
-    centre: tuple[float, float] | None = None  # the crop's centre to a fraction of a pixel
     # Where the face's shift is measured from: a crop and the frame inside it then. Each frame
     # is compared with it, not with the frame before: phaseCorrelate is off by up to a third
     # of a pixel, and frame-to-frame errors would add up to a crop that walks off the face.
@@ -68,7 +67,7 @@ class CropTracker:
     window: np.ndarray = field(default_factory=lambda: cv2.createHanningWindow((PATCH, PATCH), cv2.CV_32F), repr=False)
 
     def reset(self) -> None:
-        self.framing, self.missed, self.centre, self.anchor, self.ref = None, 0, None, None, None
+        self.framing, self.missed, self.anchor, self.ref = None, 0, None, None
 
     def update(self, found: Framing | None, image: Image.Image | np.ndarray | None = None) -> Framing | None:
         """The crop for this frame given the framing of the face found in it (None: no face)
@@ -77,18 +76,17 @@ class CropTracker:
         if found is None:
             self.missed += 1
             if self.missed > HOLD_FRAMES:
-                self.framing, self.centre, self.anchor, self.ref = None, None, None, None
+                self.framing, self.anchor, self.ref = None, None, None
             return self.framing
         self.missed = 0
         old = self.framing
         pinned = None if old is None else self._pinned(old, found, image)
         if pinned is not None:
-            framing, self.centre, far = pinned
+            framing, far = pinned
             if far:  # measured from here on: the face has moved far across the old reference
                 self._anchor(framing, image)
         else:
             framing = found if old is None else self._filtered(old, found)
-            self.centre = _centre(framing.box)
             self._anchor(framing, image)
         self.framing = framing
         return framing
@@ -96,10 +94,10 @@ class CropTracker:
     def _anchor(self, framing: Framing, image) -> None:
         self.anchor, self.ref = (None, None) if image is None else (framing, grey_patch(image, framing))
 
-    def _pinned(self, old: Framing, found: Framing, image) -> tuple[Framing, tuple[float, float], bool] | None:
-        """The crop at the reference crop moved by the face's measured shift since, its centre
-        to a fraction of a pixel, and whether the shift is far enough to measure from anew; or
-        None where the frames do not tell it or the landmarks' size and turn have changed."""
+    def _pinned(self, old: Framing, found: Framing, image) -> tuple[Framing, bool] | None:
+        """The reference crop moved by the face's measured shift since (to the nearest pixel),
+        and whether the shift is far enough to measure from anew; or None where the frames do
+        not tell it or the landmarks' size and turn have changed."""
         if image is None or self.ref is None or self.anchor is None:
             return None
         anchor = self.anchor
@@ -119,7 +117,7 @@ class CropTracker:
             return None  # the shift and the landmarks disagree: follow the landmarks
         box = _box(cx, cy, side)
         framing = old if box == old.box else Framing(box, anchor.roll)
-        return framing, (cx, cy), max(abs(sx), abs(sy)) > REANCHOR * PATCH
+        return framing, max(abs(sx), abs(sy)) > REANCHOR * PATCH
 
     def _filtered(self, old: Framing, found: Framing) -> Framing:
         """The exponential filter with its dead band (the module docstring)."""
