@@ -1,14 +1,13 @@
 """tools/bench/bench_new_style.py end to end on the tiny model and generated FS2K-layout data (seconds)."""
-import importlib.util
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from datagen import face_photo, make_fs2k
+from tools_loader import TOOLS, load_tool
 
-TOOL = Path(__file__).resolve().parent.parent / "tools" / "bench" / "bench_new_style.py"
+TOOL = TOOLS / "bench" / "bench_new_style.py"
 
 
 @pytest.fixture(scope="module")
@@ -16,10 +15,7 @@ def bench():
     if not TOOL.exists() or not (TOOL.parent / "style_classifier.py").exists():
         pytest.skip("tools/bench/bench_new_style.py or tools/bench/style_classifier.py is absent")
     pytest.importorskip("cv2")
-    spec = importlib.util.spec_from_file_location("bench_new_style", TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool("bench/bench_new_style.py")
 
 
 def test_ink_drawing_is_bold_black_and_white(bench):

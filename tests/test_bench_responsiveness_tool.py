@@ -1,16 +1,12 @@
 """tools/bench/bench_responsiveness.py (the style-storm stall benchmark) runs and reports; its timing is
 measured, not asserted (docs/RELIABILITY.md)."""
-import importlib.util
 import json
-from pathlib import Path
 
-TOOL = Path(__file__).resolve().parent.parent / "tools" / "bench" / "bench_responsiveness.py"
+from tools_loader import load_tool
 
 
 def test_the_storm_benchmark_reports_its_figures(qapp, capsys):
-    spec = importlib.util.spec_from_file_location("bench_responsiveness", TOOL)
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_tool("bench/bench_responsiveness.py")
     assert tool.main(["--tiny", "--seconds", "0.3", "--repeats", "1", "--steps", "4", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     (run,) = report["runs"]

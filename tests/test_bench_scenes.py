@@ -1,18 +1,12 @@
 """tools/bench/scenes.py: the fake camera's scenes show what their names say, so the live
 benchmarks measure what BENCHMARKS says they measure."""
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 
-TOOL = Path(__file__).resolve().parent.parent / "tools" / "bench" / "scenes.py"
+from tools_loader import load_tool
 
 
 def scenes():
-    spec = importlib.util.spec_from_file_location("scenes", TOOL)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_tool("bench/scenes.py")
 
 
 def test_each_scene_moves_what_it_should():

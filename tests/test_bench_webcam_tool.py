@@ -1,16 +1,12 @@
 """tools/bench/bench_webcam.py (webcam mode's finished sketches per second) runs and reports; its rate
 is measured, not asserted (docs/BENCHMARKS.md)."""
-import importlib.util
 import json
-from pathlib import Path
 
-TOOL = Path(__file__).resolve().parent.parent / "tools" / "bench" / "bench_webcam.py"
+from tools_loader import load_tool
 
 
 def test_the_webcam_benchmark_feeds_frames_and_counts_sketches(qapp, capsys):
-    spec = importlib.util.spec_from_file_location("bench_webcam", TOOL)
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_tool("bench/bench_webcam.py")
     assert tool.main(["--tiny", "--seconds", "2", "--fps", "20", "--steps", "6", "--live-steps", "3", "--path",
                       "scratch", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
@@ -21,9 +17,7 @@ def test_the_webcam_benchmark_feeds_frames_and_counts_sketches(qapp, capsys):
 
 
 def test_the_webcam_benchmark_measures_both_paths_in_one_run(qapp, capsys):
-    spec = importlib.util.spec_from_file_location("bench_webcam", TOOL)
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_tool("bench/bench_webcam.py")
     assert tool.main(["--tiny", "--seconds", "2", "--fps", "20", "--scene", "still", "--json"]) == 0
     scratch, reuse = json.loads(capsys.readouterr().out)
     assert (scratch["path"], reuse["path"]) == ("scratch", "reuse")

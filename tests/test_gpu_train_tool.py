@@ -1,9 +1,7 @@
 """tools/train/gpu_train.py on the CPU with the tiny preset: the whole pipeline from a training pack,
 the model written in parts no larger than asked, joined back bit for bit; a spent time budget
 checkpoints and stops (exit 3), and --resume finishes the run."""
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 
@@ -11,16 +9,15 @@ from sketchstudio.cli import main as cli_main
 from sketchstudio.core.checkpoint import load_model
 from sketchstudio.core.parts import PartsError, join_parts, write_parts
 from datagen import make_fs2k
+from tools_loader import TOOLS as TOOLS_ROOT
+from tools_loader import load_tool as _load
 
-TOOLS = Path(__file__).resolve().parent.parent / "tools" / "train"
+TOOLS = TOOLS_ROOT / "train"
 STEPS = ["tokenizer=3", "decoder=2", "pretrain=3", "finetune=2", "render=2", "tone=2"]
 
 
 def load_tool(name):
-    spec = importlib.util.spec_from_file_location(name, TOOLS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return _load(f"train/{name}.py")
 
 
 @pytest.fixture(scope="module")

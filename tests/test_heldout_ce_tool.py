@@ -1,22 +1,16 @@
 """tools/bench/heldout_ce.py reads training states as well as model files (a stage's CE curve)."""
 import copy
-import importlib.util
-from pathlib import Path
 
 import pytest
 import torch
 
 from sketchstudio.core.checkpoint import save_model
 from sketchstudio.train.state import save_state
-
-TOOL = Path(__file__).resolve().parent.parent / "tools" / "bench" / "heldout_ce.py"
+from tools_loader import load_tool
 
 
 def tool():
-    spec = importlib.util.spec_from_file_location("heldout_ce", TOOL)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_tool("bench/heldout_ce.py")
 
 
 def test_a_training_state_is_read_into_its_base_model(tmp_path, tiny_model):

@@ -1,16 +1,11 @@
 """tools/bench/soak.py (the memory soak benchmark) runs both paths in-process and reports its numbers."""
-import importlib.util
 import json
-from pathlib import Path
 
-SOAK = Path(__file__).resolve().parent.parent / "tools" / "bench" / "soak.py"
+from tools_loader import load_tool
 
 
 def load_soak():
-    spec = importlib.util.spec_from_file_location("soak", SOAK)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool("bench/soak.py")
 
 
 def test_soak_runs_both_paths_and_reports_memory(qapp, tiny_checkpoint, capsys):
