@@ -128,7 +128,7 @@ def cmd_bench(args) -> int:
 GIVEN_STAGE_OPTIONS = ("render_photo", "render_sampled", "render_draws", "render_temperature",
                        "render_style_guidance", "render_tone", "render_adversarial", "render_part_weight",
                        "render_block_contrast", "render_lr", "distill_guidance", "imagenet_weights",
-                       "photo_changes", "photo_change_variants")
+                       "photo_changes", "photo_change_variants", "render_imagenet", "render_perceptual")
 
 
 def cmd_train(args) -> int:
@@ -359,6 +359,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--render-photo", action=argparse.BooleanOptionalAction,
                    help="render: a stroke renderer that sees the photo's edges (default; a renderer "
                         "without them gets them); --no-render-photo keeps the tokens alone")
+    t.add_argument("--render-imagenet", action=argparse.BooleanOptionalAction,
+                   help="render: a stroke renderer that also takes the photo's frozen ImageNet maps (a model "
+                        "whose encoder has them, v13 on); default off")
+    t.add_argument("--render-perceptual", type=float,
+                   help="render: weight of a perceptual term in the ImageNet trunk's feature space (default 0: off)")
     t.add_argument("--render-sampled", type=float,
                    help="render: fraction of training crops drawn from tokens the transformer samples (default 0.75)")
     t.add_argument("--render-draws", type=int,

@@ -97,6 +97,10 @@ class TokenizerConfig:
     # parts' lines into its first level, and the photo's edges only where the map's person
     # mask is (0: no map; the photo's edges, if it sees them, everywhere).
     renderer_structure: int = 0
+    # The renderer takes the photo's frozen ImageNet maps, this many channels (core/imagenet.py's
+    # RENDERER_CHANNELS; the model's encoder must hold the ImageNet trunk), into its coarsest
+    # level (0: none).
+    renderer_imagenet: int = 0
     # Tone curves on the finished sketch, one per style (core/tone.py), fitted by `train
     # tone`: this many styles, which must be the model's own number (0: no curves).
     tone_styles: int = 0

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from pathlib import Path
 
 import torch
@@ -32,6 +33,15 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 # features[:14] ends with the last 96-channel block: stride 16.
 STRIDE16_BLOCKS = 14
 STRIDE16_CHANNELS = 96
+# features[:7] ends with the last 32-channel block (stride 8), features[:4] with the last
+# 24-channel one (stride 4): the finer maps the renderer and its perceptual term use.
+STRIDE8_BLOCKS = 7
+STRIDE8_CHANNELS = 32
+STRIDE4_BLOCKS = 4
+# The renderer's ImageNet input (model v15 candidate): the stride-8 map and the stride-16 map
+# stretched onto it, each normalised per position (`renderer_maps`).
+RENDERER_CHANNELS = STRIDE8_CHANNELS + STRIDE16_CHANNELS
+_RECENT = 4  # pyramids kept: a decode asks twice per photo (the encoder, then the renderer)
 
 
 class ImageNetWeightsError(RuntimeError):
@@ -75,8 +85,45 @@ class ImageNetFeatures(nn.Module):
         return super().train(False)  # folded norms: there is no training mode to be in
 
     def forward(self, photo: torch.Tensor) -> torch.Tensor:
+        return self.pyramid(photo)[1]  # (B, 96, S/16, S/16)
+
+    def pyramid(self, photo: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """photo (B, 3, S, S) in [0, 1] -> (the stride-8 map (B, 32, S/8, S/8), the stride-16 map
+        (B, 96, S/16, S/16)), no gradient. The last few photos' pyramids are kept (keyed by their
+        values): the encoder and a renderer that takes the maps ask for the same photo's."""
+        key = _key(photo)
+        lock = self.__dict__.setdefault("_lock", threading.Lock())
+        recent = self.__dict__.setdefault("_recent", {})
+        with lock:
+            hit = recent.pop(key, None)
+            if hit is not None and hit[0] == _version(self.trunk):
+                recent[key] = hit
+                return hit[1]
         with torch.no_grad():
-            return self.trunk((photo - self.mean) / self.std)  # (B, 96, S/16, S/16)
+            x = (photo - self.mean) / self.std
+            s8 = self.trunk[:STRIDE8_BLOCKS](x)
+            out = (s8, self.trunk[STRIDE8_BLOCKS:](s8))
+        with lock:
+            recent[key] = (_version(self.trunk), out)
+            while len(recent) > _RECENT:
+                recent.pop(next(iter(recent)))
+        return out
+
+    def perceptual(self, grey: torch.Tensor) -> list[torch.Tensor]:
+        """grey (B, 1, H, W) in [0, 1] (a sketch) -> the stride-4 and stride-8 maps, with the
+        gradient flowing to the input (the weights stay frozen): the space of the render
+        stage's perceptual term (`perceptual_distance`)."""
+        x = (grey.expand(-1, 3, -1, -1) - self.mean.to(grey.dtype)) / self.std.to(grey.dtype)
+        s4 = self.trunk[:STRIDE4_BLOCKS](x)
+        return [s4, self.trunk[STRIDE4_BLOCKS:STRIDE8_BLOCKS](s4)]
+
+    def renderer_maps(self, photo: torch.Tensor) -> torch.Tensor:
+        """photo (B, 3, S, S) in [0, 1] -> (B, RENDERER_CHANNELS, S/8, S/8): the stride-8 map and
+        the stride-16 map stretched onto its grid, each layer-normed over its channels at every
+        position (the two have different scales)."""
+        s8, s16 = self.pyramid(photo)
+        s16 = F.interpolate(s16, size=s8.shape[-2:], mode="bilinear", align_corners=False)
+        return torch.cat([_channel_norm(s8), _channel_norm(s16)], dim=1)
 
     def load_torchvision_weights(self, path: str | os.PathLike) -> None:
         """Load torchvision's ImageNet checkpoint (`WEIGHTS_FILE`), checked by its SHA-256, and fold
@@ -95,6 +142,43 @@ class ImageNetFeatures(nn.Module):
                if k.startswith(prefix) and int(k[len(prefix):].split(".")[0]) < STRIDE16_BLOCKS}
         trunk.load_state_dict(own, strict=True)
         self.trunk.load_state_dict(fold_batch_norms(trunk).state_dict(), strict=True)
+
+
+def _channel_norm(x: torch.Tensor) -> torch.Tensor:
+    """(B, C, h, w) -> the same, layer-normed over C at each position (no affine)."""
+    return F.layer_norm(x.movedim(1, -1), x.shape[1:2]).movedim(-1, 1)
+
+
+def _key(photo: torch.Tensor) -> tuple:
+    """A photo tensor's identity by value: its shape, dtype and a digest of its bytes."""
+    data = photo.detach().contiguous().cpu()
+    raw = data.view(torch.uint8) if data.dtype != torch.bfloat16 else data.view(torch.int16).view(torch.uint8)
+    return tuple(photo.shape), str(photo.dtype), hashlib.blake2b(raw.numpy().tobytes(), digest_size=16).digest()
+
+
+def _version(module: nn.Module) -> tuple:
+    """The weights' identity: a loaded or changed trunk computes new maps."""
+    out = []
+    for p in module.parameters():
+        try:
+            out.append((id(p), p._version))
+        except RuntimeError:  # made under inference mode: such a tensor keeps no count
+            out.append((id(p), -1))
+    return tuple(out)
+
+
+def perceptual_distance(trunk: "ImageNetFeatures", a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """The render stage's perceptual term between two grey sketches (B, 1, H, W): at each of
+    the trunk's stride-4 and stride-8 maps, the squared distance between the two images'
+    unit-normalised feature vectors, summed over channels, averaged over positions, and the two
+    levels added (LPIPS's form without its learnt channel weights). 0 for equal images."""
+    total = a.new_zeros((), dtype=torch.float32)
+    with torch.no_grad():
+        targets = trunk.perceptual(b)
+    for fa, fb in zip(trunk.perceptual(a), targets):
+        fa, fb = F.normalize(fa.float(), dim=1), F.normalize(fb.float(), dim=1)
+        total = total + (fa - fb).pow(2).sum(1).mean()
+    return total
 
 
 def pooled_to_grid(features: torch.Tensor, grid: int) -> torch.Tensor:

@@ -111,7 +111,19 @@ class SketchModel(nn.Module):
         style-aware renderer draws that style's strokes (None: its style-blind strokes).
         photo: the photo (B or 1, 3, h, w) in [0, 1] they were sampled for; a renderer that
         sees the photo draws its details from it (None: from the tokens alone)."""
-        return self.tokenizer.render(ids, size, texture, style, photo)
+        maps = self.renderer_imagenet(photo) if texture and photo is not None else None
+        return self.tokenizer.render(ids, size, texture, style, photo, maps)
+
+    def renderer_imagenet(self, photo: torch.Tensor) -> torch.Tensor | None:
+        """photo (B, 3, h, w) in [0, 1] -> its ImageNet maps for the renderer (B, C, g, g), from
+        the encoder's frozen trunk at the encoder's input size (the trunk keeps the last few
+        photos' maps, so a decode's second ask costs nothing); None when the renderer takes none."""
+        r = self.tokenizer.renderer
+        if r is None or not r.imagenet_channels or self.encoder.imagenet is None:
+            return None
+        if photo.shape[-1] != self.photo_size or photo.shape[-2] != self.photo_size:
+            photo = F.interpolate(photo, size=(self.photo_size,) * 2, mode="bicubic", align_corners=False).clamp(0, 1)
+        return self.encoder.imagenet.renderer_maps(photo)
 
 
 def _version(t: torch.Tensor) -> int:

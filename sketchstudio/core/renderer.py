@@ -43,6 +43,15 @@ jaw, brows, eyes, nose and lips as lines, and the person mask), at the encoder's
 into its first level through a convolution that starts at zero, and multiplies the photo's
 features by the map's person mask, so nothing behind the person reaches the paper. The map
 is made once per photo: the encoder asks for the same one (face_structure keeps the last few).
+
+ImageNet features (issue 32, item 3): the photo's edges tell the renderer where a line is, not
+what it is drawing: hair, skin, a beard, a collar. A renderer with `imagenet` channels also
+takes the frozen MobileNetV2 maps of the photo the encoder already computes (core/imagenet.py:
+the stride-8 map and the stride-16 map stretched onto it, normalised per position), sampled at
+the centre of each 8 x 8 block of the output, gated by the person mask, into the U-Net's
+coarsest level through a 1 x 1 convolution that starts at zero. The maps come at the photo's
+own grid with the output's size and the window's origin, so a training crop sees exactly what
+the full render sees there (`imagenet_blocks`).
 """
 from __future__ import annotations
 
@@ -99,6 +108,19 @@ def box_mean(x: torch.Tensor, k: int) -> torch.Tensor:
     return ((c[..., k:, :] - c[..., :-k, :]) / (k * k)).to(x.dtype)
 
 
+def imagenet_blocks(maps: torch.Tensor, full: tuple[int, int], origin: tuple[int, int],
+                    blocks: tuple[int, int], block: int = 8) -> torch.Tensor:
+    """maps (B, C, g, g') over a whole output of size `full` (H, W) -> (B, C, *blocks): bilinear
+    samples at the centres of the `block`-pixel blocks of a window whose top-left pixel is
+    `origin` in that output (the edges extended past the output)."""
+    (H, W), (t, l), (bh, bw) = full, origin, blocks
+    ys = (t + block * torch.arange(bh, dtype=torch.float32) + block / 2) * 2 / H - 1  # (bh,)
+    xs = (l + block * torch.arange(bw, dtype=torch.float32) + block / 2) * 2 / W - 1  # (bw,)
+    grid = torch.stack(torch.meshgrid(ys, xs, indexing="ij")[::-1], dim=-1)  # (bh, bw, 2): (x, y)
+    grid = grid.to(maps.device, maps.dtype).expand(maps.shape[0], -1, -1, -1)
+    return F.grid_sample(maps, grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+
 def _film(h: torch.Tensor, film) -> torch.Tensor:
     """FiLM, h * (1 + scale) + shift, as one fused op: in bf16 on channels-last features the
     two broadcast ops cost about four times this one (docs/BENCHMARKS.md, leg 4)."""
@@ -123,7 +145,8 @@ class StrokeRenderer(nn.Module):
     HEAD = 16  # width of the full-resolution head
     LIFT = 8  # feature channels the U-Net hands the head
 
-    def __init__(self, channels: int, width: int, styles: int = 0, photo: bool = False, structure: int = 0):
+    def __init__(self, channels: int, width: int, styles: int = 0, photo: bool = False, structure: int = 0,
+                 imagenet: int = 0):
         super().__init__()
         w1, w2, w3 = width, 2 * width, 4 * width
         # Channels each FiLM site modulates: down1, down2, mid, up2, the head's hidden layer.
@@ -161,6 +184,11 @@ class StrokeRenderer(nn.Module):
         if structure:
             self.structure_down = nn.Conv2d(structure, w1, 3, padding=1, bias=False)
             nn.init.zeros_(self.structure_down.weight)
+        # The photo's ImageNet maps (`imagenet` channels) into the coarsest level, zero at first.
+        self.imagenet_mid = None
+        if imagenet:
+            self.imagenet_mid = nn.Conv2d(imagenet, w3, 1, bias=False)
+            nn.init.zeros_(self.imagenet_mid.weight)
         # Channels-last weights: oneDNN's fast convolution layout on CPUs (no effect on values).
         self.to(memory_format=torch.channels_last)
 
@@ -171,6 +199,10 @@ class StrokeRenderer(nn.Module):
     @property
     def takes_structure(self) -> bool:
         return self.structure_down is not None
+
+    @property
+    def imagenet_channels(self) -> int:
+        return 0 if self.imagenet_mid is None else self.imagenet_mid.in_channels
 
     @property
     def styles(self) -> int:
@@ -195,13 +227,20 @@ class StrokeRenderer(nn.Module):
     resize = staticmethod(resize_sketch)
 
     def draw(self, up: torch.Tensor, grain: torch.Tensor, style: torch.Tensor | None = None,
-             photo: torch.Tensor | None = None, structure: torch.Tensor | None = None) -> torch.Tensor:
+             photo: torch.Tensor | None = None, structure: torch.Tensor | None = None,
+             imagenet: torch.Tensor | None = None, origin: tuple[int, int] = (0, 0),
+             full: tuple[int, int] | None = None) -> torch.Tensor:
         """The renderer on an already resized decode (B, C, H, W) and its grain (B or 1, 1, H, W);
         style: weights (B, K) or (K,) over the model's styles (ignored by a style-blind renderer);
         photo: `photo_features` at the same size (B, PHOTO_FEATURES, H, W), or None (ignored by
         a renderer that does not see the photo); structure: the face-structure map resized to
-        the same size (B, C, H, W) in [0, 1], or None (ignored by a renderer that takes none)."""
+        the same size (B, C, H, W) in [0, 1], or None (ignored by a renderer that takes none);
+        imagenet: the photo's ImageNet maps over the whole output (B, C, g, g), or None (ignored
+        by a renderer that takes none), with `full`, the whole output's size (default: this
+        window's), and `origin`, this window's top-left pixel in it."""
         H, W = up.shape[-2:]
+        if imagenet is not None and self.imagenet_mid is None:
+            imagenet = None
         if structure is not None and self.takes_structure:
             if photo is not None:
                 photo = photo * structure[:, -1:].to(photo.dtype)  # only where the person is
@@ -221,7 +260,13 @@ class StrokeRenderer(nn.Module):
             h1 = h1 + self.structure_down(F.avg_pool2d(sp.to(xp.dtype), 2) * 2 - 1)
         h1 = _film(h1, f[0])
         h2 = _film(self.down2(F.avg_pool2d(h1, 2)), f[1])  # (B, w2, H/4, W/4)
-        h3 = _film(self.mid(F.avg_pool2d(h2, 2)), f[2])  # (B, w3, H/8, W/8)
+        h3 = self.mid(F.avg_pool2d(h2, 2))  # (B, w3, H/8, W/8)
+        if imagenet is not None:
+            maps = imagenet_blocks(imagenet.float(), full or (H, W), origin, h3.shape[-2:]).to(h3.dtype)
+            if structure is not None:  # only where the person is, as the photo's edges
+                maps = maps * F.avg_pool2d(sp[:, -1:].to(h3.dtype), 8)
+            h3 = h3 + self.imagenet_mid(maps.contiguous(memory_format=torch.channels_last))
+        h3 = _film(h3, f[2])
         u2 = _film(self.up2(torch.cat([F.interpolate(h3, scale_factor=2.0, mode="bilinear"), h2], dim=1)), f[3])
         u1 = self.up1(torch.cat([F.interpolate(u2, scale_factor=2.0, mode="bilinear"), h1], dim=1))
         feat = F.interpolate(u1, scale_factor=2.0, mode="bilinear")[..., :H, :W]  # (B, LIFT, H, W)
@@ -239,11 +284,13 @@ class StrokeRenderer(nn.Module):
         return up + self.head[2](hidden) / 2  # (B, C, H, W)
 
     def forward(self, x: torch.Tensor, size: tuple[int, int], style: torch.Tensor | None = None,
-                photo: torch.Tensor | None = None, structure: torch.Tensor | None = None) -> torch.Tensor:
+                photo: torch.Tensor | None = None, structure: torch.Tensor | None = None,
+                imagenet: torch.Tensor | None = None) -> torch.Tensor:
         """x (B, C, h, w) in [0, 1] -> (B, C, *size) in [0, 1] (unclamped). photo: the photo the
         tokens were sampled for, (B or 1, 3, h', w') in [0, 1] at any size, or None. structure:
         its face-structure map (B or 1, C, s, s) in [0, 1] at any size; made from the photo when
-        the renderer takes one and none is given."""
+        the renderer takes one and none is given. imagenet: the photo's ImageNet maps (B or 1,
+        C, g, g) (`ImageNetFeatures.renderer_maps`), for a renderer that takes them."""
         feats = maps = None
         if photo is not None and self.sees_photo:
             feats = photo_features(photo, size).expand(x.shape[0], -1, -1, -1)
@@ -256,5 +303,7 @@ class StrokeRenderer(nn.Module):
             maps = maps.expand(x.shape[0], -1, -1, -1)
         up = self.resize(x, size)
         with bf16_autocast(up.device):
-            drawn = self.draw(up, paper_grain(*size).to(x.device), style, feats, maps)
+            if imagenet is not None:
+                imagenet = imagenet.expand(x.shape[0], -1, -1, -1)
+            drawn = self.draw(up, paper_grain(*size).to(x.device), style, feats, maps, imagenet)
         return drawn.float()

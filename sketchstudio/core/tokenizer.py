@@ -113,7 +113,7 @@ class SketchTokenizer(nn.Module):
         self.refine = refiner(cfg.channels, cfg.refine_channels) if cfg.refine_channels else None
         self.upscaler = Upscaler(cfg.channels, cfg.upscale_channels) if cfg.upscale_channels else None
         self.renderer = (StrokeRenderer(cfg.channels, cfg.renderer_channels, cfg.renderer_styles, cfg.renderer_photo,
-                                         cfg.renderer_structure)
+                                         cfg.renderer_structure, cfg.renderer_imagenet)
                          if cfg.renderer_channels else None)
         # Per-style tone curves on the finished sketch (core/tone.py).
         self.tone = ToneCurves(cfg.tone_styles) if cfg.tone_styles else None
@@ -178,11 +178,13 @@ class SketchTokenizer(nn.Module):
 
     @torch.no_grad()
     def render(self, ids: torch.Tensor, size: tuple[int, int] | None = None, texture: bool = True,
-               style: torch.Tensor | None = None, photo: torch.Tensor | None = None) -> torch.Tensor:
+               style: torch.Tensor | None = None, photo: torch.Tensor | None = None,
+               imagenet: torch.Tensor | None = None) -> torch.Tensor:
         """ids (B, g*g) -> the finished sketch (B, 1, *size) in [0, 1]; size (H, W) defaults to
         cfg.output_size square. Without a head (or with texture=False) the decode is resized
         (bicubic). style: weights (B, K) or (K,) for a style-aware renderer (else ignored);
-        photo: (B or 1, 3, h, w) in [0, 1], for a renderer that sees it (else ignored).
+        photo: (B or 1, 3, h, w) in [0, 1], for a renderer that sees it (else ignored);
+        imagenet: the photo's ImageNet maps, for a renderer that takes them (else ignored).
 
         The decode runs in bf16 where the renderer does (core/precision.py): 40 % of the
         decoder's time at 256 px, a mean change of 0.3 grey levels; training's decodes
@@ -194,7 +196,7 @@ class SketchTokenizer(nn.Module):
         if self.head is None or not texture:
             return Upscaler.resize(x, size).clamp(0, 1)
         if self.renderer is not None:
-            out = self.renderer(x, size, style, photo).clamp(0, 1)
+            out = self.renderer(x, size, style, photo, imagenet=imagenet).clamp(0, 1)
         else:
             out = self.head(x, size).clamp(0, 1)
         return out if self.tone is None else self.tone(out, style)

@@ -102,6 +102,14 @@ class StageOptions:
     render_disc_start: int = 100  # render stage: steps the discriminator trains alone first
     render_styled: bool = True  # render stage: a style-aware renderer (a v4 renderer gets a style table)
     render_photo: bool = True  # render stage: a renderer that sees the photo's edges (model v6; v5's gets them)
+    # render stage: a renderer that also takes the photo's frozen ImageNet maps (the model's
+    # encoder must hold the ImageNet trunk, model v13), zero at first (issue 32, item 3).
+    render_imagenet: bool = False
+    # render stage: weight of a perceptual term, the distance between the rendered crop's and
+    # the drawing's unit-normalised stride-4 and stride-8 MobileNetV2 maps (LPIPS's form without
+    # its learnt weights; core/imagenet.py). Part of the loss the adversarial term is weighed
+    # against, as taming weighs LPIPS. 0: off.
+    render_perceptual: float = 0.0
     distill_guidance: float = 0.75  # distill stage: the style guidance whose predictions the transformer learns
     distill_mix: float = 0.2  # distill stage: fraction of samples in a random mix of two styles (the slider)
     keep_weight: float = 1.0  # finetune: distil the starting model's styles this data does not train

@@ -31,6 +31,7 @@ from .masked import PretrainStage
 from .render import RenderStage
 from .styles import add_adapters, add_styles, align_styles, stage_styles
 from ..core.face_structure import CHANNELS
+from ..core.imagenet import RENDERER_CHANNELS
 from . import distributed
 from .surgery import add_imagenet, add_refiner, add_renderer, add_structure, add_tone, add_upscaler
 from .tokenizer import TokenizerStage
@@ -141,7 +142,8 @@ def stage_model(stage: str, model: SketchModel, data: TrainingData, so: StageOpt
         model = add_imagenet(model, so.imagenet_weights, clip_weights)
     if stage == "render":
         model = add_renderer(model, so.upscale, so.renderer_channels, clip_weights, styled=so.render_styled,
-                             photo=so.render_photo, structure=len(CHANNELS) if so.structure else 0)
+                             photo=so.render_photo, structure=len(CHANNELS) if so.structure else 0,
+                             imagenet=RENDERER_CHANNELS if so.render_imagenet else 0)
     if stage == "tone":
         model = add_tone(model, clip_weights)
     trained = stage_styles(stage, data)

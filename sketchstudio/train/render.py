@@ -45,6 +45,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..core.imagenet import perceptual_distance
 from ..core.metrics import SCOOT_LEVELS, scoot
 from ..core.model import SketchModel
 from ..core.renderer import photo_features
@@ -90,6 +91,19 @@ def part_weighted_l1(rec: torch.Tensor, target: torch.Tensor, lines: torch.Tenso
     weight, so it is plain L1 wherever there are no lines and keeps L1's scale where there are."""
     w = 1 + weight * lines.to(rec.dtype)
     return ((rec - target).abs() * w).sum() / w.sum()
+
+
+@torch.no_grad()
+def imagenet_maps(model: SketchModel, photos: torch.Tensor, device, batch: int = 32) -> list[torch.Tensor]:
+    """uint8 photos (P, 3, S, S) -> [their renderer ImageNet maps, their mirror images'], each
+    (P, C', g, g) fp16 on the CPU, at the encoder's input size as the sampler hands them."""
+    trunk = model.encoder.imagenet
+    plain, mirrored = [], []
+    for k in range(0, len(photos), batch):
+        x = encoder_photo(model, photos[k:k + batch].to(device))
+        plain.append(trunk.renderer_maps(x).half().cpu())
+        mirrored.append(trunk.renderer_maps(x.flip(-1)).half().cpu())
+    return [torch.cat(plain), torch.cat(mirrored)]
 
 
 class RenderStage(StageBase):
@@ -147,6 +161,13 @@ class RenderStage(StageBase):
         self.sampled_ids: torch.Tensor | None = None  # (D * R, N): D draws of the R pairs, draw by draw
         self.settings = render_settings(model, opts)
         self.sees_photo = tok.renderer.sees_photo
+        # Each training photo's ImageNet maps and its mirror image's (a mirrored crop's photo is
+        # the mirrored photo, whose features are not the features mirrored), computed once.
+        self.imagenet = None  # 2 x (P, C', g, g) fp16
+        if tok.renderer.imagenet_channels:
+            self.imagenet = imagenet_maps(model, data.photos, self.device)
+        if opts.render_perceptual > 0 and model.encoder.imagenet is None:
+            raise ValueError("the perceptual term needs a model whose encoder holds the ImageNet trunk")
         n = opts.preview_count
         if len(data.val_native):
             self.check = data.val_photo[:n], data.val_sketch[:n], data.val_style[:n], data.val_native[:n], \
@@ -215,8 +236,11 @@ class RenderStage(StageBase):
             maps = F.interpolate(to_float(self.to_device(self.structure[i])), size=(h, w), mode="bilinear",
                                  align_corners=False)  # (1, C, h, w)
             maps = maps.flip(-1) if flip else maps
+        net = None
+        if self.imagenet is not None:
+            net = self.to_device(self.imagenet[1 if flip else 0][i].float())  # (1, C', g, g)
         return crop_render(self.model.tokenizer.renderer, base, drawing, self.crop, self.generator, style, photo, maps,
-                           with_structure=self.weighs_parts)
+                           with_structure=self.weighs_parts, imagenet=net)
 
     def train_step(self, step: int) -> dict[str, float]:
         self._set_lr(step)
@@ -245,7 +269,12 @@ class RenderStage(StageBase):
             if o.render_block_contrast > 0:
                 levels = (block_contrast(rec.float()) - block_contrast(target.float())).abs().mean()
                 loss = loss + o.render_block_contrast * levels
+            if o.render_perceptual > 0:
+                perceptual = perceptual_distance(self.model.encoder.imagenet, rec, target)
+                loss = loss + o.render_perceptual * perceptual
         out = {"l1": l1.item(), "contrast": tex.item(), "tone": tone.item()}
+        if o.render_perceptual > 0:
+            out["perceptual"] = perceptual.item()
         if o.render_block_contrast > 0:
             out["level_contrast"] = levels.item()
         if self.disc is None:

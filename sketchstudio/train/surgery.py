@@ -38,21 +38,26 @@ def add_upscaler(model: SketchModel, factor: int, width: int, clip_weights=None)
 
 
 def add_renderer(model: SketchModel, factor: int, width: int, clip_weights=None, styled: bool = True,
-                 photo: bool = False, structure: int = 0) -> SketchModel:
+                 photo: bool = False, structure: int = 0, imagenet: int = 0) -> SketchModel:
     """`model` with a stroke renderer: an untrained one (it only resizes until trained) in
     place of any texture head, drawing at `factor` x the decoder's size unless asked for
     another. An existing renderer is kept and given what it lacks, at zero so it draws as
     before until trained: with `styled`, a style table (a v4 renderer becomes style-aware);
     with `photo`, the photo path (model v6); with `structure` channels, the face-structure
-    path (model v10; its person mask gates the photo's edges from the start). The model
-    itself if there is nothing to add or `width` is 0. (Render stage.)"""
+    path (model v10; its person mask gates the photo's edges from the start); with `imagenet`
+    channels, the ImageNet maps' path (the encoder must hold the trunk). The model itself if
+    there is nothing to add or `width` is 0. (Render stage.)"""
     tcfg = model.cfg.tokenizer
     if not width:
         return model
+    if imagenet and not model.uses_imagenet:
+        raise ValueError("a renderer that takes ImageNet maps needs a model whose encoder has them "
+                         "(train finetune --imagenet-weights first)")
     if tcfg.renderer_channels:  # keep the renderer, add what it lacks
         tok = dataclasses.replace(tcfg, renderer_styles=tcfg.renderer_styles or (len(model.styles) if styled else 0),
                                   renderer_photo=tcfg.renderer_photo or photo,
-                                  renderer_structure=tcfg.renderer_structure or structure)
+                                  renderer_structure=tcfg.renderer_structure or structure,
+                                  renderer_imagenet=tcfg.renderer_imagenet or imagenet)
         if tok == tcfg:
             return model
         state = model.state_dict()
@@ -60,7 +65,7 @@ def add_renderer(model: SketchModel, factor: int, width: int, clip_weights=None,
         factor = tcfg.upscale if tcfg.upscale_channels else factor
         tok = dataclasses.replace(tcfg, upscale=factor, upscale_channels=0, renderer_channels=width,
                                   renderer_styles=len(model.styles) if styled else 0, renderer_photo=photo,
-                                  renderer_structure=structure)
+                                  renderer_structure=structure, renderer_imagenet=imagenet)
         state = {k: v for k, v in model.state_dict().items() if not k.startswith("tokenizer.upscaler.")}
     return _grown(model, tok, state, "tokenizer.renderer.", clip_weights)
 

@@ -72,14 +72,16 @@ def require_native(data: TrainingData, stage: str) -> None:
 
 def crop_render(head, base: torch.Tensor, drawing: torch.Tensor, crop: int, generator,
                 style: torch.Tensor | None = None, photo: torch.Tensor | None = None,
-                structure: torch.Tensor | None = None, with_structure: bool = False) -> tuple[torch.Tensor, ...]:
+                structure: torch.Tensor | None = None, with_structure: bool = False,
+                imagenet: torch.Tensor | None = None) -> tuple[torch.Tensor, ...]:
     """A random training crop of a head drawing `base` (1, C, S, S) at `drawing`'s size (1, C, h, w):
     (head output (1, C, c, c), the drawing's crop (1, C, c, c)). The head draws a window
     `head.MARGIN` larger where the drawing has room, so the crop sees the context the full
     render gives it. style (1, K): the drawing's style, for a style-aware renderer; photo:
     its photo's features at the drawing's size (1, P, h, w), for a renderer that sees them;
     structure: its face-structure map at the drawing's size (1, C, h, w), for one that takes it;
-    with_structure: also return the map's crop (1, C, c, c), the third item."""
+    with_structure: also return the map's crop (1, C, c, c), the third item; imagenet: its
+    photo's ImageNet maps over the whole drawing (1, C', g, g), for one that takes them."""
     h, w = drawing.shape[-2:]
     c, m = crop, head.MARGIN
     top, left = (int(torch.randint(0, n - c + 1, (1,), generator=generator)) for n in (h, w))
@@ -87,7 +89,11 @@ def crop_render(head, base: torch.Tensor, drawing: torch.Tensor, crop: int, gene
     t1, l1 = min(h, top + c + m), min(w, left + c + m)
     resized = Upscaler.resize(base, (h, w))[..., t0:t1, l0:l1]  # (1, C, h', w')
     grain = paper_grain(h, w)[..., t0:t1, l0:l1].to(base.device)
-    if structure is not None:
+    if imagenet is not None:
+        drawn = head.draw(resized, grain, style, None if photo is None else photo[..., t0:t1, l0:l1],
+                          None if structure is None else structure[..., t0:t1, l0:l1],
+                          imagenet=imagenet, origin=(t0, l0), full=(h, w))
+    elif structure is not None:
         drawn = head.draw(resized, grain, style, None if photo is None else photo[..., t0:t1, l0:l1],
                           structure[..., t0:t1, l0:l1])
     elif photo is not None:
