@@ -87,27 +87,36 @@ class ImageNetFeatures(nn.Module):
     def forward(self, photo: torch.Tensor) -> torch.Tensor:
         return self.pyramid(photo)[1]  # (B, 96, S/16, S/16)
 
+    def keep_recent(self) -> None:
+        """From now on keep the last few photos' pyramids (keyed by their values), for a model
+        whose renderer asks for the maps the encoder computed. Off by default: without such a
+        renderer nothing asks twice, and the key costs about a millisecond a photo."""
+        self.__dict__.setdefault("_lock", threading.Lock())
+        self.__dict__.setdefault("_recent", {})
+
     def pyramid(self, photo: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """photo (B, 3, S, S) in [0, 1] -> (the stride-8 map (B, 32, S/8, S/8), the stride-16 map
-        (B, 96, S/16, S/16)), no gradient. The last few photos' pyramids are kept (keyed by their
-        values): the encoder and a renderer that takes the maps ask for the same photo's."""
-        key = _key(photo)
-        lock = self.__dict__.setdefault("_lock", threading.Lock())
-        recent = self.__dict__.setdefault("_recent", {})
+        (B, 96, S/16, S/16)), no gradient; kept for the next ask after `keep_recent`."""
+        recent = self.__dict__.get("_recent")
+        if recent is None:
+            return self._pyramid(photo)
+        key, lock = _key(photo), self.__dict__["_lock"]
         with lock:
             hit = recent.pop(key, None)
             if hit is not None and hit[0] == _version(self.trunk):
                 recent[key] = hit
                 return hit[1]
-        with torch.no_grad():
-            x = (photo - self.mean) / self.std
-            s8 = self.trunk[:STRIDE8_BLOCKS](x)
-            out = (s8, self.trunk[STRIDE8_BLOCKS:](s8))
+        out = self._pyramid(photo)
         with lock:
             recent[key] = (_version(self.trunk), out)
             while len(recent) > _RECENT:
                 recent.pop(next(iter(recent)))
         return out
+
+    def _pyramid(self, photo: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        with torch.no_grad():
+            s8 = self.trunk[:STRIDE8_BLOCKS]((photo - self.mean) / self.std)
+            return s8, self.trunk[STRIDE8_BLOCKS:](s8)
 
     def perceptual(self, grey: torch.Tensor) -> list[torch.Tensor]:
         """grey (B, 1, H, W) in [0, 1] (a sketch) -> the stride-4 and stride-8 maps, with the

@@ -22,6 +22,8 @@ class SketchModel(nn.Module):
         self.encoder = PhotoEncoder(cfg.encoder, clip_weights)
         self.tokenizer = SketchTokenizer(cfg.tokenizer)
         self.transformer = MaskedTokenTransformer(cfg)
+        if self.encoder.imagenet is not None and cfg.tokenizer.renderer_imagenet:
+            self.encoder.imagenet.keep_recent()  # the renderer asks for the encoder's maps again
 
     @property
     def styles(self) -> tuple[str, ...]:
@@ -62,8 +64,7 @@ class SketchModel(nn.Module):
                      imagenet: torch.Tensor | None = None) -> torch.Tensor:
         """photo (B, 3, h, w) in [0, 1] -> the encoder's patch tokens (B, M, encoder width), the
         photo resized to the encoder's input size first."""
-        if photo.shape[-1] != self.photo_size or photo.shape[-2] != self.photo_size:
-            photo = F.interpolate(photo, size=(self.photo_size,) * 2, mode="bicubic", align_corners=False).clamp(0, 1)
+        photo = self.at_photo_size(photo)
         if self.uses_structure and structure is None:
             structure = self.structure_maps(photo)
         return self.encoder(photo, structure, imagenet)
@@ -121,9 +122,13 @@ class SketchModel(nn.Module):
         r = self.tokenizer.renderer
         if r is None or not r.imagenet_channels or self.encoder.imagenet is None:
             return None
+        return self.encoder.imagenet.renderer_maps(self.at_photo_size(photo))
+
+    def at_photo_size(self, photo: torch.Tensor) -> torch.Tensor:
+        """photo (B, 3, h, w) in [0, 1] -> (B, 3, S, S) at the encoder's input size (bicubic)."""
         if photo.shape[-1] != self.photo_size or photo.shape[-2] != self.photo_size:
             photo = F.interpolate(photo, size=(self.photo_size,) * 2, mode="bicubic", align_corners=False).clamp(0, 1)
-        return self.encoder.imagenet.renderer_maps(photo)
+        return photo
 
 
 def _version(t: torch.Tensor) -> int:

@@ -17,6 +17,7 @@ from ..data.cache import TrainingData
 from .base import StageBase, StageOptions, image_grid, resize_maps, to_float, tokenize_pair
 from .device import module_device
 from .distributed import average_gradients
+from .sampled_tokens import encoder_photo
 
 
 class Draw(NamedTuple):
@@ -32,17 +33,17 @@ class Draw(NamedTuple):
 
 
 @torch.no_grad()
-def imagenet_cache(model: SketchModel, photos: torch.Tensor, batch: int = 32) -> tuple[torch.Tensor, torch.Tensor]:
+def imagenet_cache(model: SketchModel, photos: torch.Tensor, batch: int = 32,
+                   features=None) -> tuple[torch.Tensor, torch.Tensor]:
     """uint8 photos (P, 3, S, S) -> their frozen ImageNet maps and their mirror images' (P, C', g, g)
-    each, fp16 on the CPU."""
-    enc = model.encoder
+    each, fp16 on the CPU, from the photos at the encoder's input size. features: photo -> maps
+    (default the encoder's `imagenet_features`; the render stage asks for `renderer_maps`)."""
+    features = features or model.encoder.imagenet_features
     plain, mirrored = [], []
     for i in range(0, len(photos), batch):
-        x = to_float(photos[i:i + batch]).to(module_device(model))
-        if x.shape[-1] != model.photo_size:
-            x = F.interpolate(x, size=(model.photo_size,) * 2, mode="bicubic", align_corners=False).clamp(0, 1)
-        plain.append(enc.imagenet_features(x).half().cpu())
-        mirrored.append(enc.imagenet_features(x.flip(-1)).half().cpu())
+        x = encoder_photo(model, photos[i:i + batch].to(module_device(model)))
+        plain.append(features(x).half().cpu())
+        mirrored.append(features(x.flip(-1)).half().cpu())
     return torch.cat(plain), torch.cat(mirrored)
 
 

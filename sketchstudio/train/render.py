@@ -53,6 +53,7 @@ from ..data.cache import TrainingData
 from .base import StageBase, StageOptions, image_grid, to_float, to_uint8, tokenize_pair
 from .gan import (StyleDiscriminator, adaptive_weight, disc_tensors, generator_then_discriminator, load_disc_tensors,
                   style_generator_losses)
+from .masked import imagenet_cache
 from .sampled_tokens import encoder_photo, render_settings, sampled_ids
 from .tone import refit_tone
 from .upscale import CROP, crop_render, decode_all, local_contrast, neighbour_steps, require_native
@@ -91,19 +92,6 @@ def part_weighted_l1(rec: torch.Tensor, target: torch.Tensor, lines: torch.Tenso
     weight, so it is plain L1 wherever there are no lines and keeps L1's scale where there are."""
     w = 1 + weight * lines.to(rec.dtype)
     return ((rec - target).abs() * w).sum() / w.sum()
-
-
-@torch.no_grad()
-def imagenet_maps(model: SketchModel, photos: torch.Tensor, device, batch: int = 32) -> list[torch.Tensor]:
-    """uint8 photos (P, 3, S, S) -> [their renderer ImageNet maps, their mirror images'], each
-    (P, C', g, g) fp16 on the CPU, at the encoder's input size as the sampler hands them."""
-    trunk = model.encoder.imagenet
-    plain, mirrored = [], []
-    for k in range(0, len(photos), batch):
-        x = encoder_photo(model, photos[k:k + batch].to(device))
-        plain.append(trunk.renderer_maps(x).half().cpu())
-        mirrored.append(trunk.renderer_maps(x.flip(-1)).half().cpu())
-    return [torch.cat(plain), torch.cat(mirrored)]
 
 
 class RenderStage(StageBase):
@@ -165,7 +153,7 @@ class RenderStage(StageBase):
         # the mirrored photo, whose features are not the features mirrored), computed once.
         self.imagenet = None  # 2 x (P, C', g, g) fp16
         if tok.renderer.imagenet_channels:
-            self.imagenet = imagenet_maps(model, data.photos, self.device)
+            self.imagenet = imagenet_cache(model, data.photos, features=model.encoder.imagenet.renderer_maps)
         if opts.render_perceptual > 0 and model.encoder.imagenet is None:
             raise ValueError("the perceptual term needs a model whose encoder holds the ImageNet trunk")
         n = opts.preview_count

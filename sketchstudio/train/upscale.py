@@ -89,13 +89,10 @@ def crop_render(head, base: torch.Tensor, drawing: torch.Tensor, crop: int, gene
     t1, l1 = min(h, top + c + m), min(w, left + c + m)
     resized = Upscaler.resize(base, (h, w))[..., t0:t1, l0:l1]  # (1, C, h', w')
     grain = paper_grain(h, w)[..., t0:t1, l0:l1].to(base.device)
-    if imagenet is not None:
+    if structure is not None or imagenet is not None:
         drawn = head.draw(resized, grain, style, None if photo is None else photo[..., t0:t1, l0:l1],
                           None if structure is None else structure[..., t0:t1, l0:l1],
                           imagenet=imagenet, origin=(t0, l0), full=(h, w))
-    elif structure is not None:
-        drawn = head.draw(resized, grain, style, None if photo is None else photo[..., t0:t1, l0:l1],
-                          structure[..., t0:t1, l0:l1])
     elif photo is not None:
         drawn = head.draw(resized, grain, style, photo[..., t0:t1, l0:l1])
     else:
