@@ -129,3 +129,29 @@ def test_a_video_that_cannot_be_read_says_so(qtbot, window, tmp_path, boxes):
     window.webcam.start()
     qtbot.waitUntil(lambda: bool(boxes.errors), timeout=10000)
     assert "bad.mp4" in boxes.errors[0][1] and not window.webcam.is_live()
+
+
+def test_quick_drafts_can_be_turned_on_and_off_and_are_remembered(qtbot, make_window):
+    from sketchstudio.app.logic.decode_job import SketchResult
+    from sketchstudio.app.logic.live_policy import DRAFT_SIDE
+    from sketchstudio.app.logic.settings import AppSettings
+
+    win = make_window()
+    with qtbot.waitSignal(win.studio.sketch_ready, timeout=20000):
+        win.open_path(SAMPLE)
+    assert not win.webcam.drafts.isChecked() and win.studio.stream.params.draft_side is None  # off at first
+    win.webcam.drafts.setChecked(True)
+    assert win.studio.stream.params.draft_side == DRAFT_SIDE
+    r = win.studio.result
+    win.webcam.show_result(SketchResult(r.photo, r.spec, r.tokens, r.sketch, "partial", 3, draft=True))
+    assert "draft" in win.webcam.path.text()
+    win.webcam.drafts.setChecked(False)
+    assert win.studio.stream.params.draft_side is None  # every frame drawn in full
+    path = win.settings.path
+    win.close()
+    assert AppSettings.load(path).drafts is False
+    again = make_window(start=False)
+    again.settings = AppSettings.load(path)
+    again._restore()
+    again.start(str(win.studio.model_path))
+    assert not again.webcam.drafts.isChecked() and again.studio.stream.params.draft_side is None

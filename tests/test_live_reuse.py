@@ -189,3 +189,95 @@ def test_a_pixel_of_shift_is_not_a_change_but_more_is():
     strict = LiveStream(16, LiveParams(shift_tolerance=0))
     strict.commit(strict.plan(base, key), base, key, torch.zeros(1, 256, dtype=torch.long), torch.ones(1, 256))
     assert strict.plan(photo[..., 5:261, 3:259], key).path != "still"  # without the tolerance it would redraw
+
+
+def left_half_person(grid_px: int = 32, cols: int = 16) -> torch.Tensor:
+    """A person probability map (1, s, s): 1 on the left `cols` pixel columns, 0 elsewhere."""
+    m = torch.zeros(1, grid_px, grid_px)
+    m[..., :cols] = 1.0
+    return m
+
+
+def committed(stream, photo, key, person=None):
+    plan = stream.plan(photo, key, person=person)
+    n = stream.grid ** 2
+    stream.commit(plan, photo, key, torch.zeros(1, n, dtype=torch.long), torch.ones(1, n))
+    return plan
+
+
+def test_changes_behind_the_person_are_not_redrawn():
+    """The drawings' paper is white whatever stood behind the sitter: a room moving behind a
+    face that stays put is a still frame; a change on the person is redrawn."""
+    grid, key = 8, "k"
+    photo = 0.1 + 0.7 * torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    asked = []
+
+    def person():
+        asked.append(1)
+        return left_half_person()
+
+    stream = LiveStream(grid)
+    first = committed(stream, photo, key, person)
+    assert first.path == "scratch" and int(first.person.sum()) == grid * grid // 2
+    behind = photo.clone()
+    behind[..., 4:28, 20:32] = 1 - behind[..., 4:28, 20:32]  # the right half: the room
+    plan = stream.plan(behind, key, person=person)
+    assert plan.path == "still" and plan.background > 0 and not plan.changed.any()
+    on_face = photo.clone()
+    on_face[..., 8:16, 0:8] = 1 - on_face[..., 8:16, 0:8]
+    plan = stream.plan(on_face, key, person=person)
+    assert plan.path == "partial" and plan.changed.view(grid, grid)[2:4, 0:2].all()
+    n_asked = len(asked)
+    stream.plan(photo + 0.0, key, person=person)  # nothing changed: no segmentation is run
+    assert len(asked) == n_asked
+    everywhere = LiveStream(grid, LiveParams(person_level=None))
+    committed(everywhere, photo, key, person)
+    assert everywhere.plan(behind, key, person=person).path != "still"  # the filter off: redrawn
+
+
+def test_an_arm_raised_into_the_background_is_drawn():
+    """Where the person is now counts as well as where it was: what comes into the crop is drawn."""
+    grid, key = 8, "k"
+    photo = 0.1 + 0.7 * torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(1))
+    stream = LiveStream(grid)
+    committed(stream, photo, key, lambda: left_half_person())
+    arm = photo.clone()
+    arm[..., 0:8, 20:28] = 0.05  # something dark comes in at the top right
+    wider = left_half_person()
+    wider[..., 0:8, 20:28] = 1.0  # ... and the segmentation says it is the person's
+    plan = stream.plan(arm, key, person=lambda: wider)
+    assert plan.path == "partial" and plan.changed.view(grid, grid)[0:2, 5:7].all()
+    stream.commit(plan, arm, key, torch.zeros(1, 64, dtype=torch.long), torch.ones(1, 64))
+    gone = photo.clone()  # the arm goes down again: it was the person's when drawn, so it is redrawn
+    assert stream.plan(gone, key, person=lambda: left_half_person()).path == "partial"
+
+
+def test_a_moving_frame_is_a_draft_drawn_in_full_once_still(tiny_model):
+    """A partial frame drawn smaller and enlarged; the next still frame draws the same tokens
+    at the size shown (no encoder, no transformer), which a draft is not."""
+    size = (64, 64)
+    stream = stream_for(tiny_model, refresh_share=0.0, draft_side=24)
+    a = picture()
+    first, _ = run(tiny_model, frame(a), stream, draw_size=size)
+    assert first.live_path == "scratch" and not first.draft  # a new face is never a draft
+    b = a.copy()
+    b[40:48, 8:16] = 255 - b[40:48, 8:16]
+    moving, _ = run(tiny_model, frame(b), stream, draw_size=size)
+    assert moving.live_path == "partial" and moving.draft and moving.sketch.shape == size
+    cache = MemoryCache()
+    calls = []
+    real = tiny_model.transformer.forward
+    tiny_model.transformer.forward = lambda *a, **k: calls.append(1) or real(*a, **k)
+    try:
+        settled, _ = run(tiny_model, frame(b), stream, cache, draw_size=size)
+    finally:
+        del tiny_model.transformer.forward
+    assert settled.live_path == "still" and not settled.draft and not calls and cache.misses == 0
+    assert torch.equal(settled.tokens, moving.tokens)
+    with torch.inference_mode():
+        style = torch.tensor(spec(tiny_model).style)[None]
+        full = tiny_model.decode(moving.tokens, size, style=style, photo=frame(b).tensor(tiny_model.photo_size))
+    assert np.array_equal(settled.sketch, np.asarray(decode_job.tensor_to_image(full[0])))
+    assert not np.array_equal(settled.sketch, moving.sketch)
+    again, _ = run(tiny_model, frame(b), stream, draw_size=size)
+    assert again.live_path == "still" and np.array_equal(again.sketch, settled.sketch)  # kept, not drawn again

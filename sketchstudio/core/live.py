@@ -14,6 +14,17 @@ token cell, the photo as it was when that cell was last drawn, and plans each ne
 * **scratch**: the first frame, a cut, a new face or a large move (most cells changed), or
   other sampler settings: a full decode, as a new photo gets.
 
+Only the **person** counts, where the caller can say where the person is (the face-structure
+map's person mask, `plan(..., person=)`): the drawings' paper is white whatever stood behind the
+sitter, so cells that changed outside the person (grown by `person_grow` cells), now and when
+they were last drawn, are not redrawn. A room moving through the crop behind a face that stays
+put is then a still frame; an arm raised into the crop is in the new mask and is drawn.
+
+A partial frame's sketch may be a **draft** (`LiveParams.draft_side`): the renderer, whose cost
+grows with the pixels it draws, draws it smaller and the caller enlarges it; the first still
+frame after it draws the same tokens again at full size (no encoder, no transformer), so a face
+that stops moving gets the full sketch a moment later. A from-scratch frame is never a draft.
+
 Change is judged on block means of the photo's luma at twice the token grid (8 x 8 pixels of
 a 256 px photo): averaging 64 pixels divides a camera's per-pixel noise by 8, so a threshold
 of a few grey levels sees a blink and not the sensor. The median change of all blocks is
@@ -32,6 +43,7 @@ Pure torch, no Qt: the window's decode jobs, the `video` command and the benchma
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -49,14 +61,20 @@ class LiveParams:
     refresh_share: float = 0.03  # the least confident kept tokens re-masked with a partial frame
     steps: int = 2  # decoding steps of a partial frame
     shift_tolerance: float = 1 / 256  # of the photo side: a block this far off its reference is not changed
+    draft_side: int | None = None  # a partial frame drawn with its longer side at most this (None: full size)
+    person_level: float | None = 0.5  # a cell's mean person probability above this: the person's (None: all count)
+    person_grow: int = 0  # cells around the person's that count as the person's too
 
 
 @dataclass(frozen=True)
 class FramePlan:
     path: str  # one of PATHS
-    changed: torch.Tensor  # (1, N) bool: cells whose photo changed (all for scratch)
+    changed: torch.Tensor  # (1, N) bool: cells whose photo changed (all for scratch), the person's only
     redraw: torch.Tensor | None  # (1, N) bool: re-masked cells of a partial frame, else None
     init_tokens: torch.Tensor | None  # (1, N) long: the tokens a partial or still frame starts from
+
+    background: int = 0  # cells that changed outside the person, not redrawn
+    person: torch.Tensor | None = None  # (1, N) bool: the person's cells in this frame, if known
 
     @property
     def redrawn(self) -> int:
@@ -101,6 +119,13 @@ def changed_cells(now: torch.Tensor, ref: torch.Tensor, level: float) -> torch.T
     return (cell > level).flatten(1)  # (1, N)
 
 
+def person_cells(person: torch.Tensor, grid: int, level: float) -> torch.Tensor:
+    """A person probability map (1, h, w) (or (1, 1, h, w)) in [0, 1] -> (1, g*g) bool: the
+    cells whose mean probability is above `level`."""
+    p = person.float().reshape(1, 1, *person.shape[-2:])
+    return (F.adaptive_avg_pool2d(p, grid) > level).flatten(1)  # (1, N)
+
+
 def grow_cells(cells: torch.Tensor, grid: int, by: int) -> torch.Tensor:
     """(1, N) bool cells -> the same with every cell within `by` cells (a square) set too."""
     if by <= 0:
@@ -124,8 +149,10 @@ class LiveStream:
         self.tokens: torch.Tensor | None = None  # (1, N) long
         self.confidence: torch.Tensor | None = None  # (1, N) float: each token's when it was fixed
         self.ref: torch.Tensor | None = None  # (1, 2g, 2g): the photo's blocks when each cell was drawn
+        self.person: torch.Tensor | None = None  # (1, N) bool: the person's cells when last drawn, if known
         self.sketch = None  # the finished sketch of `tokens` (the caller's type), with its size
         self.sketch_size: tuple[int, int] | None = None
+        self.sketch_draft = False  # the kept sketch is a partial frame's draft: a still frame draws it again
         self.view = None  # the last framed frame (the caller's: its face and crop), with its blocks
         self.view_ref: torch.Tensor | None = None
         self.view_size = None
@@ -141,41 +168,76 @@ class LiveStream:
         """The face was found in this frame (block means (1, h, w)): `view` holds it."""
         self.view, self.view_ref, self.view_size = view, blocks.clone(), size
 
-    def plan(self, photo: torch.Tensor, key) -> FramePlan:
+    def draw_size(self, plan: FramePlan, size: tuple[int, int]) -> tuple[int, int]:
+        """(H, W) to render `plan`'s sketch at when it is shown at `size`: smaller for a
+        partial frame's draft (`LiveParams.draft_side`), else `size`."""
+        side = self.params.draft_side
+        if plan.path != "partial" or not side or max(size) <= side:
+            return tuple(size)
+        k = side / max(size)
+        return max(1, round(size[0] * k)), max(1, round(size[1] * k))
+
+    def kept_sketch(self, size: tuple[int, int]):
+        """The last sketch, for a still frame shown at `size`: None when it must be drawn again
+        (another size, or a draft)."""
+        return self.sketch if self.sketch_size == tuple(size) and not self.sketch_draft else None
+
+    def plan(self, photo: torch.Tensor, key, person: Callable[[], torch.Tensor | None] | None = None) -> FramePlan:
         """How to draw `photo` (1, 3, S, S) in [0, 1] (the model's input: the crop at the
-        encoder's size) sampled with `key` (anything comparable: model, style, settings)."""
+        encoder's size) sampled with `key` (anything comparable: model, style, settings).
+        person: gives the photo's person probability (1, h, w) in [0, 1], or None; asked only
+        when some cell changed (it costs a segmentation)."""
         p = self.params
         views = shifted_block_means(photo, self.grid, int(round(p.shift_tolerance * photo.shape[-1])))  # (K, 2g, 2g)
         n = self.grid * self.grid
         if self.tokens is None or self.key != key or self.ref is None or self.ref.shape[1:] != views.shape[1:]:
-            return FramePlan("scratch", torch.ones(1, n, dtype=torch.bool), None, None)
+            return self._scratch(n, person)
         changed = changed_cells(views, self.ref, p.noise_level)  # (1, N)
+        mask = person() if person is not None and p.person_level is not None and changed.any() else None
+        now_person, background = None, 0
+        if mask is not None:
+            now_person = person_cells(mask, self.grid, p.person_level)  # (1, N)
+            theirs = now_person if self.person is None else now_person | self.person
+            kept = changed & grow_cells(theirs, self.grid, p.person_grow)
+            background, changed = int((changed & ~kept).sum()), kept
         share = float(changed.float().mean())
         if share > p.cut_share:
-            return FramePlan("scratch", torch.ones(1, n, dtype=torch.bool), None, None)
+            return self._scratch(n, person, now_person)
         if not changed.any():
-            return FramePlan("still", changed, None, self.tokens)
+            return FramePlan("still", changed, None, self.tokens, background)
         redraw = grow_cells(changed, self.grid, p.grow)  # (1, N)
         k = min(int(round(p.refresh_share * n)), int((~redraw).sum()))
         if k > 0:  # the least confident of the kept tokens get another look, with the new context
             conf = self.confidence.masked_fill(redraw, float("inf"))  # (1, N)
             redraw = redraw.clone()
             redraw[0, conf[0].topk(k, largest=False).indices] = True
-        return FramePlan("partial", changed, redraw, self.tokens)
+        return FramePlan("partial", changed, redraw, self.tokens, background, now_person)
+
+    def _scratch(self, n: int, person, now_person: torch.Tensor | None = None) -> FramePlan:
+        if now_person is None and person is not None and self.params.person_level is not None:
+            mask = person()  # the decode computes it anyway (the encoder's map), so it is kept
+            now_person = None if mask is None else person_cells(mask, self.grid, self.params.person_level)
+        return FramePlan("scratch", torch.ones(1, n, dtype=torch.bool), None, None, person=now_person)
 
     def commit(self, plan: FramePlan, photo: torch.Tensor, key, tokens: torch.Tensor,
-               confidence: torch.Tensor | None, sketch=None, sketch_size=None) -> None:
+               confidence: torch.Tensor | None, sketch=None, sketch_size=None, draft: bool = False) -> None:
         """The frame `plan` was made for is drawn: `tokens` (1, N), the confidence (1, N) each
-        re-drawn token was fixed with (None for a still frame), its finished sketch."""
+        re-drawn token was fixed with (None for a still frame), its finished sketch (`draft`:
+        drawn smaller than `sketch_size` and enlarged)."""
         now = block_means(photo, self.grid)
         self.counts[plan.path] += 1
-        self.key, self.sketch, self.sketch_size = key, sketch, sketch_size
+        self.key, self.sketch, self.sketch_size, self.sketch_draft = key, sketch, sketch_size, draft
         if plan.path == "still":
             return
         drawn = torch.ones_like(plan.changed) if plan.redraw is None else plan.redraw  # (1, N)
         cells = drawn.view(1, self.grid, self.grid)
         blocks = cells.repeat_interleave(2, dim=1).repeat_interleave(2, dim=2)  # (1, 2g, 2g)
         self.ref = now.clone() if self.ref is None or plan.path == "scratch" else torch.where(blocks, now, self.ref)
+        if plan.person is not None:  # the person where cells were drawn now, as it was elsewhere
+            self.person = plan.person.clone() if self.person is None or plan.path == "scratch" else torch.where(
+                drawn, plan.person, self.person)
+        elif plan.path == "scratch":
+            self.person = None
         self.tokens = tokens.detach().clone()
         conf = confidence.detach().float().clone() if confidence is not None else torch.ones(tokens.shape)
         self.confidence = conf if self.confidence is None or plan.path == "scratch" else torch.where(

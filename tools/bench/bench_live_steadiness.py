@@ -107,6 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--limit", type=int, default=4, help="at most this many of --photos (default 4)")
     p.add_argument("--steps", type=int, help="decoding steps (default: the model's recommendation, capped as live)")
     p.add_argument("--partial-steps", type=int, help="decoding steps of a partial frame (default: LiveParams')")
+    p.add_argument("--draft-side", type=int, help="partial frames drawn at most PX and enlarged (default: LiveParams')")
+    p.add_argument("--everywhere", action="store_true", help="cells that changed outside the person are redrawn too "
+                   "(LiveParams.person_level None: the reuse path before it looked at the person)")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
     scenes = [s for s in args.scenes.split(",") if s]
@@ -117,7 +120,9 @@ def main(argv: list[str] | None = None) -> int:
     from sketchstudio.app.logic.live_policy import live_settings
     from sketchstudio.core.live import LiveParams
 
-    params = LiveParams(**({"steps": args.partial_steps} if args.partial_steps else {}))
+    params = LiveParams(**({"steps": args.partial_steps} if args.partial_steps else {}),
+                        **({"draft_side": args.draft_side} if args.draft_side else {}),
+                        **({"person_level": None} if args.everywhere else {}))
 
     torch.set_flush_denormal(True)
     model, settings, mid = load_model(args)

@@ -2,7 +2,7 @@
 
     .venv/bin/python tools/bench/bench_webcam.py [--model PATH | --tiny] [--seconds 20] [--fps 30]
                      [--steps N] [--scene jitter|still|slow|busy|turn|talk] [--path scratch,reuse]
-                     [--partial-steps N] [--json]
+                     [--partial-steps N] [--draft-side PX] [--everywhere] [--json]
 
 Opens the studio window offscreen and turns webcam mode on without a camera: a QTimer hands
 the studio a new frame `--fps` times a second, the way the webcam panel does
@@ -52,6 +52,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--path", default="scratch,reuse", help="scratch, reuse, or both comma-separated (default both)")
     p.add_argument("--partial-steps", type=int, help="decoding steps of a partial frame on the reuse path "
                    "(default: core.live.LiveParams')")
+    p.add_argument("--draft-side", type=int, help="partial frames drawn with their longer side at most PX and "
+                   "enlarged, drawn again in full when still (default: the app's webcam setting; 0: never)")
+    p.add_argument("--everywhere", action="store_true", help="cells that changed outside the person are redrawn "
+                   "too (LiveParams.person_level None: the reuse path before it looked at the person)")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
     args.paths = [x.strip() for x in args.path.split(",") if x.strip()]
@@ -79,10 +83,14 @@ def run(args) -> int:
         if args.steps:
             s.set_settings(s.settings.with_(steps=args.steps))
         stream = s.stream
-        if args.partial_steps:
-            from dataclasses import replace
+        from dataclasses import replace
 
+        if args.partial_steps:
             stream.params = replace(stream.params, steps=args.partial_steps)
+        if args.draft_side is not None:
+            stream.params = replace(stream.params, draft_side=args.draft_side or None)
+        if args.everywhere:
+            stream.params = replace(stream.params, person_level=None)
         for path in args.paths:
             s.stream = stream if path == "reuse" else None  # no stream: every frame from scratch
             reports.append(measure(app, s, pictures, args, path, errors))
@@ -93,7 +101,9 @@ def run(args) -> int:
         print(f"webcam mode, {r['path']} path, {args.scene} scene, {args.seconds:g} s at {args.fps:g} frames a second "
               f"offered ({r['frames_sent']} sent, {r['frames_dropped']} replaced while waiting), {r['steps']} steps, "
               f"style guidance {r['style_guidance']:g}:")
-        print(f"  drawn at {r['draw_size']}, partial frames in {r['partial_steps']} steps; "
+        print(f"  drawn at {r['draw_size']} (partial frames' drafts at {r['draft_side'] or 'full size'}; changes "
+              f"{'on the person only' if r['person_only'] else 'anywhere'} redrawn), "
+              f"partial frames in {r['partial_steps']} steps; "
               f"{r['sketches_per_second']:.2f} finished sketches per second ({r['sketches_finished']} finished; the "
               f"window's meter showed {r['window_rate_last']:.2f} at the end){'; ' + paths if paths else ''}")
     if args.json:
@@ -107,11 +117,12 @@ def measure(app, s, pictures, args, path: str, errors) -> dict:
     from sketchstudio.app.logic.photo import Photo
 
     finished: list[float] = []
-    taken: dict[str, int] = {"still": 0, "partial": 0, "scratch": 0}
+    taken: dict[str, int] = {"still": 0, "partial": 0, "scratch": 0, "draft": 0}
 
     def done(result):
         finished.append(time.monotonic())
         taken[result.live_path or "scratch"] += 1
+        taken["draft"] += result.draft
 
     s.sketch_ready.connect(done)
     sent = [0]
@@ -147,6 +158,8 @@ def measure(app, s, pictures, args, path: str, errors) -> dict:
             "window_rate_last": round(shown[-1][1], 2) if shown else 0.0, "steps": settings.steps,
             "style_guidance": settings.style_guidance, "torch_threads": torch.get_num_threads(),
             "partial_steps": s.stream.params.steps if s.stream is not None else None,
+            "draft_side": s.stream.params.draft_side if s.stream is not None else None,
+            "person_only": s.stream is not None and s.stream.params.person_level is not None,
             "draw_size": list(s.live_size) if s.live_size else None,
             "errors": list(errors)}
 

@@ -82,6 +82,7 @@ class SketchResult:
     sketch: np.ndarray  # (H, W) uint8
     live_path: str | None = None  # a live frame's path (core/live.py PATHS: still, partial, scratch)
     redrawn: int = 0  # tokens a live frame decoded (all of them from scratch, none when still)
+    draft: bool = False  # a live frame's sketch drawn smaller and enlarged (core/live.py LiveParams.draft_side)
 
 
 @dataclass(eq=False)
@@ -151,6 +152,14 @@ def condition(model: SketchModel, photo: Photo, x: torch.Tensor | None = None) -
 
     with torch.inference_mode():
         return model.condition(photo.tensor(model.photo_size) if x is None else x)
+
+
+def person_mask(model: SketchModel, x: torch.Tensor) -> torch.Tensor | None:
+    """The person probability (1, s, s) of the model's input `x` (1, 3, S, S), from its face-structure
+    map (kept for the encoder, which asks for the same map), or None for a model without one."""
+    if not model.uses_structure:
+        return None
+    return model.structure_maps(x)[:, -1]
 
 
 VIEW_GRID = 16  # whole-frame block means at 32 x 32 decide whether the face must be found again
@@ -243,11 +252,11 @@ class DecodeJob:
         key = (id(model), req.spec.style, settings)
         size = tuple(req.draw_size) if req.draw_size else (model.output_size,) * 2
         style = torch.tensor(req.spec.style, dtype=torch.float32)  # (K,)
-        plan = stream.plan(x, key)
+        plan = stream.plan(x, key, person=lambda: person_mask(model, x))
         if plan.path == "still":
             tokens, conf = plan.init_tokens, stream.confidence
             mask = torch.zeros_like(tokens, dtype=torch.bool)
-            sketch = stream.sketch if stream.sketch_size == size else None
+            sketch = stream.kept_sketch(size)  # None: another size, or a draft to draw in full
         else:
             memory = self.cache.get(photo.cache_key, lambda: condition(model, photo, x))
             if plan.path == "partial":
@@ -261,15 +270,20 @@ class DecodeJob:
                 return None  # cancelled
             tokens, mask, sketch = last.tokens, last.mask, None
             conf = fixed_confidence(confs, fixed, None if plan.path == "scratch" else stream.confidence)
+        draw = stream.draw_size(plan, size)
         if sketch is None:
             with torch.inference_mode():
-                out = model.decode(tokens, size, style=style[None], photo=x)  # (1, 1, H, W)
-            sketch = np.asarray(tensor_to_image(out[0]))
+                out = model.decode(tokens, draw, style=style[None], photo=x)  # (1, 1, h, w)
+            image = tensor_to_image(out[0])
+            if draw != size:  # a draft, enlarged to the size shown
+                image = image.resize((size[1], size[0]), Image.BICUBIC)
+            sketch = np.asarray(image)
         g = model.cfg.grid
         drawn = plan.changed if plan.redraw is None else plan.redraw  # (1, N): the cells this frame drew
         drawn = torch.zeros_like(drawn) if plan.path == "still" else drawn
         yield StepFrame(step=0, total=1, sketch=sketch, mask=mask[0].view(g, g).cpu().numpy(),
                         newly_fixed=drawn[0].view(g, g).cpu().numpy(),
                         confidence=conf[0].view(g, g).float().cpu().numpy(), tokens=tokens.clone())
-        stream.commit(plan, x, key, tokens, None if plan.path == "still" else conf, sketch, size)
-        return SketchResult(photo, req.spec, tokens, sketch, live_path=plan.path, redrawn=plan.redrawn)
+        stream.commit(plan, x, key, tokens, None if plan.path == "still" else conf, sketch, size, draft=draw != size)
+        return SketchResult(photo, req.spec, tokens, sketch, live_path=plan.path, redrawn=plan.redrawn,
+                            draft=draw != size)

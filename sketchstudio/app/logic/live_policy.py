@@ -106,6 +106,10 @@ class RateMeter:
 # as 8 do (SCOOT 0.453 both, docs/BENCHMARKS.md "Self-guidance: scale x steps") at about half
 # the transformer's time per frame, and in webcam mode the rate is what the artist feels.
 LIVE_STEPS = 4
+# A webcam frame that re-draws part of a moving face is drawn as a draft this many pixels on
+# its longer side (the tokenizer's own 256 px) and enlarged; the renderer's time grows with its
+# pixels (74 ms at 465 px, 17 ms at 256 on 2 cores), and the first still frame draws it in full.
+DRAFT_SIDE = 256
 
 
 def live_settings(settings):

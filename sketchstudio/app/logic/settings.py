@@ -29,6 +29,7 @@ class AppSettings:
     style: dict = field(default_factory=dict)  # style name -> weight
     overlay: str = "tokens"
     mirror: bool = True
+    drafts: bool = False  # webcam: a moving face's sketches drawn as quick drafts, in full once still
     camera: str | None = None  # device description
     geometry: str | None = None  # QMainWindow.saveGeometry(), hex
     path: Path | None = field(default=None, repr=False, compare=False)

@@ -118,6 +118,7 @@ class MainWindow(QMainWindow):
         p.photo_panel.crop_changed.connect(s.set_crop)
         p.photo_panel.reset_clicked.connect(lambda: s.photo and s.set_crop(s.photo.auto, s.photo.auto_roll))
         p.webcam.frame_ready.connect(s.submit_frame)
+        p.webcam.drafts.toggled.connect(s.set_drafts)
         p.webcam.failed.connect(lambda text: self.report_error("Camera", text))
         p.decode_view.canvas.redraw_requested.connect(s.redraw)
         p.model_button.clicked.connect(self.models.ask_model)
@@ -330,6 +331,8 @@ class MainWindow(QMainWindow):
         self.sampler_controls.lock.setChecked(self.studio.seed_locked)
         self.decode_view.set_overlay(st.overlay)
         self.webcam.mirror.setChecked(st.mirror)
+        self.webcam.drafts.setChecked(st.drafts)
+        self.studio.set_drafts(st.drafts)
         if st.geometry:
             self.restoreGeometry(QByteArray.fromHex(st.geometry.encode()))
         self._update_recent()
@@ -344,6 +347,7 @@ class MainWindow(QMainWindow):
             st.style = dict(zip(s.styles, s.style))
         st.overlay = self.decode_view.overlay.currentData()
         st.mirror = self.webcam.mirror.isChecked()
+        st.drafts = self.webcam.drafts.isChecked()
         st.geometry = bytes(self.saveGeometry().toHex()).decode()
         try:
             st.save()

@@ -15,7 +15,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from ...core.sampler_settings import SamplerSettings
 from ..logic.decode_job import DecodeJob, DecodeRequest, Framed, MemoryCache, Redraw, SketchResult, SketchSpec, StepFrame
-from ..logic.live_policy import LivePolicy, RateMeter, live_settings
+from ..logic.live_policy import DRAFT_SIDE, LivePolicy, RateMeter, live_settings
 from ..logic.face_tracking import CropTracker
 from ..logic.photo import Crop, Photo
 from ..workers.thread import WorkerThread
@@ -60,6 +60,7 @@ class Studio(QObject):
         self.tracker = CropTracker()  # webcam: the crop follows the face, smoothed
         self.stream = None  # webcam: a core.live.LiveStream, the last sketch reused (made with the model)
         self.live_size: tuple[int, int] | None = None  # (H, W) webcam sketches are drawn at: the size shown
+        self.drafts = False  # webcam: partial frames drawn as quick drafts (core/live.py), in full once still
         self._find_face = False  # the photo's face is still to be found (on the worker: it is slow)
         self._keep_crop = False  # ... and the crop stays as it is (stored or dragged by the user)
         self.dropped_frames = 0
@@ -86,7 +87,7 @@ class Studio(QObject):
         self.cache.clear()
         from ...core.live import LiveStream  # torch is loaded with the model
 
-        self.stream = LiveStream(model.cfg.grid)
+        self.stream = LiveStream(model.cfg.grid, self._live_params())
         # Keep the style mix where the new model knows the names; else its first style.
         w = [old.get(s, 0.0) for s in model.styles]
         self.style = tuple(x / sum(w) for x in w) if sum(w) > 0 else one_hot(0, len(model.styles))
@@ -165,6 +166,17 @@ class Studio(QObject):
         return SketchSpec(self.style, live_settings(self.settings), ())
 
     # --- webcam ------------------------------------------------------------------------
+    def _live_params(self):
+        from ...core.live import LiveParams
+
+        return LiveParams(draft_side=DRAFT_SIDE if self.drafts else None)
+
+    def set_drafts(self, on: bool) -> None:
+        """Webcam frames that re-draw part of the sketch are drawn as quick drafts (or not)."""
+        self.drafts = bool(on)
+        if self.stream is not None:  # a new stream: the next frame is drawn from scratch, in full
+            self.stream = type(self.stream)(self.stream.grid, self._live_params())
+
     def set_live(self, live: bool) -> None:
         self.live = live
         self.tracker.reset()

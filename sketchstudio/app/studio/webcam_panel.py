@@ -45,6 +45,10 @@ class WebcamPanel(QWidget):
         self.video = QPushButton("Video file…")
         self.video.setToolTip("Sketch a video file live, as if it were a camera")
         self.mirror.setChecked(True)
+        self.drafts = QCheckBox("Quick drafts while moving")
+        self.drafts.setToolTip("While the face moves, re-drawn sketches are drawn smaller and enlarged, for more "
+                               "sketches a second; each is drawn again in full as soon as the face is still")
+        self.drafts.setChecked(False)  # drafts look lighter and finer than full sketches: a choice, not the default
         self.live = QPushButton("Start live sketching")
         self.live.setCheckable(True)
         self.view = CropView(editable=False)
@@ -66,6 +70,7 @@ class WebcamPanel(QWidget):
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addLayout(row)
         lay.addWidget(self.live)
+        lay.addWidget(self.drafts)
         lay.addWidget(self.view, 1)
         lay.addWidget(self.rate)
         lay.addWidget(self.path)
@@ -167,7 +172,8 @@ class WebcamPanel(QWidget):
             return
         n = result.tokens.shape[-1]
         text = {"still": "last frame: still, the sketch reused",
-                "partial": f"last frame: {result.redrawn} of {n} tokens re-drawn",
+                "partial": f"last frame: {result.redrawn} of {n} tokens re-drawn"
+                           + (", a quick draft" if result.draft else ""),
                 "scratch": "last frame: drawn from scratch (a new face or a large move)"}[result.live_path]
         self.path.setText(text)
 
