@@ -271,11 +271,12 @@ class DecodeJob:
             tokens, mask, sketch = last.tokens, last.mask, None
             conf = fixed_confidence(confs, fixed, None if plan.path == "scratch" else stream.confidence)
         draw = stream.draw_size(plan, size)
+        draft = draw != size  # drawn smaller, enlarged to the size shown
         if sketch is None:
             with torch.inference_mode():
                 out = model.decode(tokens, draw, style=style[None], photo=x)  # (1, 1, h, w)
             image = tensor_to_image(out[0])
-            if draw != size:  # a draft, enlarged to the size shown
+            if draft:
                 image = image.resize((size[1], size[0]), Image.BICUBIC)
             sketch = np.asarray(image)
         g = model.cfg.grid
@@ -284,6 +285,6 @@ class DecodeJob:
         yield StepFrame(step=0, total=1, sketch=sketch, mask=mask[0].view(g, g).cpu().numpy(),
                         newly_fixed=drawn[0].view(g, g).cpu().numpy(),
                         confidence=conf[0].view(g, g).float().cpu().numpy(), tokens=tokens.clone())
-        stream.commit(plan, x, key, tokens, None if plan.path == "still" else conf, sketch, size, draft=draw != size)
+        stream.commit(plan, x, key, tokens, None if plan.path == "still" else conf, sketch, size, draft=draft)
         return SketchResult(photo, req.spec, tokens, sketch, live_path=plan.path, redrawn=plan.redrawn,
-                            draft=draw != size)
+                            draft=draft)

@@ -331,8 +331,7 @@ class MainWindow(QMainWindow):
         self.sampler_controls.lock.setChecked(self.studio.seed_locked)
         self.decode_view.set_overlay(st.overlay)
         self.webcam.mirror.setChecked(st.mirror)
-        self.webcam.drafts.setChecked(st.drafts)
-        self.studio.set_drafts(st.drafts)
+        self.webcam.drafts.setChecked(st.drafts)  # toggled (wired above) tells the studio
         if st.geometry:
             self.restoreGeometry(QByteArray.fromHex(st.geometry.encode()))
         self._update_recent()

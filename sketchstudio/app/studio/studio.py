@@ -175,7 +175,8 @@ class Studio(QObject):
         """Webcam frames that re-draw part of the sketch are drawn as quick drafts (or not)."""
         self.drafts = bool(on)
         if self.stream is not None:  # a new stream: the next frame is drawn from scratch, in full
-            self.stream = type(self.stream)(self.stream.grid, self._live_params())
+            params = replace(self.stream.params, draft_side=self._live_params().draft_side)
+            self.stream = type(self.stream)(self.stream.grid, params)
 
     def set_live(self, live: bool) -> None:
         self.live = live
