@@ -9,8 +9,9 @@ token cell, the photo as it was when that cell was last drawn, and plans each ne
 * **still**: no cell of the photo changed beyond sensor noise; the tokens and the finished
   sketch are reused as they are (no encoder, no transformer, no renderer);
 * **partial**: some cells changed; those (grown by a cell, strokes cross cell borders) and the
-  least confident of the rest are re-masked and decoded from the kept tokens in one or two
-  `iter_steps` steps (`init_tokens` + `redraw_mask`: known tokens are never re-masked);
+  least confident of the rest are re-masked and decoded from the kept tokens in
+  `LiveParams.steps` `iter_steps` steps (`init_tokens` + `redraw_mask`: known tokens are never
+  re-masked); one by default, a single pass measured as steady as two;
 * **scratch**: the first frame, a cut, a new face or a large move (most cells changed), or
   other sampler settings: a full decode, as a new photo gets.
 
@@ -59,7 +60,7 @@ class LiveParams:
     cut_share: float = 0.5  # more of the cells changed than this: decode from scratch
     grow: int = 1  # cells around a changed cell re-masked with it
     refresh_share: float = 0.03  # the least confident kept tokens re-masked with a partial frame
-    steps: int = 2  # decoding steps of a partial frame
+    steps: int = 1  # decoding steps of a partial frame (one pass: as steady as two, measured)
     shift_tolerance: float = 1 / 256  # of the photo side: a block this far off its reference is not changed
     draft_side: int | None = None  # a partial frame drawn with its longer side at most this (None: full size)
     person_level: float | None = 0.5  # a cell's mean person probability above this: the person's (None: all count)

@@ -6,7 +6,7 @@ to draw) after every sampler step, and returns a `SketchResult`, or None when ca
 
 A live frame (webcam, video) with a `LiveStream` reuses the stream's last sketch
 (core/live.py): a still frame keeps it whole, a frame with some changed cells re-draws those
-in a step or two, a cut decodes from scratch. A whole frame that did not move keeps the last
+in one step (`LiveParams.steps`), a cut decodes from scratch. A whole frame that did not move keeps the last
 frame's face as well (no face analysis). Live sketches are drawn at `draw_size`, the size the
 window shows them at.
 """
