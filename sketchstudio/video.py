@@ -31,15 +31,17 @@ class VideoReport:
 
 
 def sketch_video(model, spec, src, out, size: int = 512, cancel=None,
-                 progress: Callable[[int, int | None], None] | None = None, reuse: bool = True) -> VideoReport:
+                 progress: Callable[[int, int | None], None] | None = None, reuse: bool = True,
+                 params=None) -> VideoReport:
     """Sketch every frame of `src` into `out` (.mp4 or .gif), `size` pixels square. spec: a
     SketchSpec (style, sampler settings). cancel: a CancelToken, checked between frames.
-    reuse=False: every frame from scratch (the baseline the benchmark measures against)."""
+    reuse=False: every frame from scratch (the baseline the benchmark measures against);
+    params: the live path's core.live.LiveParams (default: its defaults)."""
     from .app.logic.decode_job import DecodeJob, DecodeRequest, MemoryCache
     from .app.logic.face_tracking import CropTracker
     from .app.logic.photo import Photo
     from .core.files import atomic_write
-    from .core.live import LiveStream
+    from .core.live import LiveParams, LiveStream
     from .core.sampler_settings import CancelToken
 
     src, out = Path(src), Path(out)
@@ -50,7 +52,7 @@ def sketch_video(model, spec, src, out, size: int = 512, cancel=None,
     container = open_video(src)
     info = video_info(container)
     report = VideoReport(total=info.frames)
-    stream, tracker, cache = LiveStream(model.cfg.grid), CropTracker(), MemoryCache(size=2)
+    stream, tracker, cache = LiveStream(model.cfg.grid, params or LiveParams()), CropTracker(), MemoryCache(size=2)
 
     def write(tmp):
         audio = container.streams.audio[0] if info.audio else None

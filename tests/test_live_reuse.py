@@ -8,7 +8,7 @@ from PIL import Image
 from sketchstudio.app.logic import decode_job
 from sketchstudio.app.logic.decode_job import DecodeJob, DecodeRequest, MemoryCache, SketchSpec
 from sketchstudio.app.logic.photo import Photo
-from sketchstudio.core.live import LiveParams, LiveStream, block_means, changed_cells, grow_cells
+from sketchstudio.core.live import FramePlan, LiveParams, LiveStream, block_means, changed_cells, grow_cells
 from sketchstudio.core.sampler_settings import CancelToken, SamplerSettings
 
 SIDE = 64  # the frames' pixels: the tiny model's 8 x 8 cells are 8 px of them
@@ -116,9 +116,17 @@ def test_a_partial_frame_also_redraws_the_least_confident(tiny_model):
     plan = stream.plan(frame(b).tensor(tiny_model.photo_size), stream.key)
     grown = grow_cells(plan.changed, tiny_model.cfg.grid, 1)
     extra = plan.redraw & ~grown
-    assert plan.path == "partial" and int(extra.sum()) == round(0.1 * n)
-    kept_conf = stream.confidence[~grown]
-    assert stream.confidence[extra].max() <= kept_conf.sort().values[round(0.1 * n) - 1]
+    near = grow_cells(grown, tiny_model.cfg.grid, stream.params.refresh_near) & ~grown  # refreshed near the change
+    k = min(round(0.1 * n), int(near.sum()))
+    assert plan.path == "partial" and k > 0 and int(extra.sum()) == k
+    assert not (extra & ~near).any()
+    assert stream.confidence[extra].max() <= stream.confidence[near].sort().values[k - 1]
+    anywhere = stream_for(tiny_model, refresh_share=0.1, refresh_near=None)  # the refresh from the whole grid
+    run(tiny_model, frame(a), anywhere)
+    plan = anywhere.plan(frame(b).tensor(tiny_model.photo_size), anywhere.key)
+    extra = plan.redraw & ~grown
+    assert int(extra.sum()) == round(0.1 * n)
+    assert anywhere.confidence[extra].max() <= anywhere.confidence[~grown].sort().values[round(0.1 * n) - 1]
 
 
 def test_exposure_drift_is_not_a_change_but_slow_motion_adds_up():
@@ -281,3 +289,73 @@ def test_a_moving_frame_is_a_draft_drawn_in_full_once_still(tiny_model):
     assert not np.array_equal(settled.sketch, moving.sketch)
     again, _ = run(tiny_model, frame(b), stream, draw_size=size)
     assert again.live_path == "still" and np.array_equal(again.sketch, settled.sketch)  # kept, not drawn again
+
+
+def test_a_partial_frame_draws_only_its_window_and_keeps_the_rest(tiny_model):
+    """The changed cells (photo or token) grown by `window_grow` are drawn again as one box; the
+    pixels outside it are the last sketch's, bit for bit, and inside it (past the blended edge)
+    the whole render's."""
+    g, size = tiny_model.cfg.grid, (64, 64)
+    stream = stream_for(tiny_model, refresh_share=0.0, window_grow=1)
+    a = picture()
+    first, _ = run(tiny_model, frame(a), stream, draw_size=size)
+    b = a.copy()
+    b[40:48, 8:16] = 255 - b[40:48, 8:16]  # row 5, column 1
+    result, _ = run(tiny_model, frame(b), stream, draw_size=size)
+    assert result.live_path == "partial"
+    cells = (result.tokens != first.tokens)[0].view(g, g).clone()
+    cells[5, 1] = True
+    cells = grow_cells(cells.view(1, -1), g, 1)[0].view(g, g)
+    rows, cols = cells.nonzero(as_tuple=True)
+    cell = size[0] // g
+    top, bottom = int(rows.min()) * cell, (int(rows.max()) + 1) * cell
+    left, right = int(cols.min()) * cell, (int(cols.max()) + 1) * cell
+    assert (bottom - top) * (right - left) < size[0] * size[1] / 2  # a window, not the whole sketch
+    inside = np.zeros(size, bool)
+    inside[top:bottom, left:right] = True
+    assert np.array_equal(result.sketch[~inside], first.sketch[~inside])
+    with torch.inference_mode():
+        style = torch.tensor(spec(tiny_model).style)[None]
+        full = tiny_model.decode(result.tokens, size, style=style, photo=frame(b).tensor(tiny_model.photo_size))
+    whole = np.asarray(decode_job.tensor_to_image(full[0])).astype(int)
+    ramp = 2  # a quarter of an 8 px cell, where the window meets the kept sketch
+    core = np.zeros(size, bool)
+    core[top + (ramp if top else 0):bottom - (ramp if bottom < size[0] else 0),
+         left + (ramp if left else 0):right - (ramp if right < size[1] else 0)] = True
+    assert np.abs(result.sketch[core].astype(int) - whole[core]).max() <= 1
+    assert not np.array_equal(result.sketch[inside], first.sketch[inside])  # the change is drawn
+
+
+@pytest.mark.parametrize("params", [{"window_share": None}, {"window_share": 0.01}])
+def test_a_partial_frame_draws_the_whole_sketch_without_windows_or_past_their_share(tiny_model, params):
+    size = (64, 64)
+    stream = stream_for(tiny_model, refresh_share=0.0, window_grow=1, **params)
+    a = picture()
+    run(tiny_model, frame(a), stream, draw_size=size)
+    b = a.copy()
+    b[40:48, 8:16] = 255 - b[40:48, 8:16]
+    result, _ = run(tiny_model, frame(b), stream, draw_size=size)
+    assert result.live_path == "partial"
+    with torch.inference_mode():
+        style = torch.tensor(spec(tiny_model).style)[None]
+        full = tiny_model.decode(result.tokens, size, style=style, photo=frame(b).tensor(tiny_model.photo_size))
+    assert np.array_equal(result.sketch, np.asarray(decode_job.tensor_to_image(full[0])))
+
+
+def test_a_window_is_pasted_with_its_inner_edges_blended_and_none_without_a_kept_sketch():
+    stream = LiveStream(8, LiveParams(feather=0.5))  # 8 x 8 cells of a 64 px sketch: a 4 px ramp
+    size = (64, 64)
+    plan = FramePlan("partial", torch.zeros(1, 64, dtype=torch.bool), None, None)
+    assert stream.sketch_window(plan, torch.zeros(1, 64, dtype=torch.long), size) is None  # nothing kept yet
+    stream.tokens = torch.zeros(1, 64, dtype=torch.long)
+    stream.sketch, stream.sketch_size = np.zeros(size, np.uint8), size
+    tokens = stream.tokens.clone()
+    tokens[0, 0] = 1  # the top-left cell's token changed
+    window = stream.sketch_window(plan, tokens, size)
+    assert window == (0, 0, 24, 24)  # that cell grown by two (window_grow), clipped at the sketch's edges
+    assert stream.sketch_window(FramePlan("still", plan.changed, None, None), tokens, size) is None
+    out = stream.paste_window(np.full((24, 24), 200, np.uint8), window, size)
+    assert out[0, 0] == 200 and out[10, 10] == 200  # the sketch's own edges: no blending
+    assert 0 < out[10, 23] < out[10, 21] < 200  # the inner edge ramps into the kept sketch
+    assert out[30, 30] == 0 and out[10, 24] == 0  # outside: the kept sketch
+    assert stream.sketch.max() == 0  # the kept sketch itself is not changed in place

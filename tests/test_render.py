@@ -547,3 +547,27 @@ def test_render_stage_learns_from_several_token_draws_and_keeps_the_first(tmp_pa
 
     with pytest.raises(ValueError, match="render_draws"):
         RenderStage(copy.deepcopy(model), data, StageOptions(render_draws=0), 2)
+
+
+@pytest.mark.parametrize("size,window", [((96, 80), (30, 20, 17, 25)), ((96, 80), (0, 0, 96, 80)),
+                                         ((96, 80), (70, 51, 26, 29)), ((45, 37), (3, 5, 9, 30))])
+def test_a_window_of_the_sketch_is_what_the_whole_sketch_draws_there(monkeypatch, size, window):
+    """A live frame draws only the part it changed (SketchModel.decode(window=)): the renderer on
+    that part and its margin draws the same pixels as on the whole output (origin on the pooling
+    grid, the ImageNet-free model's photo and face-structure paths included)."""
+    monkeypatch.setenv("SKETCHSTUDIO_BF16", "0")
+    model = structure_renderer_model()
+    with torch.no_grad():
+        for p in model.tokenizer.renderer.parameters():  # every path drawing, not the zero start
+            p.add_(torch.randn_like(p) * 0.05)
+    ids = torch.randint(0, model.cfg.tokenizer.codebook_size, (1, model.cfg.num_tokens),
+                        generator=torch.Generator().manual_seed(4))
+    photo, w = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(5)), torch.eye(3)[:1]
+    whole = model.decode(ids, size, style=w, photo=photo)
+    top, left, h, wd = window
+    part = model.decode(ids, size, style=w, photo=photo, window=window)
+    assert part.shape == (1, 1, h, wd)
+    assert (part - whole[..., top:top + h, left:left + wd]).abs().max() < 1e-5
+    assert (whole - whole.mean()).abs().max() > 0.05  # a drawing, not a flat field
+    with pytest.raises(ValueError):
+        model.decode(ids, size, style=w, photo=photo, window=(size[0] - 4, 0, 8, 8))  # past the bottom

@@ -21,6 +21,18 @@ sitter, so cells that changed outside the person (grown by `person_grow` cells),
 they were last drawn, are not redrawn. A room moving through the crop behind a face that stays
 put is then a still frame; an arm raised into the crop is in the new mask and is drawn.
 
+A partial frame draws only the **window** of the sketch it changed (`LiveStream.sketch_window`):
+the cells whose photo changed or whose token came out different, grown by `window_grow` cells,
+as one box; the renderer draws that box alone (it is convolutional: the same pixels as a whole
+render there, `SketchModel.decode(window=)`), and the box is pasted into the kept sketch with
+its inner edge blended over a quarter of a cell. Two cells away from every changed token the
+whole render moves by about a grey level (the renderer sees the new photo's sensor noise), so
+the kept pixels there are the steadier ones, and the renderer's cost follows the change: a
+talking mouth redraws the mouth. A box that, with the margin the renderer must see around it,
+covers more than `window_share` of the sketch (it would cost what the whole does), a draft or a
+kept sketch of another size draws the whole sketch. The least confident tokens refreshed with
+a partial frame are taken near the redrawn cells (`refresh_near`), so the window stays there.
+
 A partial frame's sketch may be a **draft** (`LiveParams.draft_side`): the renderer, whose cost
 grows with the pixels it draws, draws it smaller and the caller enlarges it; the first still
 frame after it draws the same tokens again at full size (no encoder, no transformer), so a face
@@ -65,6 +77,10 @@ class LiveParams:
     draft_side: int | None = None  # a partial frame drawn with its longer side at most this (None: full size)
     person_level: float | None = 0.5  # a cell's mean person probability above this: the person's (None: all count)
     person_grow: int = 0  # cells around the person's that count as the person's too
+    refresh_near: int | None = 2  # the refreshed tokens lie within this many cells of the redrawn ones (None: anywhere)
+    window_grow: int = 2  # cells around the changed ones a partial frame's sketch draws again
+    window_share: float | None = 0.6  # a window seeing more of the sketch than this: the whole one (None: always)
+    feather: float = 0.25  # of a cell: the pasted window's edge blended into the kept sketch over this
 
 
 @dataclass(frozen=True)
@@ -183,6 +199,53 @@ class LiveStream:
         (another size, or a draft)."""
         return self.sketch if self.sketch_size == tuple(size) and not self.sketch_draft else None
 
+    def sketch_window(self, plan: FramePlan, tokens: torch.Tensor, size: tuple[int, int], margin: int = 0):
+        """The part of the kept sketch a partial frame whose decode gave `tokens` (1, N) must
+        draw again when shown at `size` (H, W): (top, left, height, width) in pixels, or None
+        for the whole sketch (not a partial frame, no kept sketch at that size, or a window
+        that, with the `margin` pixels the renderer must see around it, covers more than
+        `window_share` of the sketch: then drawing it costs what the whole does). The cells
+        the photo changed in are always in it (the renderer sees the photo)."""
+        p, g = self.params, self.grid
+        if plan.path != "partial" or p.window_share is None or self.tokens is None or self.kept_sketch(size) is None:
+            return None
+        cells = grow_cells(plan.changed | (tokens.to(self.tokens.device) != self.tokens), g, p.window_grow)
+        if not cells.any():
+            return None
+        rows, cols = cells.view(g, g).nonzero(as_tuple=True)
+        r0, r1, c0, c1 = int(rows.min()), int(rows.max()) + 1, int(cols.min()), int(cols.max()) + 1
+        H, W = size
+        top, left = r0 * H // g, c0 * W // g
+        bottom, right = -(-r1 * H // g), -(-c1 * W // g)
+        seen = (min(H, bottom + margin) - max(0, top - margin)) * (min(W, right + margin) - max(0, left - margin))
+        if seen > p.window_share * H * W:
+            return None
+        return top, left, bottom - top, right - left
+
+    def paste_window(self, part, window: tuple[int, int, int, int], size: tuple[int, int]):
+        """The kept sketch (an (H, W) uint8 array) with `part` (h, w) uint8 drawn at `window`
+        (`sketch_window`), its edges inside the sketch blended over `feather` of a cell."""
+        import numpy as np
+
+        top, left, h, w = window
+        H, W = size
+        out = np.array(self.kept_sketch(size), copy=True)
+        ramp = max(1.0, self.params.feather * min(H, W) / self.grid)
+
+        def weights(n: int, lo_edge: bool, hi_edge: bool) -> np.ndarray:
+            i = np.arange(n, dtype=np.float32)
+            a = np.ones(n, dtype=np.float32)
+            if lo_edge:
+                a = np.minimum(a, (i + 0.5) / ramp)
+            if hi_edge:
+                a = np.minimum(a, (n - i - 0.5) / ramp)
+            return a
+
+        a = np.outer(weights(h, top > 0, top + h < H), weights(w, left > 0, left + w < W))  # (h, w) in (0, 1]
+        old = out[top:top + h, left:left + w].astype(np.float32)
+        out[top:top + h, left:left + w] = np.clip(old + a * (part.astype(np.float32) - old) + 0.5, 0, 255).astype(np.uint8)
+        return out
+
     def plan(self, photo: torch.Tensor, key, person: Callable[[], torch.Tensor | None] | None = None) -> FramePlan:
         """How to draw `photo` (1, 3, S, S) in [0, 1] (the model's input: the crop at the
         encoder's size) sampled with `key` (anything comparable: model, style, settings).
@@ -207,9 +270,10 @@ class LiveStream:
         if not changed.any():
             return FramePlan("still", changed, None, self.tokens, background)
         redraw = grow_cells(changed, self.grid, p.grow)  # (1, N)
-        k = min(int(round(p.refresh_share * n)), int((~redraw).sum()))
-        if k > 0:  # the least confident of the kept tokens get another look, with the new context
-            conf = self.confidence.masked_fill(redraw, float("inf"))  # (1, N)
+        near = ~redraw if p.refresh_near is None else grow_cells(redraw, self.grid, p.refresh_near) & ~redraw
+        k = min(int(round(p.refresh_share * n)), int(near.sum()))
+        if k > 0:  # the least confident of the kept tokens near the change get another look, with the new context
+            conf = self.confidence.masked_fill(~near, float("inf"))  # (1, N)
             redraw = redraw.clone()
             redraw[0, conf[0].topk(k, largest=False).indices] = True
         return FramePlan("partial", changed, redraw, self.tokens, background, now_person)

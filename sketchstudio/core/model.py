@@ -105,15 +105,17 @@ class SketchModel(nn.Module):
         return cached[1]
 
     def decode(self, ids: torch.Tensor, size: tuple[int, int] | None = None, texture: bool = True,
-               style: torch.Tensor | None = None, photo: torch.Tensor | None = None) -> torch.Tensor:
+               style: torch.Tensor | None = None, photo: torch.Tensor | None = None,
+               window: tuple[int, int, int, int] | None = None) -> torch.Tensor:
         """ids (B, N) -> the finished sketch (B, 1, H, W) in [0, 1]; (H, W) = size, by default
-        output_size square. texture=False: without the renderer (or texture head), only resized
-        (a cheap preview). style: the weights (K,) or (B, K) the tokens were sampled with; a
-        style-aware renderer draws that style's strokes (None: its style-blind strokes).
-        photo: the photo (B or 1, 3, h, w) in [0, 1] they were sampled for; a renderer that
-        sees the photo draws its details from it (None: from the tokens alone)."""
+        output_size square; window (top, left, height, width): only that part of it, drawn as the whole
+        sketch draws it there (a live frame's changed part, core/live.py). texture=False: without the
+        renderer (or texture head), only resized (a cheap preview). style: the weights (K,) or (B, K)
+        the tokens were sampled with; a style-aware renderer draws that style's strokes (None: its
+        style-blind strokes). photo: the photo (B or 1, 3, h, w) in [0, 1] they were sampled for; a
+        renderer that sees the photo draws its details from it (None: from the tokens alone)."""
         maps = self.renderer_imagenet(photo) if texture and photo is not None else None
-        return self.tokenizer.render(ids, size, texture, style, photo, maps)
+        return self.tokenizer.render(ids, size, texture, style, photo, maps, window=window)
 
     def renderer_imagenet(self, photo: torch.Tensor) -> torch.Tensor | None:
         """photo (B, 3, h, w) in [0, 1] -> its ImageNet maps for the renderer (B, C, g, g), from

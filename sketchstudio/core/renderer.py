@@ -285,12 +285,17 @@ class StrokeRenderer(nn.Module):
 
     def forward(self, x: torch.Tensor, size: tuple[int, int], style: torch.Tensor | None = None,
                 photo: torch.Tensor | None = None, structure: torch.Tensor | None = None,
-                imagenet: torch.Tensor | None = None) -> torch.Tensor:
+                imagenet: torch.Tensor | None = None, window: tuple[int, int, int, int] | None = None) -> torch.Tensor:
         """x (B, C, h, w) in [0, 1] -> (B, C, *size) in [0, 1] (unclamped). photo: the photo the
         tokens were sampled for, (B or 1, 3, h', w') in [0, 1] at any size, or None. structure:
         its face-structure map (B or 1, C, s, s) in [0, 1] at any size; made from the photo when
         the renderer takes one and none is given. imagenet: the photo's ImageNet maps (B or 1,
-        C, g, g) (`ImageNetFeatures.renderer_maps`), for a renderer that takes them."""
+        C, g, g) (`ImageNetFeatures.renderer_maps`), for a renderer that takes them.
+
+        window: (top, left, height, width), a part of the output to draw alone: returns (B, C,
+        height, width), what the full render draws there. The network runs only on that part
+        and MARGIN pixels around it (the window's origin put on the pooling grid), whose cost
+        grows with the pixels drawn: a live frame that changed a mouth redraws the mouth."""
         feats = maps = None
         if photo is not None and self.sees_photo:
             feats = photo_features(photo, size).expand(x.shape[0], -1, -1, -1)
@@ -301,9 +306,33 @@ class StrokeRenderer(nn.Module):
                 structure = structure_maps(photo, STRUCTURE_SIZE).to(x.device)
             maps = F.interpolate(structure.float(), size=size, mode="bilinear", align_corners=False)
             maps = maps.expand(x.shape[0], -1, -1, -1)
-        up = self.resize(x, size)
+        up, grain = self.resize(x, size), paper_grain(*size).to(x.device)
+        origin, inner = (0, 0), None
+        if window is not None:
+            (t0, l0, b0, r0), inner = self.window_input(window, size)
+            up, grain = up[..., t0:b0, l0:r0], grain[..., t0:b0, l0:r0]
+            feats = None if feats is None else feats[..., t0:b0, l0:r0]
+            maps = None if maps is None else maps[..., t0:b0, l0:r0]
+            origin = (t0, l0)
         with bf16_autocast(up.device):
             if imagenet is not None:
                 imagenet = imagenet.expand(x.shape[0], -1, -1, -1)
-            drawn = self.draw(up, paper_grain(*size).to(x.device), style, feats, maps, imagenet)
+            drawn = self.draw(up, grain, style, feats, maps, imagenet, origin=origin, full=tuple(size))
+        if inner is not None:
+            drawn = drawn[..., inner[0]:inner[0] + window[2], inner[1]:inner[1] + window[3]]
         return drawn.float()
+
+    @classmethod
+    def window_input(cls, window: tuple[int, int, int, int], size: tuple[int, int]):
+        """An output window (top, left, height, width) of an output `size` (H, W) -> the input box
+        (top, left, bottom, right) the renderer must see to draw it as the full render does
+        (MARGIN around it, its origin on the MULTIPLE grid, within the output) and the window's
+        (top, left) inside that box."""
+        top, left, h, w = window
+        H, W = size
+        if h <= 0 or w <= 0 or top < 0 or left < 0 or top + h > H or left + w > W:
+            raise ValueError(f"window {window} is not inside an output of {tuple(size)}")
+        m = cls.MULTIPLE
+        t0, l0 = max(0, top - cls.MARGIN) // m * m, max(0, left - cls.MARGIN) // m * m
+        b0, r0 = min(H, top + h + cls.MARGIN), min(W, left + w + cls.MARGIN)
+        return (t0, l0, b0, r0), (top - t0, left - l0)

@@ -179,12 +179,14 @@ class SketchTokenizer(nn.Module):
     @torch.no_grad()
     def render(self, ids: torch.Tensor, size: tuple[int, int] | None = None, texture: bool = True,
                style: torch.Tensor | None = None, photo: torch.Tensor | None = None,
-               imagenet: torch.Tensor | None = None) -> torch.Tensor:
+               imagenet: torch.Tensor | None = None, window: tuple[int, int, int, int] | None = None) -> torch.Tensor:
         """ids (B, g*g) -> the finished sketch (B, 1, *size) in [0, 1]; size (H, W) defaults to
-        cfg.output_size square. Without a head (or with texture=False) the decode is resized
-        (bicubic). style: weights (B, K) or (K,) for a style-aware renderer (else ignored);
-        photo: (B or 1, 3, h, w) in [0, 1], for a renderer that sees it (else ignored);
-        imagenet: the photo's ImageNet maps, for a renderer that takes them (else ignored).
+        cfg.output_size square; window (top, left, height, width): only that part of it, as the whole
+        sketch draws it there (`SketchRenderer.forward`; the decode is still whole). Without a head (or
+        with texture=False) the decode is resized (bicubic). style: weights (B, K) or (K,) for a
+        style-aware renderer (else ignored); photo: (B or 1, 3, h, w) in [0, 1], for a renderer that
+        sees it (else ignored); imagenet: the photo's ImageNet maps, for a renderer that takes them
+        (else ignored).
 
         The decode runs in bf16 where the renderer does (core/precision.py): 40 % of the
         decoder's time at 256 px, a mean change of 0.3 grey levels; training's decodes
@@ -193,12 +195,16 @@ class SketchTokenizer(nn.Module):
         with bf16_autocast(ids.device):
             x = self.decode(ids).float()  # (B, 1, S, S)
         size = tuple(size) if size is not None else (self.cfg.output_size,) * 2
-        if self.head is None or not texture:
-            return Upscaler.resize(x, size).clamp(0, 1)
-        if self.renderer is not None:
-            out = self.renderer(x, size, style, photo, imagenet=imagenet).clamp(0, 1)
+        if self.renderer is not None and texture:
+            out = self.renderer(x, size, style, photo, imagenet=imagenet, window=window).clamp(0, 1)
         else:
-            out = self.head(x, size).clamp(0, 1)
+            out = Upscaler.resize(x, size) if self.head is None or not texture else self.head(x, size)
+            if window is not None:
+                top, left, h, w = window
+                out = out[..., top:top + h, left:left + w]
+            out = out.clamp(0, 1)
+            if self.head is None or not texture:
+                return out
         return out if self.tone is None else self.tone(out, style)
 
     def decode_soft(self, probs: torch.Tensor) -> torch.Tensor:

@@ -35,6 +35,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # tools/bench/: 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from live_options import add_live_options, describe, live_params  # noqa: E402
 from scenes import SCENES, frames  # noqa: E402
 
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
@@ -106,10 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--photos", help="a folder of face photos (e.g. val photos) instead of the sample face")
     p.add_argument("--limit", type=int, default=4, help="at most this many of --photos (default 4)")
     p.add_argument("--steps", type=int, help="decoding steps (default: the model's recommendation, capped as live)")
-    p.add_argument("--partial-steps", type=int, help="decoding steps of a partial frame (default: LiveParams')")
-    p.add_argument("--draft-side", type=int, help="partial frames drawn at most PX and enlarged (default: LiveParams')")
-    p.add_argument("--everywhere", action="store_true", help="cells that changed outside the person are redrawn too "
-                   "(LiveParams.person_level None: the reuse path before it looked at the person)")
+    add_live_options(p)
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
     scenes = [s for s in args.scenes.split(",") if s]
@@ -120,9 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     from sketchstudio.app.logic.live_policy import live_settings
     from sketchstudio.core.live import LiveParams
 
-    params = LiveParams(**({"steps": args.partial_steps} if args.partial_steps else {}),
-                        **({"draft_side": args.draft_side} if args.draft_side else {}),
-                        **({"person_level": None} if args.everywhere else {}))
+    params = live_params(args, LiveParams())
 
     torch.set_flush_denormal(True)
     model, settings, mid = load_model(args)
@@ -143,8 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
-    print(f"{mid}, {spec.settings.steps} steps from scratch, {params.steps} a partial frame, {args.frames} frames a "
-          f"scene, {len(faces)} face(s):")
+    print(f"{mid}, {spec.settings.steps} steps from scratch, {args.frames} frames a scene, {len(faces)} face(s); "
+          f"reuse: {describe(params)}:")
     print(f"  {'scene':7} {'path':8} {'mean change':>11} {'max':>7} {'ms/frame':>9} {'SCOOT vs scratch':>17} "
           f"{'scratch vs seed+1':>17}  paths taken")
     for r in rows:

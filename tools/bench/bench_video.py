@@ -1,7 +1,7 @@
 """`sketchstudio video`'s speed: frames of video sketched per second, scratch against reuse.
 
     .venv/bin/python tools/bench/bench_video.py [--model PATH | --tiny] [--frames 96] [--scene slow]
-                     [--path scratch,reuse] [--out DIR] [--json]
+                     [--path scratch,reuse] [--out DIR] [--partial-steps N] [--whole] ... [--json]
 
 Makes a 640x480 H.264 clip of the sample face (tools/bench/scenes.py: `slow` drifts about a
 pixel a frame under sensor noise, `still` stays, `jitter` jumps) at 30 frames a second, then
@@ -24,6 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # tools/bench/: 
 
 import torch  # noqa: E402
 
+from live_options import add_live_options, describe, live_params  # noqa: E402
 from scenes import SCENES, frames  # noqa: E402
 
 
@@ -49,6 +50,7 @@ def main(argv=None) -> int:
     p.add_argument("--path", default="scratch,reuse")
     p.add_argument("--size", type=int, default=512)
     p.add_argument("--out", help="keep the clip and the sketched videos here (default: a temporary folder)")
+    add_live_options(p)
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
     paths = [x for x in args.path.split(",") if x]
@@ -58,7 +60,10 @@ def main(argv=None) -> int:
 
     from sketchstudio.app.logic.decode_job import SketchSpec
     from sketchstudio.app.logic.live_policy import live_settings
+    from sketchstudio.core.live import LiveParams
     from sketchstudio.video import sketch_video
+
+    params = live_params(args, LiveParams())
 
     torch.set_flush_denormal(True)
     model, settings, mid = load_model(argparse.Namespace(tiny=args.tiny, model=args.model, steps=None))
@@ -71,7 +76,7 @@ def main(argv=None) -> int:
     for path in paths:
         out = folder / f"sketched-{path}.mp4"
         t0 = time.perf_counter()
-        report = sketch_video(model, spec, clip, out, args.size, reuse=path == "reuse")
+        report = sketch_video(model, spec, clip, out, args.size, reuse=path == "reuse", params=params)
         seconds = time.perf_counter() - t0
         rows.append({"path": path, "frames": report.frames, "seconds": round(seconds, 2),
                      "video_fps": round(report.frames / seconds, 2), "paths_taken": report.paths,
@@ -82,7 +87,7 @@ def main(argv=None) -> int:
         print(json.dumps(result, indent=2))
         return 0
     print(f"{mid}: a {args.frames}-frame 640x480 clip ({args.scene}) sketched to {args.size} px MP4, "
-          f"{spec.settings.steps} steps from scratch; files in {folder}")
+          f"{spec.settings.steps} steps from scratch; reuse: {describe(params)}; files in {folder}")
     for r in rows:
         taken = ", ".join(f"{k} {v}" for k, v in (r["paths_taken"] or {}).items() if v)
         print(f"  {r['path']:8} {r['video_fps']:6.2f} frames of video a second ({r['frames']} in {r['seconds']:.1f} s; "

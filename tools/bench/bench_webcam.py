@@ -2,7 +2,7 @@
 
     .venv/bin/python tools/bench/bench_webcam.py [--model PATH | --tiny] [--seconds 20] [--fps 30]
                      [--steps N] [--scene jitter|still|slow|busy|turn|talk] [--path scratch,reuse]
-                     [--partial-steps N] [--draft-side PX] [--everywhere] [--json]
+                     [--partial-steps N] [--draft-side PX] [--everywhere] [--whole] [--json]
 
 Opens the studio window offscreen and turns webcam mode on without a camera: a QTimer hands
 the studio a new frame `--fps` times a second, the way the webcam panel does
@@ -36,6 +36,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # tools/bench/: 
 
 import torch  # noqa: E402
 
+from live_options import add_live_options, describe, live_params  # noqa: E402
 from scenes import SCENES, frames  # noqa: E402
 
 
@@ -50,12 +51,7 @@ def main(argv: list[str] | None = None) -> int:
                    "live_policy.LIVE_STEPS); a cap of the --steps value times the full decode")
     p.add_argument("--scene", choices=SCENES, default="jitter", help="what the fake camera shows (default jitter)")
     p.add_argument("--path", default="scratch,reuse", help="scratch, reuse, or both comma-separated (default both)")
-    p.add_argument("--partial-steps", type=int, help="decoding steps of a partial frame on the reuse path "
-                   "(default: core.live.LiveParams')")
-    p.add_argument("--draft-side", type=int, help="partial frames drawn with their longer side at most PX and "
-                   "enlarged, drawn again in full when still (default: the app's webcam setting; 0: never)")
-    p.add_argument("--everywhere", action="store_true", help="cells that changed outside the person are redrawn "
-                   "too (LiveParams.person_level None: the reuse path before it looked at the person)")
+    add_live_options(p)
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
     args.paths = [x.strip() for x in args.path.split(",") if x.strip()]
@@ -83,14 +79,7 @@ def run(args) -> int:
         if args.steps:
             s.set_settings(s.settings.with_(steps=args.steps))
         stream = s.stream
-        from dataclasses import replace
-
-        if args.partial_steps:
-            stream.params = replace(stream.params, steps=args.partial_steps)
-        if args.draft_side is not None:
-            stream.params = replace(stream.params, draft_side=args.draft_side or None)
-        if args.everywhere:
-            stream.params = replace(stream.params, person_level=None)
+        stream.params = live_params(args, stream.params)
         for path in args.paths:
             s.stream = stream if path == "reuse" else None  # no stream: every frame from scratch
             reports.append(measure(app, s, pictures, args, path, errors))
@@ -101,9 +90,7 @@ def run(args) -> int:
         print(f"webcam mode, {r['path']} path, {args.scene} scene, {args.seconds:g} s at {args.fps:g} frames a second "
               f"offered ({r['frames_sent']} sent, {r['frames_dropped']} replaced while waiting), {r['steps']} steps, "
               f"style guidance {r['style_guidance']:g}:")
-        print(f"  drawn at {r['draw_size']} (partial frames' drafts at {r['draft_side'] or 'full size'}; changes "
-              f"{'on the person only' if r['person_only'] else 'anywhere'} redrawn), "
-              f"partial frames in {r['partial_steps']} steps; "
+        print(f"  drawn at {r['draw_size']} ({r['live_path']}); "
               f"{r['sketches_per_second']:.2f} finished sketches per second ({r['sketches_finished']} finished; the "
               f"window's meter showed {r['window_rate_last']:.2f} at the end){'; ' + paths if paths else ''}")
     if args.json:
@@ -160,6 +147,8 @@ def measure(app, s, pictures, args, path: str, errors) -> dict:
             "partial_steps": s.stream.params.steps if s.stream is not None else None,
             "draft_side": s.stream.params.draft_side if s.stream is not None else None,
             "person_only": s.stream is not None and s.stream.params.person_level is not None,
+            "window": s.stream is not None and s.stream.params.window_share is not None,
+            "live_path": describe(s.stream.params) if s.stream is not None else "every frame from scratch",
             "draw_size": list(s.live_size) if s.live_size else None,
             "errors": list(errors)}
 

@@ -1,8 +1,9 @@
 """Would a live frame's render, run beside the next frame's encoder and transformer, pay on 2 cores?
 
-    OMP_NUM_THREADS=2 .venv/bin/python tools/probes/live_pipeline.py [MODEL]
+    OMP_NUM_THREADS=2 .venv/bin/python tools/probes/live_pipeline.py [MODEL] [PASSES]
 
-The front stage (the encoder with its face map, two transformer passes: a partial frame's) and
+The front stage (the encoder with its face map, PASSES transformer passes: a partial frame's,
+default 1) and
 the back stage (the VQ decoder and the renderer at the bench window's 465 px) of the sample
 face, each in a loop for 8 s: one after the other, then in two threads side by side (a
 pipeline's rate is its slower stage's), at 2 torch threads and at 1. A probe: nothing in the
@@ -58,6 +59,7 @@ def side_by_side(front, back) -> tuple[float, float]:
 def main() -> int:
     model, _ = load_model(sys.argv[1] if len(sys.argv) > 1 else str(ROOT / "models/sketchstudio-default.safetensors"))
     model.eval()
+    passes = int(sys.argv[2]) if len(sys.argv) > 2 else 1
     photo = TF.to_tensor(Image.open(ROOT / "resources/sample_face.png").convert("RGB").resize((256, 256)))[None]
     style = torch.zeros(1, len(model.styles))
     style[0, 0] = 1
@@ -66,8 +68,8 @@ def main() -> int:
 
     def front():
         memory = model.condition(photo)
-        model.transformer(masked, memory, style)
-        model.transformer(masked, memory, style)
+        for _ in range(passes):
+            model.transformer(masked, memory, style)
 
     def back():
         model.decode(ids, (465, 465), style=style, photo=photo)

@@ -273,12 +273,15 @@ class DecodeJob:
         draw = stream.draw_size(plan, size)
         draft = draw != size  # drawn smaller, enlarged to the size shown
         if sketch is None:
+            renderer = model.tokenizer.renderer
+            margin = 0 if renderer is None else renderer.MARGIN  # what the renderer sees around a window
+            window = None if draft else stream.sketch_window(plan, tokens, size, margin)  # None: the whole sketch
             with torch.inference_mode():
-                out = model.decode(tokens, draw, style=style[None], photo=x)  # (1, 1, h, w)
+                out = model.decode(tokens, draw, style=style[None], photo=x, window=window)  # (1, 1, h, w)
             image = tensor_to_image(out[0])
             if draft:
                 image = image.resize((size[1], size[0]), Image.BICUBIC)
-            sketch = np.asarray(image)
+            sketch = np.asarray(image) if window is None else stream.paste_window(np.asarray(image), window, size)
         g = model.cfg.grid
         drawn = plan.changed if plan.redraw is None else plan.redraw  # (1, N): the cells this frame drew
         drawn = torch.zeros_like(drawn) if plan.path == "still" else drawn
