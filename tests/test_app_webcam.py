@@ -20,7 +20,11 @@ def frames(n=4):
     return out
 
 
-def test_live_mode_sketches_the_newest_frames_one_at_a_time(qtbot, window):
+@pytest.mark.parametrize("pipeline", [False, True])
+def test_live_mode_sketches_the_newest_frames_one_at_a_time(qtbot, window, pipeline):
+    """One frame decoding at a time; with the pipeline a second one's sketch is drawn meanwhile,
+    on the drawing thread, the sketches in the frames' order."""
+    window.studio.pipeline = pipeline
     with qtbot.waitSignal(window.studio.sketch_ready, timeout=20000):
         window.open_path(SAMPLE)
     photo_before = window.studio.photo
@@ -40,9 +44,22 @@ def test_live_mode_sketches_the_newest_frames_one_at_a_time(qtbot, window):
     window.webcam.stop()  # cancels the frame in flight: the photo comes back
     settle(qtbot, window.studio)
     names = [n for n in rec.names() if n != "step_ready"]
-    # one decode in flight: every start is followed by its end before the next start
-    assert all(a == "decode_started" and b in ("sketch_ready", "decode_cancelled")
-               for a, b in zip(names[::2], names[1::2]))
+    if not pipeline:  # one decode in flight: every start is followed by its end before the next start
+        assert all(a == "decode_started" and b in ("sketch_ready", "decode_cancelled")
+                   for a, b in zip(names[::2], names[1::2]))
+    else:  # a frame decodes while the one before it is drawn: at most two in flight, ended in order
+        flight, peak, started, ended = 0, 0, [], []
+        for e in rec.events:
+            if e[0] == "decode_started" and e[1].live:
+                flight += 1
+                peak = max(peak, flight)
+                started.append(e[1].photo.image)
+            elif e[0] == "sketch_ready" and e[1].photo.path is None:
+                flight -= 1
+                ended.append(e[1].photo.image)
+            assert 0 <= flight <= 2
+        assert peak == 2 and len(ended) >= 4 and len(started) - len(ended) <= 2  # the two stages overlapped
+        assert all(a is b for a, b in zip(ended, started))  # each sketch is of the frame decoded next in turn
     live = [e[1] for e in rec.events if e[0] == "sketch_ready" and e[1].photo.path is None]
     assert len(live) >= 4 and all(r.photo.size == (320, 240) for r in live)
     assert all(r.photo.face is not None for r in live)  # the worker found the face in each frame

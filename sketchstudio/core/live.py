@@ -153,7 +153,11 @@ def grow_cells(cells: torch.Tensor, grid: int, by: int) -> torch.Tensor:
 
 class LiveStream:
     """The state of one stream of frames (see the module docstring). Not thread-safe: one
-    decode of the stream at a time (the window's policy runs one job in flight)."""
+    decode of the stream at a time (the window's policy runs one job in flight). A pipeline
+    may draw a frame's sketch on a second thread while the next frame is planned, decoded and
+    committed on the first: the planning side (`plan`, `window_cells`, `commit`) and the
+    drawing side (`window_box`, `kept_sketch`, `paste_window`, `keep_sketch`) share no field,
+    so one thread each may use them, the sketches kept in the frames' order."""
 
     def __init__(self, grid: int, params: LiveParams = LiveParams()):
         self.grid = grid
@@ -205,12 +209,24 @@ class LiveStream:
         for the whole sketch (not a partial frame, no kept sketch at that size, or a window
         that, with the `margin` pixels the renderer must see around it, covers more than
         `window_share` of the sketch: then drawing it costs what the whole does). The cells
-        the photo changed in are always in it (the renderer sees the photo)."""
-        p, g = self.params, self.grid
-        if plan.path != "partial" or p.window_share is None or self.tokens is None or self.kept_sketch(size) is None:
+        the photo changed in are always in it (the renderer sees the photo). Ask before the
+        frame is committed: `window_cells` and then `window_box`, which a pipeline asks apart."""
+        return self.window_box(self.window_cells(plan, tokens), size, margin)
+
+    def window_cells(self, plan: FramePlan, tokens: torch.Tensor) -> torch.Tensor | None:
+        """The cells (1, N) bool a partial frame whose decode gave `tokens` must draw again (its
+        changed photo cells and changed tokens, grown by `window_grow`), or None for the whole
+        sketch; before the frame is committed (it compares with the tokens drawn last)."""
+        p = self.params
+        if plan.path != "partial" or p.window_share is None or self.tokens is None:
             return None
-        cells = grow_cells(plan.changed | (tokens.to(self.tokens.device) != self.tokens), g, p.window_grow)
-        if not cells.any():
+        return grow_cells(plan.changed | (tokens.to(self.tokens.device) != self.tokens), self.grid, p.window_grow)
+
+    def window_box(self, cells: torch.Tensor | None, size: tuple[int, int], margin: int = 0):
+        """`window_cells` as (top, left, height, width) pixels of the kept sketch at `size`, or
+        None for the whole sketch (none kept at that size, or the box too large: `sketch_window`)."""
+        p, g = self.params, self.grid
+        if cells is None or not cells.any() or p.window_share is None or self.kept_sketch(size) is None:
             return None
         rows, cols = cells.view(g, g).nonzero(as_tuple=True)
         r0, r1, c0, c1 = int(rows.min()), int(rows.max()) + 1, int(cols.min()), int(cols.max()) + 1
@@ -284,14 +300,19 @@ class LiveStream:
             now_person = None if mask is None else person_cells(mask, self.grid, self.params.person_level)
         return FramePlan("scratch", torch.ones(1, n, dtype=torch.bool), None, None, person=now_person)
 
+    def keep_sketch(self, sketch, size: tuple[int, int], draft: bool = False) -> None:
+        """The finished sketch of the tokens committed last, shown at `size` (`draft`: drawn
+        smaller and enlarged): what a still frame shows and a window is pasted into."""
+        self.sketch, self.sketch_size, self.sketch_draft = sketch, tuple(size), draft
+
     def commit(self, plan: FramePlan, photo: torch.Tensor, key, tokens: torch.Tensor,
-               confidence: torch.Tensor | None, sketch=None, sketch_size=None, draft: bool = False) -> None:
-        """The frame `plan` was made for is drawn: `tokens` (1, N), the confidence (1, N) each
-        re-drawn token was fixed with (None for a still frame), its finished sketch (`draft`:
-        drawn smaller than `sketch_size` and enlarged)."""
+               confidence: torch.Tensor | None) -> None:
+        """The frame `plan` was made for is decoded: `tokens` (1, N) and the confidence (1, N)
+        each re-drawn token was fixed with (None for a still frame). Its sketch follows with
+        `keep_sketch`; until then the last one stays kept (a pipeline draws it meanwhile)."""
         now = block_means(photo, self.grid)
         self.counts[plan.path] += 1
-        self.key, self.sketch, self.sketch_size, self.sketch_draft = key, sketch, sketch_size, draft
+        self.key = key
         if plan.path == "still":
             return
         drawn = torch.ones_like(plan.changed) if plan.redraw is None else plan.redraw  # (1, N)

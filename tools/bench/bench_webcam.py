@@ -2,7 +2,7 @@
 
     .venv/bin/python tools/bench/bench_webcam.py [--model PATH | --tiny] [--seconds 20] [--fps 30]
                      [--steps N] [--scene jitter|still|slow|busy|turn|talk] [--path scratch,reuse]
-                     [--partial-steps N] [--draft-side PX] [--everywhere] [--whole] [--json]
+                     [--partial-steps N] [--draft-side PX] [--everywhere] [--whole] [--pipeline] [--json]
 
 Opens the studio window offscreen and turns webcam mode on without a camera: a QTimer hands
 the studio a new frame `--fps` times a second, the way the webcam panel does
@@ -52,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--scene", choices=SCENES, default="jitter", help="what the fake camera shows (default jitter)")
     p.add_argument("--path", default="scratch,reuse", help="scratch, reuse, or both comma-separated (default both)")
     add_live_options(p)
+    p.add_argument("--pipeline", action="store_true", help="a webcam frame's sketch drawn on a second thread "
+                   "beside the next frame's decode (Studio.pipeline True; off in the app)")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
     args.paths = [x.strip() for x in args.path.split(",") if x.strip()]
@@ -80,6 +82,8 @@ def run(args) -> int:
             s.set_settings(s.settings.with_(steps=args.steps))
         stream = s.stream
         stream.params = live_params(args, stream.params)
+        if args.pipeline:
+            s.pipeline = True
         for path in args.paths:
             s.stream = stream if path == "reuse" else None  # no stream: every frame from scratch
             reports.append(measure(app, s, pictures, args, path, errors))
@@ -90,7 +94,8 @@ def run(args) -> int:
         print(f"webcam mode, {r['path']} path, {args.scene} scene, {args.seconds:g} s at {args.fps:g} frames a second "
               f"offered ({r['frames_sent']} sent, {r['frames_dropped']} replaced while waiting), {r['steps']} steps, "
               f"style guidance {r['style_guidance']:g}:")
-        print(f"  drawn at {r['draw_size']} ({r['live_path']}); "
+        print(f"  drawn at {r['draw_size']} ({r['live_path']}; "
+              f"{'pipelined: drawn beside the next decode' if r['pipeline'] else 'decoded and drawn in turn'}); "
               f"{r['sketches_per_second']:.2f} finished sketches per second ({r['sketches_finished']} finished; the "
               f"window's meter showed {r['window_rate_last']:.2f} at the end){'; ' + paths if paths else ''}")
     if args.json:
@@ -149,6 +154,7 @@ def measure(app, s, pictures, args, path: str, errors) -> dict:
             "person_only": s.stream is not None and s.stream.params.person_level is not None,
             "window": s.stream is not None and s.stream.params.window_share is not None,
             "live_path": describe(s.stream.params) if s.stream is not None else "every frame from scratch",
+            "pipeline": s.pipeline,
             "draw_size": list(s.live_size) if s.live_size else None,
             "errors": list(errors)}
 

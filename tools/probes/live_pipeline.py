@@ -1,11 +1,11 @@
 """Would a live frame's render, run beside the next frame's encoder and transformer, pay on 2 cores?
 
-    OMP_NUM_THREADS=2 .venv/bin/python tools/probes/live_pipeline.py [MODEL] [PASSES]
+    OMP_NUM_THREADS=2 .venv/bin/python tools/probes/live_pipeline.py [MODEL] [PASSES] [WINDOW]
 
 The front stage (the encoder with its face map, PASSES transformer passes: a partial frame's,
-default 1) and
-the back stage (the VQ decoder and the renderer at the bench window's 465 px) of the sample
-face, each in a loop for 8 s: one after the other, then in two threads side by side (a
+default 1) and the back stage (the VQ decoder and the renderer at the bench window's 465 px, on
+a WINDOW share of the sketch, default 1: the whole) of the sample face, each in a loop for 8 s:
+one after the other, then in two threads side by side (a
 pipeline's rate is its slower stage's), at 2 torch threads and at 1. A probe: nothing in the
 app runs this way yet (issue 33).
 """
@@ -60,6 +60,7 @@ def main() -> int:
     model, _ = load_model(sys.argv[1] if len(sys.argv) > 1 else str(ROOT / "models/sketchstudio-default.safetensors"))
     model.eval()
     passes = int(sys.argv[2]) if len(sys.argv) > 2 else 1
+    window = float(sys.argv[3]) if len(sys.argv) > 3 else 1.0  # the share of the sketch the back draws
     photo = TF.to_tensor(Image.open(ROOT / "resources/sample_face.png").convert("RGB").resize((256, 256)))[None]
     style = torch.zeros(1, len(model.styles))
     style[0, 0] = 1
@@ -71,8 +72,11 @@ def main() -> int:
         for _ in range(passes):
             model.transformer(masked, memory, style)
 
+    side = round(465 * window ** 0.5)  # a square window of that share of the sketch, in its middle
+    box = None if window >= 1 else ((465 - side) // 2, (465 - side) // 2, side, side)
+
     def back():
-        model.decode(ids, (465, 465), style=style, photo=photo)
+        model.decode(ids, (465, 465), style=style, photo=photo, window=box)
 
     with torch.inference_mode():
         front(), back()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Callable, Iterator
 
@@ -96,6 +97,8 @@ class DecodeRequest:
     tracker: CropTracker | None = None  # webcam: the crop follows the face smoothly from frame to frame
     stream: LiveStream | None = None  # webcam: the last sketch, reused where the frame did not change
     draw_size: tuple[int, int] | None = None  # (H, W) a live sketch is drawn at; None: the model's output size
+    render_apart: bool = False  # live: the job returns a LiveDraw for another thread to draw (a pipeline)
+    partial_threads: int | None = None  # live: torch threads of a partial frame's decode (None: the thread's)
     cancel: CancelToken = field(default_factory=CancelToken)
 
 
@@ -160,6 +163,22 @@ def person_mask(model: SketchModel, x: torch.Tensor) -> torch.Tensor | None:
     if not model.uses_structure:
         return None
     return model.structure_maps(x)[:, -1]
+
+
+@contextmanager
+def torch_threads(n: int | None):
+    """Run the block on `n` torch threads of this thread (None: as it is), then as before."""
+    if n is None:
+        yield
+        return
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 VIEW_GRID = 16  # whole-frame block means at 32 x 32 decide whether the face must be found again
@@ -240,7 +259,10 @@ class DecodeJob:
         return photo
 
     def _live(self, photo: Photo, cancel: CancelToken):
-        """A live frame through its stream: still, partial or from scratch (core/live.py)."""
+        """A live frame through its stream: still, partial or from scratch (core/live.py). With
+        `render_apart` the job ends once the tokens are decoded and committed and returns the
+        `LiveDraw` that draws its sketch (a pipeline runs it on another thread, meanwhile this
+        one takes the next frame); else it draws the sketch too."""
         import torch
 
         from ...core.live import fixed_confidence
@@ -251,43 +273,80 @@ class DecodeJob:
         settings = req.spec.settings.with_(preview="none")
         key = (id(model), req.spec.style, settings)
         size = tuple(req.draw_size) if req.draw_size else (model.output_size,) * 2
-        style = torch.tensor(req.spec.style, dtype=torch.float32)  # (K,)
         plan = stream.plan(x, key, person=lambda: person_mask(model, x))
         if plan.path == "still":
             tokens, conf = plan.init_tokens, stream.confidence
             mask = torch.zeros_like(tokens, dtype=torch.bool)
-            sketch = stream.kept_sketch(size)  # None: another size, or a draft to draw in full
         else:
-            memory = self.cache.get(photo.cache_key, lambda: condition(model, photo, x))
-            if plan.path == "partial":
-                settings = settings.with_(steps=min(stream.params.steps, settings.steps))
-            last, confs, fixed = None, [], []
-            for last in iter_steps(model, None, style, settings, memory=memory, init_tokens=plan.init_tokens,
-                                   redraw_mask=plan.redraw, cancel=cancel):
-                confs.append(last.confidence)
-                fixed.append(last.newly_fixed)
+            threads = req.partial_threads if plan.path == "partial" else None
+            with torch_threads(threads):
+                memory = self.cache.get(photo.cache_key, lambda: condition(model, photo, x))
+                if plan.path == "partial":
+                    settings = settings.with_(steps=min(stream.params.steps, settings.steps))
+                style = torch.tensor(req.spec.style, dtype=torch.float32)  # (K,)
+                last, confs, fixed = None, [], []
+                for last in iter_steps(model, None, style, settings, memory=memory, init_tokens=plan.init_tokens,
+                                       redraw_mask=plan.redraw, cancel=cancel):
+                    confs.append(last.confidence)
+                    fixed.append(last.newly_fixed)
             if last is None or not last.done:
                 return None  # cancelled
-            tokens, mask, sketch = last.tokens, last.mask, None
+            tokens, mask = last.tokens, last.mask
             conf = fixed_confidence(confs, fixed, None if plan.path == "scratch" else stream.confidence)
-        draw = stream.draw_size(plan, size)
-        draft = draw != size  # drawn smaller, enlarged to the size shown
+        drawn = plan.changed if plan.redraw is None else plan.redraw  # (1, N): the cells this frame drew
+        draw = LiveDraw(model, stream, photo, req.spec, plan.path, plan.redrawn, tokens, mask,
+                        torch.zeros_like(drawn) if plan.path == "still" else drawn, conf, x, size,
+                        stream.draw_size(plan, size), stream.window_cells(plan, tokens))
+        stream.commit(plan, x, key, tokens, None if plan.path == "still" else conf)
+        if req.render_apart:
+            return draw
+        return (yield from draw.run(cancel))
+
+
+@dataclass(eq=False)
+class LiveDraw:
+    """The second half of a live frame: its decoded tokens drawn into the finished sketch (the
+    renderer on the changed window, pasted into the stream's kept sketch, or on the whole
+    sketch; a still frame keeps the last one). A job: `run(cancel)` yields the frame's
+    `StepFrame` and returns its `SketchResult`. The frames of one stream are drawn in order:
+    each pastes into the sketch the one before it left."""
+
+    model: SketchModel
+    stream: LiveStream
+    photo: Photo
+    spec: SketchSpec
+    path: str  # core/live.py PATHS
+    redrawn: int
+    tokens: torch.Tensor  # (1, N) long
+    mask: torch.Tensor  # (1, N) bool: still masked (none)
+    drawn: torch.Tensor  # (1, N) bool: the cells this frame decoded
+    confidence: torch.Tensor  # (1, N) float
+    x: torch.Tensor  # (1, 3, S, S): the model's input
+    size: tuple[int, int]  # (H, W) shown at
+    draw: tuple[int, int]  # (H, W) drawn at (smaller: a draft)
+    cells: torch.Tensor | None  # (1, N) bool: the window's cells (LiveStream.window_cells), None: whole
+
+    def run(self, cancel: CancelToken):
+        import torch
+
+        stream, model, size = self.stream, self.model, self.size
+        draft = self.draw != size  # drawn smaller, enlarged to the size shown
+        sketch = stream.kept_sketch(size) if self.path == "still" else None  # None: another size, or a draft
         if sketch is None:
             renderer = model.tokenizer.renderer
             margin = 0 if renderer is None else renderer.MARGIN  # what the renderer sees around a window
-            window = None if draft else stream.sketch_window(plan, tokens, size, margin)  # None: the whole sketch
+            window = None if draft else stream.window_box(self.cells, size, margin)  # None: the whole sketch
+            style = torch.tensor(self.spec.style, dtype=torch.float32)[None]  # (1, K)
             with torch.inference_mode():
-                out = model.decode(tokens, draw, style=style[None], photo=x, window=window)  # (1, 1, h, w)
+                out = model.decode(self.tokens, self.draw, style=style, photo=self.x, window=window)  # (1, 1, h, w)
             image = tensor_to_image(out[0])
             if draft:
                 image = image.resize((size[1], size[0]), Image.BICUBIC)
             sketch = np.asarray(image) if window is None else stream.paste_window(np.asarray(image), window, size)
+            stream.keep_sketch(sketch, size, draft)
         g = model.cfg.grid
-        drawn = plan.changed if plan.redraw is None else plan.redraw  # (1, N): the cells this frame drew
-        drawn = torch.zeros_like(drawn) if plan.path == "still" else drawn
-        yield StepFrame(step=0, total=1, sketch=sketch, mask=mask[0].view(g, g).cpu().numpy(),
-                        newly_fixed=drawn[0].view(g, g).cpu().numpy(),
-                        confidence=conf[0].view(g, g).float().cpu().numpy(), tokens=tokens.clone())
-        stream.commit(plan, x, key, tokens, None if plan.path == "still" else conf, sketch, size, draft=draft)
-        return SketchResult(photo, req.spec, tokens, sketch, live_path=plan.path, redrawn=plan.redrawn,
-                            draft=draft)
+        yield StepFrame(step=0, total=1, sketch=sketch, mask=self.mask[0].view(g, g).cpu().numpy(),
+                        newly_fixed=self.drawn[0].view(g, g).cpu().numpy(),
+                        confidence=self.confidence[0].view(g, g).float().cpu().numpy(), tokens=self.tokens.clone())
+        return SketchResult(self.photo, self.spec, self.tokens, sketch, live_path=self.path, redrawn=self.redrawn,
+                            draft=draft and self.path != "still")

@@ -110,6 +110,14 @@ LIVE_STEPS = 4
 # its longer side (the tokenizer's own 256 px) and enlarged; the renderer's time grows with its
 # pixels (74 ms at 465 px, 17 ms at 256 on 2 cores), and the first still frame draws it in full.
 DRAFT_SIDE = 256
+# Webcam frames may run as a two-stage pipeline: a frame's sketch drawn (the VQ decoder, the
+# renderer) on a second thread while the next frame is framed, encoded and decoded, a partial
+# frame's decode on one torch thread. Off: outside the window the two stages side by side gave
+# 7.5-7.6 frames a second against 5.5-6.9 one after the other, but in the window (whose GUI
+# thread shows the camera and the sketches on the same 2 cores) 5.69 against 5.71 while turning
+# and 7.84 against 8.83 while talking (docs/BENCHMARKS.md, "Live"); `Studio.pipeline` turns it on.
+PIPELINE = False
+PIPELINE_THREADS = 1  # torch threads of a partial frame's decode in the pipeline (a scratch one: all)
 
 
 def live_settings(settings):

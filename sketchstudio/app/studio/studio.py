@@ -3,19 +3,28 @@
 Holds the model, the photo, the style and sampler settings, and the last sketch with its
 steps. Every change asks for a decode through the `LivePolicy` (one in flight, newest wins,
 a short grace period); the decode itself runs as a `DecodeJob` on the worker thread.
+
+Webcam frames can run as a pipeline (`pipeline`, off by default: `live_policy.PIPELINE`): the sampler thread frames, encodes
+and decodes a frame and hands its `LiveDraw` to the drawing thread, which draws the sketch
+while the sampler thread takes the next frame. The draws run in the frames' order, and a
+frame waits while one draw is already waiting, so the picture is never more than two frames
+behind the camera.
 """
 from __future__ import annotations
 
 import math
 import random
+from collections import deque
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from ...core.sampler_settings import SamplerSettings
-from ..logic.decode_job import DecodeJob, DecodeRequest, Framed, MemoryCache, Redraw, SketchResult, SketchSpec, StepFrame
-from ..logic.live_policy import DRAFT_SIDE, LivePolicy, RateMeter, live_settings
+from ...core.sampler_settings import CancelToken
+from ..logic.decode_job import (DecodeJob, DecodeRequest, Framed, LiveDraw, MemoryCache, Redraw, SketchResult, SketchSpec,
+                                StepFrame)
+from ..logic.live_policy import DRAFT_SIDE, PIPELINE, PIPELINE_THREADS, LivePolicy, RateMeter, live_settings
 from ..logic.face_tracking import CropTracker
 from ..logic.photo import Crop, Photo
 from ..workers.thread import WorkerThread
@@ -61,6 +70,10 @@ class Studio(QObject):
         self.stream = None  # webcam: a core.live.LiveStream, the last sketch reused (made with the model)
         self.live_size: tuple[int, int] | None = None  # (H, W) webcam sketches are drawn at: the size shown
         self.drafts = False  # webcam: partial frames drawn as quick drafts (core/live.py), in full once still
+        self.pipeline = PIPELINE  # webcam: a frame's sketch drawn on a second thread beside the next frame's decode
+        self._draws: deque[LiveDraw] = deque()  # decoded webcam frames waiting to be drawn (at most one)
+        self._drawing: LiveDraw | None = None  # the one being drawn
+        self._draw_thread: WorkerThread | None = None  # made at the first pipelined frame
         self._find_face = False  # the photo's face is still to be found (on the worker: it is slow)
         self._keep_crop = False  # ... and the crop stays as it is (stored or dragged by the user)
         self.dropped_frames = 0
@@ -175,12 +188,14 @@ class Studio(QObject):
         """Webcam frames that re-draw part of the sketch are drawn as quick drafts (or not)."""
         self.drafts = bool(on)
         if self.stream is not None:  # a new stream: the next frame is drawn from scratch, in full
+            self._draws.clear()
             params = replace(self.stream.params, draft_side=self._live_params().draft_side)
             self.stream = type(self.stream)(self.stream.grid, params)
 
     def set_live(self, live: bool) -> None:
         self.live = live
         self.tracker.reset()
+        self._draws.clear()  # the old stream's frames are not drawn (one being drawn is not shown)
         if self.stream is not None:  # a new one: a frame still decoding writes to the old one
             self.stream = type(self.stream)(self.stream.grid, self.stream.params)
         if live:
@@ -197,7 +212,7 @@ class Studio(QObject):
             self.dropped_frames += 1
         self.photo, self.redraws = photo, ()
         req = DecodeRequest(photo, self.live_spec(), detect=True, live=True, tracker=self.tracker, stream=self.stream,
-                            draw_size=self.live_size)
+                            draw_size=self.live_size, **self._pipelined())
         self.policy.submit(req, preempt=False, wait=False)
         self._pump()
 
@@ -213,13 +228,18 @@ class Studio(QObject):
                             detect=self.live or self._find_face,
                             keep_crop=self._keep_crop and not self.live, live=self.live,
                             tracker=self.tracker if self.live else None, stream=self.stream if self.live else None,
-                            draw_size=self.live_size if self.live else None)
+                            draw_size=self.live_size if self.live else None, **(self._pipelined() if self.live else {}))
         if self.policy.submit(req, preempt=True):
             self.policy.running.cancel.cancel()
         self._pump()
 
+    def _pipelined(self) -> dict:
+        """A webcam request's pipeline fields: its sketch drawn apart, its partial decode on one thread."""
+        return {"render_apart": True, "partial_threads": PIPELINE_THREADS} if self.pipeline else {}
+
     def cancel(self) -> None:
         self.policy.discard()
+        self._draws.clear()
         if self.policy.running is not None:
             self.policy.running.cancel.cancel()
 
@@ -227,8 +247,12 @@ class Studio(QObject):
         self._timer.stop()
         self.cancel()
         self._thread.stop()
+        if self._draw_thread is not None:
+            self._draw_thread.stop()
 
     def _pump(self) -> None:
+        if self._draws:
+            return  # a decoded frame still waits to be drawn: the next one waits for it (the pipeline is full)
         due = self.policy.due_in()
         if due is None:
             return
@@ -275,12 +299,18 @@ class Studio(QObject):
                 self.photo_changed.emit(self.photo)
         self.framed.emit(event.photo)
 
-    def _on_finished(self, result: SketchResult) -> None:
+    def _on_finished(self, result: SketchResult | LiveDraw) -> None:
         req = self.policy.running
         if req is not None and req.cancel.cancelled:  # finished just as it was superseded
             self._on_cancelled()
             return
         self.policy.done()
+        if isinstance(result, LiveDraw):  # a pipelined webcam frame, decoded: now to be drawn
+            if self.live and result.stream is self.stream:
+                self._draws.append(result)
+                self._draw_next()
+            self._next()
+            return
         self.result = result
         if req is not None and req.live:
             self.rate.tick()
@@ -299,6 +329,48 @@ class Studio(QObject):
         self._next()
 
     def _next(self) -> None:
-        if self.policy.pending is None:
+        if self.policy.pending is None and self.policy.running is None and self._drawing is None and not self._draws:
             self._set_busy(False)
         self._pump()
+
+    # --- the pipeline's drawing thread -------------------------------------------------
+    def _draw_next(self) -> None:
+        if self._drawing is not None or not self._draws:
+            return
+        if self._draw_thread is None:
+            self._draw_thread = WorkerThread("sketchstudio-draw", self, compute=False)  # one torch thread
+            self._draw_thread.hook_up(yielded=self._on_drawn_step, finished=self._on_drawn, failed=self._on_draw_failed,
+                                      cancelled=self._on_draw_cancelled)
+        self._drawing = self._draws.popleft()
+        self._set_busy(True)
+        self._draw_thread.submit(self._drawing, CancelToken())
+
+    def _current_draw(self) -> bool:
+        d = self._drawing
+        return d is not None and self.live and d.stream is self.stream
+
+    def _on_drawn_step(self, frame) -> None:
+        if isinstance(frame, StepFrame) and self._current_draw():
+            self.frames = [frame]
+            self.step_ready.emit(frame)
+
+    def _on_drawn(self, result: SketchResult) -> None:
+        if self._current_draw():
+            self.result = result
+            self.rate.tick()
+            self.rate_changed.emit(self.rate.rate())
+            self.sketch_ready.emit(result)
+        self._drawn()
+
+    def _on_draw_failed(self, message: str) -> None:
+        if self._current_draw():
+            self.decode_failed.emit(message)
+        self._drawn()
+
+    def _on_draw_cancelled(self) -> None:
+        self._drawn()
+
+    def _drawn(self) -> None:
+        self._drawing = None
+        self._draw_next()
+        self._next()
