@@ -58,6 +58,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -241,8 +242,6 @@ class LiveStream:
     def paste_window(self, part, window: tuple[int, int, int, int], size: tuple[int, int]):
         """The kept sketch (an (H, W) uint8 array) with `part` (h, w) uint8 drawn at `window`
         (`sketch_window`), its edges inside the sketch blended over `feather` of a cell."""
-        import numpy as np
-
         top, left, h, w = window
         H, W = size
         out = np.array(self.kept_sketch(size), copy=True)

@@ -44,15 +44,14 @@ def main(argv: list[str] | None = None) -> int:
     scenes = [s for s in args.scenes.split(",") if s]
     if any(s not in SCENES for s in scenes):
         p.error(f"--scenes from {', '.join(SCENES)}")
-    from bench_live_steadiness import load_model
+    from bench_live_steadiness import decode, load_model
 
-    from sketchstudio.app.logic.decode_job import DecodeJob, DecodeRequest, MemoryCache, SketchSpec
+    from sketchstudio.app.logic.decode_job import MemoryCache, SketchSpec
     from sketchstudio.app.logic.face_tracking import CropTracker
     from sketchstudio.app.logic.live_policy import live_settings
     from sketchstudio.app.logic.photo import Photo
     from sketchstudio.core.face_structure import forget_maps
     from sketchstudio.core.live import LiveParams, LiveStream
-    from sketchstudio.core.sampler_settings import CancelToken
 
     torch.set_flush_denormal(True)
     model, settings, mid = load_model(argparse.Namespace(tiny=args.tiny, model=args.model, steps=None))
@@ -64,13 +63,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def live(photo, state):
         stream, tracker, cache = state
-        req = DecodeRequest(photo, spec, detect=True, live=True, tracker=tracker, stream=stream, draw_size=size)
-        gen = DecodeJob(model, req, cache).run(CancelToken())
-        while True:
-            try:
-                next(gen)
-            except StopIteration as stop:
-                return stop.value
+        return decode(model, photo, spec, stream, tracker, cache, draw_size=size)
 
     rows = []
     for scene in scenes:

@@ -54,17 +54,14 @@ def load_model(args):
     return model, sampler_settings(argparse.Namespace(steps=args.steps), info), mid
 
 
-def decode(model, photo, spec, stream, tracker, cache, detect=True):
+def decode(model, photo, spec, stream, tracker, cache, detect=True, draw_size=None):
+    """One frame through the window's live decode (stream None: from scratch); its SketchResult."""
     from sketchstudio.app.logic.decode_job import DecodeJob, DecodeRequest
     from sketchstudio.core.sampler_settings import CancelToken
+    from sketchstudio.video import drain
 
-    req = DecodeRequest(photo, spec, detect=detect, live=True, tracker=tracker, stream=stream)
-    gen = DecodeJob(model, req, cache).run(CancelToken())
-    while True:
-        try:
-            next(gen)
-        except StopIteration as stop:
-            return stop.value
+    req = DecodeRequest(photo, spec, detect=detect, live=True, tracker=tracker, stream=stream, draw_size=draw_size)
+    return drain(DecodeJob(model, req, cache).run(CancelToken()))
 
 
 def run_scene(model, spec, pictures, path: str, params=None) -> dict:

@@ -40,12 +40,11 @@ def main() -> int:
     args = p.parse_args()
     from bench_live_steadiness import decode
 
-    from sketchstudio.app.logic.decode_job import DecodeJob, DecodeRequest, MemoryCache, SketchSpec
+    from sketchstudio.app.logic.decode_job import MemoryCache, SketchSpec
     from sketchstudio.app.logic.face_tracking import CropTracker
     from sketchstudio.app.logic.live_policy import live_settings
     from sketchstudio.app.logic.photo import Photo
     from sketchstudio.core.live import LiveParams, LiveStream
-    from sketchstudio.core.sampler_settings import CancelToken
     from sketchstudio.model_files import load, sampler_settings
 
     model, info, _ = load(args.model)
@@ -55,20 +54,11 @@ def main() -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
 
-    def live(photo, stream, tracker, cache):
-        req = DecodeRequest(photo, spec, detect=True, live=True, tracker=tracker, stream=stream, draw_size=(SIDE, SIDE))
-        gen = DecodeJob(model, req, cache).run(CancelToken())
-        while True:
-            try:
-                next(gen)
-            except StopIteration as stop:
-                return stop.value
-
     for scene in args.scenes.split(","):
         stream = LiveStream(model.cfg.grid, live_params(args, LiveParams()))
         tracker, cache, prev, columns = CropTracker(), MemoryCache(), None, []
         for i, im in enumerate(frames(args.frames, scene)):
-            r = live(Photo.from_image(im, detect=False), stream, tracker, cache)
+            r = decode(model, Photo.from_image(im, detect=False), spec, stream, tracker, cache, draw_size=(SIDE, SIDE))
             if i in at:
                 fresh = decode(model, r.photo, spec, None, None, MemoryCache(), detect=False)
                 scratch = np.asarray(Image.fromarray(fresh.sketch).resize((SIDE, SIDE), Image.BICUBIC))
