@@ -346,14 +346,14 @@ def test_a_window_is_pasted_with_its_inner_edges_blended_and_none_without_a_kept
     stream = LiveStream(8, LiveParams(feather=0.5))  # 8 x 8 cells of a 64 px sketch: a 4 px ramp
     size = (64, 64)
     plan = FramePlan("partial", torch.zeros(1, 64, dtype=torch.bool), None, None)
-    assert stream.sketch_window(plan, torch.zeros(1, 64, dtype=torch.long), size) is None  # nothing kept yet
+    assert stream.window_box(stream.window_cells(plan, torch.zeros(1, 64, dtype=torch.long)), size) is None  # none kept
     stream.tokens = torch.zeros(1, 64, dtype=torch.long)
     stream.sketch, stream.sketch_size = np.zeros(size, np.uint8), size
     tokens = stream.tokens.clone()
     tokens[0, 0] = 1  # the top-left cell's token changed
-    window = stream.sketch_window(plan, tokens, size)
+    window = stream.window_box(stream.window_cells(plan, tokens), size)
     assert window == (0, 0, 24, 24)  # that cell grown by two (window_grow), clipped at the sketch's edges
-    assert stream.sketch_window(FramePlan("still", plan.changed, None, None), tokens, size) is None
+    assert stream.window_box(stream.window_cells(FramePlan("still", plan.changed, None, None), tokens), size) is None
     out = stream.paste_window(np.full((24, 24), 200, np.uint8), window, size)
     assert out[0, 0] == 200 and out[10, 10] == 200  # the sketch's own edges: no blending
     assert 0 < out[10, 23] < out[10, 21] < 200  # the inner edge ramps into the kept sketch

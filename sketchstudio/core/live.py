@@ -21,7 +21,7 @@ sitter, so cells that changed outside the person (grown by `person_grow` cells),
 they were last drawn, are not redrawn. A room moving through the crop behind a face that stays
 put is then a still frame; an arm raised into the crop is in the new mask and is drawn.
 
-A partial frame draws only the **window** of the sketch it changed (`LiveStream.sketch_window`):
+A partial frame draws only the **window** of the sketch it changed (`LiveStream.window_cells`, `window_box`):
 the cells whose photo changed or whose token came out different, grown by `window_grow` cells,
 as one box; the renderer draws that box alone (it is convolutional: the same pixels as a whole
 render there, `SketchModel.decode(window=)`), and the box is pasted into the kept sketch with
@@ -204,16 +204,6 @@ class LiveStream:
         (another size, or a draft)."""
         return self.sketch if self.sketch_size == tuple(size) and not self.sketch_draft else None
 
-    def sketch_window(self, plan: FramePlan, tokens: torch.Tensor, size: tuple[int, int], margin: int = 0):
-        """The part of the kept sketch a partial frame whose decode gave `tokens` (1, N) must
-        draw again when shown at `size` (H, W): (top, left, height, width) in pixels, or None
-        for the whole sketch (not a partial frame, no kept sketch at that size, or a window
-        that, with the `margin` pixels the renderer must see around it, covers more than
-        `window_share` of the sketch: then drawing it costs what the whole does). The cells
-        the photo changed in are always in it (the renderer sees the photo). Ask before the
-        frame is committed: `window_cells` and then `window_box`, which a pipeline asks apart."""
-        return self.window_box(self.window_cells(plan, tokens), size, margin)
-
     def window_cells(self, plan: FramePlan, tokens: torch.Tensor) -> torch.Tensor | None:
         """The cells (1, N) bool a partial frame whose decode gave `tokens` must draw again (its
         changed photo cells and changed tokens, grown by `window_grow`), or None for the whole
@@ -224,8 +214,11 @@ class LiveStream:
         return grow_cells(plan.changed | (tokens.to(self.tokens.device) != self.tokens), self.grid, p.window_grow)
 
     def window_box(self, cells: torch.Tensor | None, size: tuple[int, int], margin: int = 0):
-        """`window_cells` as (top, left, height, width) pixels of the kept sketch at `size`, or
-        None for the whole sketch (none kept at that size, or the box too large: `sketch_window`)."""
+        """`window_cells` as the part of the kept sketch to draw again when shown at `size` (H,
+        W): (top, left, height, width) in pixels, or None for the whole sketch (not a partial
+        frame, no kept sketch at that size, or a window that, with the `margin` pixels the
+        renderer must see around it, covers more than `window_share` of the sketch: then
+        drawing it costs what the whole does). A pipeline asks it on the drawing thread."""
         p, g = self.params, self.grid
         if cells is None or not cells.any() or p.window_share is None or self.kept_sketch(size) is None:
             return None
@@ -241,7 +234,7 @@ class LiveStream:
 
     def paste_window(self, part, window: tuple[int, int, int, int], size: tuple[int, int]):
         """The kept sketch (an (H, W) uint8 array) with `part` (h, w) uint8 drawn at `window`
-        (`sketch_window`), its edges inside the sketch blended over `feather` of a cell."""
+        (`window_box`), its edges inside the sketch blended over `feather` of a cell."""
         top, left, h, w = window
         H, W = size
         out = np.array(self.kept_sketch(size), copy=True)

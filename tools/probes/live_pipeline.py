@@ -6,8 +6,8 @@ The front stage (the encoder with its face map, PASSES transformer passes: a par
 default 1) and the back stage (the VQ decoder and the renderer at the bench window's 465 px, on
 a WINDOW share of the sketch, default 1: the whole) of the sample face, each in a loop for 8 s:
 one after the other, then in two threads side by side (a
-pipeline's rate is its slower stage's), at 2 torch threads and at 1. A probe: nothing in the
-app runs this way yet (issue 33).
+pipeline's rate is its slower stage's), at 2 torch threads and at 1. A probe: the app's own
+pipeline (`Studio.pipeline`, off) is measured by `bench_webcam.py --pipeline` (issue 33).
 """
 from __future__ import annotations
 

@@ -20,8 +20,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from ...core.sampler_settings import SamplerSettings
-from ...core.sampler_settings import CancelToken
+from ...core.sampler_settings import CancelToken, SamplerSettings
 from ..logic.decode_job import (DecodeJob, DecodeRequest, Framed, LiveDraw, MemoryCache, Redraw, SketchResult, SketchSpec,
                                 StepFrame)
 from ..logic.live_policy import DRAFT_SIDE, PIPELINE, PIPELINE_THREADS, LivePolicy, RateMeter, live_settings
